@@ -1,0 +1,1 @@
+"""Agent executors: argv builders and pure stream parsers for each agent CLI."""

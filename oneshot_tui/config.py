@@ -1,0 +1,1 @@
+"""Task files, config files and flags (filled in by the CLI issue)."""

@@ -1,0 +1,144 @@
+"""Everything the engine reports, as frozen dataclasses published on the event bus.
+
+Output is the only event a slow subscriber may lose (it is told how many lines it missed); every
+other event is delivered to every subscriber, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from oneshot_tui.core.states import TaskState
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAdded:
+    """A task joined the run (at the start, or added while it runs)."""
+
+    task_id: str
+    ts: float
+    command: str
+    """The command as the user wrote it, for display."""
+    kind: str = "command"
+    """"command", "agent" or "loop"."""
+    cwd: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """A lifecycle transition."""
+
+    task_id: str
+    attempt: int
+    source: TaskState
+    target: TaskState
+    ts: float
+    reason: str = ""
+    event: str = ""
+    """The lifecycle event behind it (start, went_idle, resumed, interrupt, finish, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStarted:
+    """A process of a task's attempt started (an agent loop starts several per attempt)."""
+
+    task_id: str
+    attempt: int
+    pid: int
+    ts: float
+    log_path: str
+    label: str = ""
+    """Which step of the task this process is, e.g. "worker #2"; empty for a plain command."""
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Whole lines a task wrote, decoded for display.
+
+    `text` holds `lines` lines joined by "\\n" (no trailing newline); a line longer than the cap
+    arrives as several pieces. `missed` counts lines dropped for this subscriber just before these.
+    """
+
+    task_id: str
+    attempt: int
+    stream: str
+    text: str
+    lines: int
+    ts: float
+    missed: int = 0
+
+    def split(self) -> list[str]:
+        return self.text.split("\n") if self.lines else []
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One structured agent event (text, tool call, tool result, usage, result, error)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    kind: str
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskExited:
+    """A task's attempt ended: its processes are gone and its state is final for this attempt."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    state: TaskState
+    exit_code: int | None
+    signal: int | None
+    duration: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """The outcome of one task at the end of a run."""
+
+    task_id: str
+    state: TaskState
+    exit_code: int | None
+    signal: int | None
+    attempts: int
+    duration: float | None
+    log_path: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    ts: float
+    log_dir: str
+    task_ids: tuple[str, ...]
+    max_concurrent: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """Every task has ended. `exit_code` is 0 if all completed, else 1 (or 128+signal)."""
+
+    run_id: str
+    ts: float
+    exit_code: int
+    results: tuple[TaskResult, ...]
+    signal: int | None = None
+
+
+Event = (
+    TaskAdded
+    | StateChanged
+    | ProcessStarted
+    | Output
+    | Activity
+    | TaskExited
+    | RunStarted
+    | RunFinished
+)

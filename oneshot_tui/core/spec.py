@@ -1,0 +1,71 @@
+"""What to run: task specs and run settings, as plain frozen data (the config layer builds them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class IdleAction(StrEnum):
+    """What happens to a task that has been idle for `idle_timeout` seconds."""
+
+    NONE = "none"
+    INTERRUPT = "interrupt"
+    RESTART = "restart"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    """Per-task limits and behaviour; every field can be set per run and overridden per task."""
+
+    idle_threshold: float | None = 30.0
+    """Seconds without output before a running task counts as idle (None: never)."""
+    idle_action: IdleAction = IdleAction.NONE
+    idle_timeout: float = 300.0
+    """Seconds a task may stay idle before `idle_action` is taken."""
+    timeout: float | None = None
+    """Wall-time limit of one attempt, in seconds (None: no limit)."""
+    grace: float = 5.0
+    """Seconds from SIGINT to SIGKILL when stopping (SIGTERM at half-time)."""
+    scrollback: int = 10_000
+    """Lines of recent output kept in memory for display (the log file keeps everything)."""
+    pty: bool = False
+    """Give the task a pseudo-terminal instead of pipes (line-buffered output, colours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
+
+    name: str
+    command: str | tuple[str, ...]
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Variables set on top of the inherited environment."""
+    policy: TaskPolicy = field(default_factory=TaskPolicy)
+    kind: str = "command"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Settings of non-command task kinds (agents, loops), kept as data for the engine."""
+
+    @property
+    def display_command(self) -> str:
+        if isinstance(self.command, str):
+            return self.command
+        return " ".join(_quote(part) for part in self.command)
+
+
+def _quote(part: str) -> str:
+    import shlex
+
+    return shlex.quote(part)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Settings of the run as a whole."""
+
+    max_concurrent: int = 8
+    heartbeat_interval: float = 1.0
+    fail_fast: bool = False

@@ -1,0 +1,1 @@
+"""The worker/auditor loop: prompts, verdict parsing and the retry policy."""

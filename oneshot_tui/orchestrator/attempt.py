@@ -1,0 +1,112 @@
+"""One attempt of a task: its log file, the processes it runs, and where their output goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+
+from oneshot_tui.core.bus import EventBus
+from oneshot_tui.core.clock import Clock
+from oneshot_tui.core.events import Output, ProcessStarted
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.orchestrator.task import Task
+from oneshot_tui.runner.output import LineSplitter, OutputLog
+from oneshot_tui.runner.process import ChildProcess, ExitStatus, ProcessSpec
+from oneshot_tui.runner.supervise import supervise
+
+ChunkObserver = Callable[[str, bytes], None]
+
+
+class Attempt:
+    """Runs processes for one attempt of `task`, writing every byte to the attempt's log first.
+
+    A task body (a command, an agent, a worker/auditor loop) calls `run_process` once or several
+    times; a stop request reaches whichever process is running, through the interrupt ladder.
+    """
+
+    def __init__(self, task: Task, bus: EventBus, clock: Clock, log: OutputLog) -> None:
+        self.task = task
+        self.bus = bus
+        self.clock = clock
+        self.log = log
+
+    @property
+    def stopping(self) -> bool:
+        return self.task.stop is not None
+
+    async def run_process(
+        self,
+        spec: ProcessSpec,
+        *,
+        label: str = "",
+        show_lines: bool = True,
+        observe: ChunkObserver | None = None,
+    ) -> ExitStatus:
+        """Start `spec` and follow it to its end; raises SpawnError if it cannot start.
+
+        `show_lines=False` keeps the raw stream out of the display (an agent shows parsed
+        activity instead); `observe` sees every raw chunk after it is logged.
+        """
+        task = self.task
+        child = await ChildProcess.spawn(spec)
+        task.child = child
+        if task.state is TaskState.CREATED:
+            task.lifecycle.start(reason=f"pid {child.pid}")
+        self.bus.publish(
+            ProcessStarted(
+                task.id, task.attempt, child.pid, self.clock.time(), str(self.log.path), label
+            )
+        )
+        splitters: dict[str, LineSplitter] = {}
+
+        async def sink(stream: str, data: bytes) -> None:
+            self.log.write(data)
+            task.last_output_at = self.clock.monotonic()
+            if task.state is TaskState.IDLE:
+                task.lifecycle.resumed(reason="output")
+            if observe is not None:
+                observe(stream, data)
+            if show_lines:
+                splitter = splitters.get(stream)
+                if splitter is None:
+                    splitter = splitters[stream] = LineSplitter()
+                text, count = splitter.feed(data)
+                if count:
+                    self.show(stream, text, count)
+                if self.bus.needs_room(task.id):
+                    await self.bus.wait_for_room(task.id)
+
+        grace = task.spec.policy.grace
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._carry_out_stop, child)
+                status = await supervise(child, sink, grace=grace)
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if child.group_alive():
+                    await child.stop(grace)
+                await child.aclose()
+                for stream, splitter in splitters.items():
+                    text, count = splitter.flush()
+                    if count:
+                        self.show(stream, text, count)
+                task.child = None
+        return status
+
+    def show(self, stream: str, text: str, count: int) -> None:
+        """Display lines for this task: into its bounded view and onto the bus."""
+        task = self.task
+        task.view.add(text, count)
+        self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
+
+    async def _carry_out_stop(self, child: ChildProcess) -> None:
+        task = self.task
+        if task.stop_event is None:
+            return
+        await task.stop_event.wait()
+        with anyio.CancelScope(shield=True):
+            if task.stop is not None and task.stop.kill:
+                child.kill()
+            await child.stop(task.spec.policy.grace)

@@ -1,0 +1,63 @@
+"""What an attempt does: a task body runs processes through an `Attempt` and says how it went.
+
+A plain command is one process. Agent executors and the worker/auditor loop are bodies too, so
+they share the lifecycle, the logs, idle detection and the interrupt ladder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from oneshot_tui.core.spec import TaskSpec
+from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.runner.process import ExitStatus, ProcessSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended by itself (a stop we asked for is decided by the orchestrator)."""
+
+    ok: bool
+    reason: str
+    status: ExitStatus | None = None
+
+
+class TaskBody(Protocol):
+    async def run(self, attempt: Attempt) -> Outcome: ...
+
+
+BodyFactory = Callable[[TaskSpec], TaskBody]
+
+
+def child_env(spec: TaskSpec) -> dict[str, str]:
+    """The inherited environment with the task's own variables on top."""
+    env = dict(os.environ)
+    env.update(spec.env)
+    return env
+
+
+def process_spec(spec: TaskSpec, command: str | tuple[str, ...] | None = None) -> ProcessSpec:
+    return ProcessSpec(
+        command=spec.command if command is None else command,
+        cwd=spec.cwd,
+        env=child_env(spec),
+        pty=spec.policy.pty,
+    )
+
+
+class CommandBody:
+    """Runs the task's command once; success is exit status 0."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+
+    async def run(self, attempt: Attempt) -> Outcome:
+        status = await attempt.run_process(process_spec(self.spec))
+        return Outcome(status.ok, status.describe(), status)
+
+
+def default_body(spec: TaskSpec) -> TaskBody:
+    return CommandBody(spec)

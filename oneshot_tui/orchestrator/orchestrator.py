@@ -1,0 +1,412 @@
+"""The orchestrator: owns the tasks, the concurrency limit, the heartbeat and every stop.
+
+Commands (`interrupt`, `kill`, `restart`, `add`, `shutdown`, ...) are plain method calls that
+return at once; what they cause comes back only as events on the bus.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import traceback
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from oneshot_tui.core.bus import EventBus
+from oneshot_tui.core.clock import Clock, SystemClock
+from oneshot_tui.core.events import RunFinished, RunStarted, TaskAdded, TaskExited, TaskResult
+from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
+from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.runner.groups import signal_name
+from oneshot_tui.runner.output import OutputLog
+from oneshot_tui.runner.process import SpawnError
+from oneshot_tui.store.paths import (
+    ensure_private_dir,
+    log_file_name,
+    new_run_id,
+    run_dir,
+    safe_file_stem,
+)
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    exit_code: int
+    results: tuple[TaskResult, ...]
+    signal: int | None
+    log_dir: Path
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
+
+
+class Orchestrator:
+    """Runs task specs under a concurrency limit and reports everything on the bus."""
+
+    def __init__(
+        self,
+        specs: Iterable[TaskSpec],
+        settings: RunSettings | None = None,
+        *,
+        data_dir: Path,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        run_id: str | None = None,
+        body_factory: BodyFactory = default_body,
+    ) -> None:
+        self.settings = settings or RunSettings()
+        self.bus = bus or EventBus()
+        self.clock = clock or SystemClock()
+        self.run_id = run_id or new_run_id(self.clock.time())
+        self.data_dir = data_dir
+        self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
+        self._body_factory = body_factory
+        self.tasks: dict[str, Task] = {}
+        self._stems: set[str] = set()
+        for spec in specs:
+            self._register(spec)
+        self._limiter = anyio.CapacityLimiter(max(self.settings.max_concurrent, 1))
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._queue_scopes: dict[str, anyio.CancelScope] = {}
+        self._settled: anyio.Event | None = None
+        self._stopping = False
+        self._stop_reason = ""
+        self._signal: int | None = None
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def counts(self) -> Counter[TaskState]:
+        return Counter(task.state for task in self.tasks.values())
+
+    @property
+    def in_use(self) -> int:
+        """Slots of the concurrency limit taken right now."""
+        return int(self._limiter.borrowed_tokens)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def interrupt(self, task_id: str, reason: str = "interrupted by user") -> bool:
+        """Stop a task with the ladder (SIGINT, SIGTERM, SIGKILL); a queued task is dropped."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            return False
+        if task.state is TaskState.CREATED and task.id in self._queue_scopes:
+            task.stop = StopRequest(reason)
+            self._queue_scopes[task.id].cancel()
+            return True
+        return task.state.active and self._request_stop(task, StopRequest(reason))
+
+    def kill(self, task_id: str, reason: str = "killed by user") -> bool:
+        """SIGKILL to the task's whole process group, now."""
+        task = self.tasks.get(task_id)
+        if task is None or not task.state.active:
+            return self.interrupt(task_id, reason) if task is not None else False
+        return self._request_stop(task, StopRequest(reason, kill=True))
+
+    def restart(self, task_id: str, reason: str = "restarted by user") -> bool:
+        """A new attempt, queued again under the limit; a live task is stopped first."""
+        task = self.tasks.get(task_id)
+        if task is None or self._stopping:
+            return False
+        if task.state.active:
+            return self._request_stop(task, StopRequest(reason, restart=True))
+        if task.state.ended and not task.scheduled and self._tg is not None:
+            task.stop = None
+            task.lifecycle.restart(reason=reason)
+            self._schedule(task)
+            return True
+        return False
+
+    def interrupt_all(self, reason: str = "interrupted by user") -> int:
+        return sum(self.interrupt(task_id, reason) for task_id in list(self.tasks))
+
+    def interrupt_idle(self, reason: str = "interrupted while idle") -> int:
+        idle = [t.id for t in self.tasks.values() if t.state is TaskState.IDLE]
+        return sum(self.interrupt(task_id, reason) for task_id in idle)
+
+    def kill_all(self, reason: str = "killed") -> None:
+        for task in self.tasks.values():
+            if task.state.active:
+                self._request_stop(task, StopRequest(reason, kill=True))
+
+    def add(self, spec: TaskSpec) -> Task:
+        """Add a task to the run (before or while it runs)."""
+        task = self._register(spec)
+        self._publish_added(task)
+        if self._tg is not None and not self._stopping:
+            self._schedule(task)
+        return task
+
+    def shutdown(self, reason: str = "run stopped", signum: int | None = None) -> None:
+        """Stop everything gracefully: queued tasks never start, live ones get the ladder."""
+        if signum is not None and self._signal is None:
+            self._signal = signum
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_reason = reason
+        for task in self.tasks.values():
+            if task.state is TaskState.CREATED and task.id in self._queue_scopes:
+                self._queue_scopes[task.id].cancel()
+            elif task.state.active:
+                self._request_stop(task, StopRequest(reason))
+        self._check_settled()
+
+    def tick(self) -> None:
+        """One heartbeat: idle detection, the idle policy and wall-time limits."""
+        now = self.clock.monotonic()
+        for task in self.tasks.values():
+            state = task.state
+            if not state.active or task.stop is not None or task.started_at is None:
+                continue
+            policy = task.spec.policy
+            if policy.timeout is not None and now - task.started_at >= policy.timeout:
+                self._request_stop(task, StopRequest(f"timeout after {_seconds(policy.timeout)}"))
+            elif state is TaskState.RUNNING:
+                silent = now - task.last_output_at
+                if policy.idle_threshold and silent >= policy.idle_threshold:
+                    task.idle_since = now
+                    task.lifecycle.went_idle(reason=f"no output for {_seconds(silent)}")
+            elif policy.idle_action is not IdleAction.NONE and task.idle_since is not None:
+                idle_for = now - task.idle_since
+                if idle_for >= policy.idle_timeout:
+                    restart = policy.idle_action is IdleAction.RESTART
+                    self._request_stop(
+                        task, StopRequest(f"idle for {_seconds(idle_for)}", restart=restart)
+                    )
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def run(self, *, stay_open: bool = False, handle_signals: bool = False) -> RunResult:
+        """Run every task to its end and return the results.
+
+        `stay_open` keeps the run alive after every task has ended (the TUI can still restart
+        tasks) until `shutdown()` or cancellation. `handle_signals` turns SIGINT, SIGTERM and
+        SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
+        """
+        self._settled = anyio.Event()
+        self.bus.publish(
+            RunStarted(
+                self.run_id,
+                self.clock.time(),
+                str(self.log_dir),
+                tuple(self.tasks),
+                self.settings.max_concurrent,
+            )
+        )
+        for task in self.tasks.values():
+            self._publish_added(task)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                if self.settings.heartbeat_interval > 0:
+                    tg.start_soon(self._heartbeat)
+                if handle_signals:
+                    tg.start_soon(self._watch_signals)
+                for task in list(self.tasks.values()):
+                    self._schedule(task)
+                self._check_settled()
+                while True:
+                    await self._settled.wait()
+                    if not stay_open or self._stopping:
+                        break
+                    self._publish_finished()
+                    self._settled = anyio.Event()
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            result = self._publish_finished()
+        return result
+
+    def _register(self, spec: TaskSpec) -> Task:
+        if spec.name in self.tasks:
+            raise ValueError(f"duplicate task name: {spec.name!r}")
+        stem = base = safe_file_stem(spec.name)
+        n = 2
+        while stem in self._stems:
+            stem = f"{base}-{n}"
+            n += 1
+        self._stems.add(stem)
+        task = Task.create(spec, stem, self.clock, self.bus.publish)
+        self.tasks[spec.name] = task
+        return task
+
+    def _publish_added(self, task: Task) -> None:
+        spec = task.spec
+        self.bus.publish(
+            TaskAdded(task.id, self.clock.time(), spec.display_command, spec.kind, spec.cwd)
+        )
+
+    def _schedule(self, task: Task) -> None:
+        assert self._tg is not None
+        task.scheduled = True
+        self._tg.start_soon(self._run_task, task, name=f"task {task.id}")
+
+    async def _run_task(self, task: Task) -> None:
+        try:
+            while await self._wait_for_slot(task):
+                try:
+                    await self._run_attempt(task)
+                finally:
+                    self._limiter.release()
+                stop = task.stop
+                if stop is None or not stop.restart or self._stopping:
+                    break
+                task.stop = None
+                task.lifecycle.restart(reason=stop.reason)
+        finally:
+            if task.state is TaskState.CREATED:
+                self._never_started(task)
+            task.scheduled = False
+            self._check_settled()
+
+    async def _wait_for_slot(self, task: Task) -> bool:
+        if self._stopping or task.stop is not None:
+            return False
+        with anyio.CancelScope() as scope:
+            self._queue_scopes[task.id] = scope
+            try:
+                await self._limiter.acquire()
+            finally:
+                del self._queue_scopes[task.id]
+        if scope.cancelled_caught:
+            return False
+        if self._stopping:
+            self._limiter.release()
+            return False
+        return True
+
+    def _never_started(self, task: Task) -> None:
+        reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
+        task.reason = f"not started: {reason}"
+        task.lifecycle.fail(reason=task.reason)
+        self._publish_exit(task)
+
+    async def _run_attempt(self, task: Task) -> None:
+        now = self.clock.monotonic()
+        task.started_at = task.last_output_at = now
+        task.ended_at = task.idle_since = None
+        task.exit_status = None
+        task.reason = ""
+        task.stop_event = anyio.Event()
+        path = self.log_dir / log_file_name(task.file_stem, task.attempt)
+        task.log_paths.append(path)
+        outcome: Outcome | None = None
+        try:
+            try:
+                output_log = OutputLog(path)
+            except OSError as exc:
+                outcome = Outcome(False, f"cannot write log {path}: {exc.strerror or exc}")
+                return
+            with output_log:
+                try:
+                    outcome = await self._body_factory(task.spec).run(
+                        Attempt(task, self.bus, self.clock, output_log)
+                    )
+                except SpawnError as exc:
+                    outcome = Outcome(False, str(exc))
+                except Exception as exc:  # a bug in a body must not take the whole run down
+                    output_log.write(traceback.format_exc().encode())
+                    log.exception("task %s crashed", task.id)
+                    outcome = Outcome(False, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self._end_attempt(task, outcome)
+
+    def _end_attempt(self, task: Task, outcome: Outcome | None) -> None:
+        task.ended_at = self.clock.monotonic()
+        task.child = None
+        task.stop_event = None
+        if outcome is not None and outcome.status is not None:
+            task.exit_status = outcome.status
+        state = task.state
+        if task.stop is not None or outcome is None:
+            reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
+            if state.active:
+                task.lifecycle.interrupt(reason=reason)
+            elif state is TaskState.CREATED:
+                task.lifecycle.fail(reason=reason)
+        elif state is TaskState.CREATED or not outcome.ok:
+            reason = outcome.reason
+            task.lifecycle.fail(reason=reason)
+        else:
+            reason = outcome.reason
+            task.lifecycle.finish(reason=reason)
+        task.reason = reason
+        self._publish_exit(task)
+        if task.state is TaskState.FAILED and self.settings.fail_fast:
+            self.shutdown(f"fail-fast: {task.id} failed")
+
+    def _publish_exit(self, task: Task) -> None:
+        status = task.exit_status
+        self.bus.publish(
+            TaskExited(
+                task_id=task.id,
+                attempt=task.attempt,
+                ts=self.clock.time(),
+                state=task.state,
+                exit_code=status.exit_code if status else None,
+                signal=status.signal if status else None,
+                duration=task.duration(self.clock.monotonic()) or 0.0,
+                reason=task.reason,
+            )
+        )
+
+    def _request_stop(self, task: Task, request: StopRequest) -> bool:
+        current = task.stop
+        if current is None:
+            task.stop = current = request
+            if task.stop_event is not None:
+                task.stop_event.set()
+        else:
+            current.restart = current.restart or request.restart
+            current.kill = current.kill or request.kill
+        if request.kill and task.child is not None:
+            task.child.kill()
+        return True
+
+    def _check_settled(self) -> None:
+        if self._settled is not None and not any(t.scheduled for t in self.tasks.values()):
+            self._settled.set()
+
+    def _exit_code(self) -> int:
+        if self._signal is not None:
+            return 128 + self._signal
+        ok = all(t.state is TaskState.COMPLETED for t in self.tasks.values())
+        return 0 if ok else 1
+
+    def _publish_finished(self) -> RunResult:
+        now = self.clock.monotonic()
+        results = tuple(task.result(now) for task in self.tasks.values())
+        code = self._exit_code()
+        self.bus.publish(RunFinished(self.run_id, self.clock.time(), code, results, self._signal))
+        return RunResult(self.run_id, code, results, self._signal, self.log_dir)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await anyio.sleep(self.settings.heartbeat_interval)
+            self.tick()
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            async for signum in signals:
+                if self._signal is None:
+                    self.shutdown(f"received {signal_name(signum)}", signum=signum)
+                else:
+                    self.kill_all(f"received {signal_name(signum)} again")

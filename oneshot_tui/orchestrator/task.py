@@ -1,0 +1,92 @@
+"""The live record of one task across its attempts (owned and mutated by the orchestrator only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from oneshot_tui.core.clock import Clock
+from oneshot_tui.core.events import StateChanged, TaskResult
+from oneshot_tui.core.lifecycle import TaskLifecycle
+from oneshot_tui.core.spec import TaskSpec
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.runner.output import LineView
+from oneshot_tui.runner.process import ChildProcess, ExitStatus
+
+
+@dataclass
+class StopRequest:
+    """Why and how an attempt is being stopped."""
+
+    reason: str
+    restart: bool = False
+    kill: bool = False
+
+
+@dataclass
+class Task:
+    spec: TaskSpec
+    lifecycle: TaskLifecycle
+    file_stem: str
+    view: LineView
+    log_paths: list[Path] = field(default_factory=list)
+    started_at: float | None = None
+    ended_at: float | None = None
+    last_output_at: float = 0.0
+    idle_since: float | None = None
+    exit_status: ExitStatus | None = None
+    reason: str = ""
+    child: ChildProcess | None = None
+    stop: StopRequest | None = None
+    stop_event: anyio.Event | None = None
+    scheduled: bool = False
+    """True while a coroutine owns the task (queued or running)."""
+
+    @classmethod
+    def create(
+        cls, spec: TaskSpec, file_stem: str, clock: Clock, emit: Callable[[StateChanged], None]
+    ) -> Task:
+        return cls(
+            spec=spec,
+            lifecycle=TaskLifecycle(spec.name, clock, emit),
+            file_stem=file_stem,
+            view=LineView(spec.policy.scrollback),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.spec.name
+
+    @property
+    def state(self) -> TaskState:
+        return self.lifecycle.state
+
+    @property
+    def attempt(self) -> int:
+        return self.lifecycle.attempt
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.log_paths[-1] if self.log_paths else None
+
+    def duration(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else now
+        return max(end - self.started_at, 0.0)
+
+    def result(self, now: float) -> TaskResult:
+        status = self.exit_status
+        return TaskResult(
+            task_id=self.id,
+            state=self.state,
+            exit_code=status.exit_code if status else None,
+            signal=status.signal if status else None,
+            attempts=self.attempt,
+            duration=self.duration(now),
+            log_path=str(self.log_path) if self.log_path else None,
+            reason=self.reason,
+        )

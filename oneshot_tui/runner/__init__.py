@@ -1,0 +1,1 @@
+"""Starting, reading and stopping one process, and keeping every byte it writes."""

@@ -1,0 +1,164 @@
+"""Lossless output: the raw log file, incremental line splitting, and a bounded recent view.
+
+Every chunk goes to the log file first, byte for byte, before anything else looks at it. Display
+lines are derived from the same bytes: split at newlines (never in the middle of a line), `\\r\\n`
+folded to `\\n`, invalid UTF-8 replaced, and a line longer than the cap shown as several pieces
+(the file keeps it whole).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+
+DEFAULT_LINE_CAP = 64 * 1024
+
+
+class OutputLog:
+    """An append-only raw log file, created user-only (0600)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise ValueError(f"log {self.path} is closed")
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.bytes_written += len(data)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> OutputLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _utf8_safe_cut(data: bytes, at: int) -> int:
+    """Move a cut position back so it does not split a UTF-8 sequence (at most 3 bytes back)."""
+    cut = at
+    while cut > at - 3 and cut > 0 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut if cut > 0 else at
+
+
+class LineSplitter:
+    """Turns a byte stream into display lines, incrementally.
+
+    `feed` returns the lines completed by a chunk as `(text, count)`: the lines joined by "\\n".
+    Working on whole blocks keeps the per-line cost in C (split, replace, decode), which is what
+    lets one core carry a million lines a second.
+    """
+
+    def __init__(self, cap: int = DEFAULT_LINE_CAP) -> None:
+        if cap < 4:
+            raise ValueError("line cap must be at least 4 bytes")
+        self.cap = cap
+        self._pending = b""
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished line held back."""
+        return len(self._pending)
+
+    def feed(self, data: bytes) -> tuple[str, int]:
+        buf = self._pending + data if self._pending else data
+        end = buf.rfind(b"\n")
+        pieces: list[bytes] = []
+        if end == -1:
+            self._pending = buf
+        else:
+            self._pending = buf[end + 1 :]
+            block = buf[:end]
+            if self._may_hold_a_long_line(block):
+                lines = block.split(b"\n")
+                if max(map(len, lines)) > self.cap:
+                    for line in lines:
+                        pieces.extend(self._cut(line))
+                else:
+                    pieces.append(block)
+            else:
+                pieces.append(block)
+        if len(self._pending) > self.cap:
+            rest = self._pending
+            while len(rest) > self.cap:
+                cut = _utf8_safe_cut(rest, self.cap)
+                pieces.append(rest[:cut])
+                rest = rest[cut:]
+            self._pending = rest
+        return self._render(pieces)
+
+    def flush(self) -> tuple[str, int]:
+        """At end of stream: the unfinished last line, if any, as a line of its own."""
+        rest, self._pending = self._pending, b""
+        return self._render([rest] if rest else [])
+
+    def _may_hold_a_long_line(self, block: bytes) -> bool:
+        """A cheap test before the exact one: a line longer than the cap must contain a whole
+        aligned window of cap/2 bytes with no newline in it."""
+        if len(block) <= self.cap:
+            return False
+        window = self.cap // 2
+        find = block.find
+        return any(find(b"\n", i, i + window) == -1 for i in range(0, len(block) - window, window))
+
+    def _cut(self, line: bytes) -> list[bytes]:
+        out = []
+        while len(line) > self.cap:
+            cut = _utf8_safe_cut(line, self.cap)
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+        return out
+
+    @staticmethod
+    def _render(pieces: list[bytes]) -> tuple[str, int]:
+        if not pieces:
+            return "", 0
+        block = pieces[0] if len(pieces) == 1 else b"\n".join(pieces)
+        count = block.count(b"\n") + 1
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+            if block.endswith(b"\r"):
+                block = block[:-1]
+        return block.decode("utf-8", "replace"), count
+
+
+class LineView:
+    """The most recent lines of a task, bounded to roughly `scrollback` lines.
+
+    Stores the blocks as they arrive (one append per chunk) and splits them only when read, so a
+    task nobody looks at costs almost nothing.
+    """
+
+    def __init__(self, scrollback: int) -> None:
+        self.scrollback = scrollback
+        self._blocks: deque[tuple[str, int]] = deque()
+        self._count = 0
+        self.total_lines = 0
+
+    def add(self, text: str, count: int) -> None:
+        if count == 0:
+            return
+        self._blocks.append((text, count))
+        self._count += count
+        self.total_lines += count
+        while self._blocks and self._count - self._blocks[0][1] >= self.scrollback:
+            _, dropped = self._blocks.popleft()
+            self._count -= dropped
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        for text, _ in self._blocks:
+            out.extend(text.split("\n"))
+        return out[-self.scrollback :] if self.scrollback else []

@@ -1,0 +1,253 @@
+"""One child process in its own session and process group: spawn, read, wait, stop.
+
+The child gets stdin from /dev/null and either two pipes or a PTY for its output. Stopping is a
+ladder on timers, always aimed at the whole group: SIGINT, then SIGTERM halfway through `grace`,
+then SIGKILL at `grace`, until no member of the group is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import termios
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
+
+ChunkSink = Callable[[str, bytes], Awaitable[None]]
+"""Receives `(stream, data)` for each chunk read: stream is "stdout", "stderr" or "pty"."""
+
+READ_SIZE = 65536
+GROUP_POLL = 0.02
+
+
+class SpawnError(Exception):
+    """The process could not be started; the message says why, for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    """What to start. A string command runs through `/bin/sh -c`; a sequence is an argv."""
+
+    command: str | Sequence[str]
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    """The child's whole environment; None inherits ours."""
+    pty: bool = False
+    pty_size: tuple[int, int] = (50, 200)
+    """Rows and columns the child sees on its terminal."""
+
+    @property
+    def argv(self) -> list[str]:
+        if isinstance(self.command, str):
+            return ["/bin/sh", "-c", self.command]
+        return list(self.command)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitStatus:
+    exit_code: int | None
+    signal: int | None
+
+    @classmethod
+    def from_returncode(cls, rc: int) -> ExitStatus:
+        return cls(None, -rc) if rc < 0 else cls(rc, None)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def describe(self) -> str:
+        if self.signal is not None:
+            return f"killed by {signal_name(self.signal)}"
+        return f"exit {self.exit_code}"
+
+
+def check_spawnable(spec: ProcessSpec) -> None:
+    """Raise SpawnError with a clear reason for the common ways a start fails."""
+    argv = spec.argv
+    if not argv or not argv[0]:
+        raise SpawnError("empty command")
+    if spec.cwd is not None and not os.path.isdir(spec.cwd):
+        raise SpawnError(f"working directory does not exist: {spec.cwd}")
+    exe = argv[0]
+    if os.sep in exe:
+        path = exe if os.path.isabs(exe) or spec.cwd is None else os.path.join(spec.cwd, exe)
+        if not os.path.exists(path):
+            raise SpawnError(f"command not found: {exe}")
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            raise SpawnError(f"not executable: {exe}")
+    else:
+        search = (spec.env if spec.env is not None else os.environ).get("PATH", os.defpath)
+        if shutil.which(exe, path=search) is None:
+            raise SpawnError(f"command not found: {exe}")
+
+
+class ChildProcess:
+    """A started process and its group. Create with `await ChildProcess.spawn(spec)`."""
+
+    def __init__(self, process: Process, master_fd: int | None) -> None:
+        self._process = process
+        self._master_fd = master_fd
+        self.pid = process.pid
+        self.pgid = process.pid  # start_new_session makes it the leader of a new group
+        self.pumped = anyio.Event()
+        """Set when every output stream has reached its end."""
+        self.chunks_read = 0
+        self.in_sink = False
+        """True while a chunk is being handed over (the sink may be waiting for room)."""
+
+    @classmethod
+    async def spawn(cls, spec: ProcessSpec) -> ChildProcess:
+        check_spawnable(spec)
+        env = dict(spec.env) if spec.env is not None else None
+        master: int | None = None
+        slave: int | None = None
+        try:
+            if spec.pty:
+                master, slave = os.openpty()
+                rows, cols = spec.pty_size
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+                os.set_blocking(master, False)
+                out: int = slave
+                err: int = slave
+            else:
+                out = err = subprocess.PIPE
+            process = await anyio.open_process(
+                spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=spec.cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            _close_quietly(master)
+            raise SpawnError(f"command not found: {spec.argv[0]}") from exc
+        except PermissionError as exc:
+            _close_quietly(master)
+            raise SpawnError(f"permission denied: {spec.argv[0]}") from exc
+        except OSError as exc:
+            _close_quietly(master)
+            raise SpawnError(f"cannot start {spec.argv[0]}: {exc.strerror or exc}") from exc
+        finally:
+            # Our copy of the slave must go, or the master never sees EIO when the child exits.
+            _close_quietly(slave)
+        return cls(process, master)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    async def pump(self, sink: ChunkSink) -> None:
+        """Read every stream to its end, passing each chunk to `sink` in arrival order."""
+        try:
+            if self._master_fd is not None:
+                await self._pump_pty(self._master_fd, sink)
+            else:
+                async with anyio.create_task_group() as tg:
+                    if self._process.stdout is not None:
+                        tg.start_soon(self._pump_pipe, self._process.stdout, "stdout", sink)
+                    if self._process.stderr is not None:
+                        tg.start_soon(self._pump_pipe, self._process.stderr, "stderr", sink)
+        finally:
+            self.pumped.set()
+
+    async def _deliver(self, sink: ChunkSink, name: str, data: bytes) -> None:
+        self.chunks_read += 1
+        self.in_sink = True
+        try:
+            await sink(name, data)
+        finally:
+            self.in_sink = False
+
+    async def _pump_pipe(self, stream: ByteReceiveStream, name: str, sink: ChunkSink) -> None:
+        while True:
+            try:
+                data = await stream.receive(READ_SIZE)
+            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                return
+            await self._deliver(sink, name, data)
+
+    async def _pump_pty(self, fd: int, sink: ChunkSink) -> None:
+        while True:
+            try:
+                await anyio.wait_readable(fd)
+            except (anyio.ClosedResourceError, OSError):
+                return
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # every slave fd is closed: the PTY's end of file
+                    return
+                raise
+            if not data:
+                return
+            await self._deliver(sink, "pty", data)
+
+    async def wait(self) -> ExitStatus:
+        return ExitStatus.from_returncode(await self._process.wait())
+
+    def group_alive(self) -> bool:
+        return group_alive(self.pgid)
+
+    def signal_group(self, sig: int) -> bool:
+        return signal_group(self.pgid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group, now."""
+        self.signal_group(signal.SIGKILL)
+
+    async def wait_group_gone(self) -> None:
+        while self.group_alive():
+            await anyio.sleep(GROUP_POLL)
+
+    async def stop(
+        self, grace: float, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """The interrupt ladder, until the whole group is gone: each of `signals` in turn, with an
+        equal share of `grace` to take effect, then SIGKILL. Shield it from cancellation."""
+        step = max(grace, 0.0) / max(len(signals), 1)
+        for sig in signals:
+            if not self.signal_group(sig):
+                return
+            with anyio.move_on_after(step):
+                await self.wait_group_gone()
+                return
+        self.kill()
+        with anyio.move_on_after(5):
+            await self.wait_group_gone()
+
+    async def stop_leftovers(self, grace: float) -> None:
+        """Stop what remains of the group after its leader exited. Background jobs of a
+        non-interactive shell ignore SIGINT, so this starts at SIGTERM."""
+        await self.stop(grace / 2, signals=(signal.SIGTERM,))
+
+    async def aclose(self) -> None:
+        """Release the pipes or PTY. The process must have exited (see `run`)."""
+        if self._master_fd is not None:
+            anyio.notify_closing(self._master_fd)
+            _close_quietly(self._master_fd)
+            self._master_fd = None
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                await stream.aclose()
+
+
+def _close_quietly(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)

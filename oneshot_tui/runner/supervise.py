@@ -1,0 +1,38 @@
+"""Follow one child to its end: read its output, wait for it, and clean up what it leaves behind."""
+
+from __future__ import annotations
+
+import anyio
+
+from oneshot_tui.runner.process import ChildProcess, ChunkSink, ExitStatus
+
+DRAIN_TIMEOUT = 0.25
+"""How long output may keep flowing after the leader exits before leftovers are stopped."""
+
+
+async def supervise(
+    child: ChildProcess, sink: ChunkSink, *, grace: float, drain_timeout: float = DRAIN_TIMEOUT
+) -> ExitStatus:
+    """Pump `child`'s output into `sink` until it exits and its streams end.
+
+    When the leader exits, a background descendant may still hold the pipe (`sleep 30 &`) or
+    linger without it: either way it is stopped with the ladder, since nothing a task started may
+    outlive it. Reading goes on while data still flows, so nothing buffered is lost.
+    """
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(child.pump, sink)
+        status = await child.wait()
+        while not child.pumped.is_set():
+            before = child.chunks_read
+            with anyio.move_on_after(drain_timeout):
+                await child.pumped.wait()
+            if child.pumped.is_set():
+                break
+            if child.group_alive():
+                await child.stop_leftovers(grace)
+            elif child.chunks_read == before and not child.in_sink:
+                break  # the pipe is held by a process outside the group and nothing flows
+        if child.group_alive():
+            await child.stop_leftovers(grace)
+        tg.cancel_scope.cancel()
+    return status

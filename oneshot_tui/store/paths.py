@@ -1,0 +1,48 @@
+"""The data directory and the files of a run: `DATA_DIR/runs/RUN_ID/TASK[.N].log`."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+ENV_HOME = "ONESHOT_TUI_HOME"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_data_dir() -> Path:
+    """`$ONESHOT_TUI_HOME`, else the user data dir (e.g. ~/.local/share/oneshot-tui)."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("oneshot-tui", appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create a directory (and parents) readable by the user only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Sortable by time, unique enough to type a short prefix: 20261129-061502-3fa9."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def run_dir(data_dir: Path, run_id: str) -> Path:
+    return data_dir / "runs" / run_id
+
+
+def safe_file_stem(name: str) -> str:
+    """A file name made from a task name: unsafe characters become '_'."""
+    stem = _UNSAFE.sub("_", name).strip("._")[:80]
+    return stem or "task"
+
+
+def log_file_name(stem: str, attempt: int) -> str:
+    return f"{stem}.log" if attempt <= 1 else f"{stem}.{attempt}.log"
