@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import median, peak_rss_kb, python, run_json  # noqa: E402
+from _measure import median, peak_rss_kb, python, run_json
 
 
 async def bare(tasks: int, lines: int, log_dir: Path) -> int:
@@ -103,8 +103,18 @@ def main() -> None:
     rows = {}
     for mode in ("bare", "engine"):
         runs = [
-            run_json([python(), __file__, "--side", mode, "--tasks", str(args.tasks),
-                      "--lines", str(args.lines)])
+            run_json(
+                [
+                    python(),
+                    __file__,
+                    "--side",
+                    mode,
+                    "--tasks",
+                    str(args.tasks),
+                    "--lines",
+                    str(args.lines),
+                ]
+            )
             for _ in range(args.repeat)
         ]
         assert all(r["lines"] == expected for r in runs), (mode, [r["lines"] for r in runs])
@@ -114,8 +124,10 @@ def main() -> None:
     for mode, (wall, rss) in rows.items():
         print(f"{mode:<8} {wall:>8.3f} {expected / wall:>12,.0f} {rss / 1024:>12.1f}")
     ratio = rows["engine"][0] / rows["bare"][0]
-    print(f"ratio engine/bare: wall {ratio:.2f}x (target <= 1.3x), "
-          f"RSS {rows['engine'][1] / rows['bare'][1]:.2f}x")
+    print(
+        f"ratio engine/bare: wall {ratio:.2f}x (target <= 1.3x), "
+        f"RSS {rows['engine'][1] / rows['bare'][1]:.2f}x"
+    )
 
 
 if __name__ == "__main__":

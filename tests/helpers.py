@@ -106,3 +106,11 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
             members.append(int(name))
     return members
+
+
+def cli_argv() -> list[str]:
+    """The installed console script (next to this Python), else `python -m oneshot_tui`."""
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "oneshot-tui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "oneshot_tui"]

@@ -5,9 +5,9 @@ Delivery rules:
 - A subscriber that falls behind on output loses its oldest `Output` events, never a state, exit or
   run event; the next event it receives for that task is preceded by (or carries) `Output.missed`,
   the number of lines it lost. The full output is always in the task's log file.
-- A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task has
-  too many lines waiting in it pauses before reading more (`wait_for_room`), the way a pipe pushes
-  back on its writer. Other tasks are not held up by that one.
+- A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task
+  has too much output waiting in it (1 MiB of text by default) pauses before reading more
+  (`wait_for_room`), the way a pipe pushes back on its writer. Other tasks are not held up.
 - `publish` never blocks: the runners call it from their read loops.
 """
 
@@ -21,7 +21,7 @@ import anyio
 from oneshot_tui.core.events import Event, Output, RunFinished
 
 DEFAULT_MAX_PENDING_LINES = 20_000
-DEFAULT_LOSSLESS_TASK_LINES = 4_096
+DEFAULT_LOSSLESS_TASK_CHARS = 1 << 20
 
 
 class Subscription:
@@ -34,7 +34,7 @@ class Subscription:
         self._max = max_pending_lines
         self._queue: deque[Event] = deque()
         self._pending_lines = 0
-        self._task_lines: dict[str, int] = {}
+        self._task_chars: dict[str, int] = {}
         self._missed: dict[str, tuple[int, int]] = {}
         self._waiter: anyio.Event | None = None
         self._closed = False
@@ -45,7 +45,8 @@ class Subscription:
         return self._pending_lines
 
     def task_backlog(self, task_id: str) -> int:
-        return self._task_lines.get(task_id, 0)
+        """Characters of this task's output waiting in a lossless queue."""
+        return self._task_chars.get(task_id, 0)
 
     # -- the publisher's side -------------------------------------------------------------------
 
@@ -54,9 +55,8 @@ class Subscription:
             return
         if type(event) is Output:
             if self.lossless:
-                self._task_lines[event.task_id] = (
-                    self._task_lines.get(event.task_id, 0) + event.lines
-                )
+                chars = self._task_chars
+                chars[event.task_id] = chars.get(event.task_id, 0) + len(event.text)
             elif self._pending_lines + event.lines > self._max:
                 self._shed()
                 if self._pending_lines + event.lines > self._max:
@@ -117,7 +117,7 @@ class Subscription:
             if type(event) is Output:
                 self._pending_lines -= event.lines
                 if self.lossless:
-                    self._task_lines[event.task_id] -= event.lines
+                    self._task_chars[event.task_id] -= len(event.text)
             if self._missed:
                 event = self._attach_missed(event, out)
             out.append(event)
@@ -163,10 +163,10 @@ class EventBus:
     def __init__(
         self,
         max_pending_lines: int = DEFAULT_MAX_PENDING_LINES,
-        lossless_task_lines: int = DEFAULT_LOSSLESS_TASK_LINES,
+        lossless_task_chars: int = DEFAULT_LOSSLESS_TASK_CHARS,
     ) -> None:
         self._default_max = max_pending_lines
-        self._lossless_task_lines = lossless_task_lines
+        self._lossless_task_chars = lossless_task_chars
         self._subs: list[Subscription] = []
         self._lossless: list[Subscription] = []
         self._room: anyio.Event | None = None
@@ -196,8 +196,8 @@ class EventBus:
             sub._offer(event)
 
     def needs_room(self, task_id: str) -> bool:
-        """True when a lossless subscriber holds too many of this task's lines."""
-        limit = self._lossless_task_lines
+        """True when a lossless subscriber holds too much of this task's output."""
+        limit = self._lossless_task_chars
         return any(sub.task_backlog(task_id) > limit for sub in self._lossless)
 
     async def wait_for_room(self, task_id: str) -> None:

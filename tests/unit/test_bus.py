@@ -64,7 +64,7 @@ async def test_one_subscriber_that_never_reads_does_not_hold_up_another() -> Non
 
 
 async def test_lossless_subscriber_pushes_back_on_that_task_only() -> None:
-    bus = EventBus(lossless_task_lines=100)
+    bus = EventBus(lossless_task_chars=200)
     sub = bus.subscribe("printer", lossless=True)
     for _ in range(20):
         bus.publish(out("loud", 10))

@@ -1,1 +1,0 @@
-"""Task files, config files and flags (filled in by the CLI issue)."""

@@ -1,0 +1,129 @@
+"""The keys a task file, a config file or a flag may set, with their types and checks."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oneshot_tui.core.spec import IdleAction
+
+
+class FieldError(ValueError):
+    """A value of the wrong type or range; the loader adds the file, line and key."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_OFF = {"off", "none", "never", "no"}
+
+
+def seconds(value: Any) -> float:
+    """A duration: a number of seconds, or a string like "500ms", "30s", "5m", "2h"."""
+    if isinstance(value, bool):
+        raise FieldError(f'expected a duration (seconds, or like "5m"), got {value!r}')
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        number = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise FieldError(f'expected a duration (seconds, or like "5m"), got {value!r}')
+    if not math.isfinite(number) or number < 0:
+        raise FieldError(f"a duration must be zero or more, got {value!r}")
+    return number
+
+
+def optional_seconds(value: Any) -> float | None:
+    """A duration where 0, false or "off" means "no limit"."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in _OFF):
+        return None
+    number = seconds(value)
+    return number or None
+
+
+def positive_seconds(value: Any) -> float:
+    number = seconds(value)
+    if number <= 0:
+        raise FieldError(f"must be more than zero, got {value!r}")
+    return number
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.lower() in ("true", "yes", "1")
+    raise FieldError(f"expected true or false, got {value!r}")
+
+
+def integer(minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise FieldError(f"expected a whole number, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise FieldError(f"expected a whole number, got {value!r}") from None
+        if number < minimum:
+            raise FieldError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return convert
+
+
+def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise FieldError(f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    return convert
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise FieldError(f"expected a string, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    convert: Callable[[Any], Any]
+    help: str
+    metavar: str = "S"
+
+
+POLICY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("idle_threshold", optional_seconds, "seconds without output before a task is idle"),
+        Field(
+            "idle_action",
+            choice(tuple(a.value for a in IdleAction)),
+            "what to do with a task idle for --idle-timeout: none, interrupt or restart",
+            "ACTION",
+        ),
+        Field("idle_timeout", seconds, "seconds a task may stay idle before the idle action"),
+        Field("timeout", optional_seconds, "wall-time limit of each attempt (0: none)"),
+        Field("grace", seconds, "seconds from SIGINT to SIGKILL when stopping a task"),
+        Field("scrollback", integer(0), "lines of output kept in memory per task", "N"),
+        Field("pty", boolean, "run tasks under a pseudo-terminal instead of pipes", ""),
+    )
+}
+
+RUN_FIELDS: dict[str, Field] = {
+    **{
+        f.name: f
+        for f in (
+            Field("max_concurrent", integer(1), "how many tasks may run at once", "N"),
+            Field("heartbeat_interval", positive_seconds, "seconds between idle checks"),
+            Field("fail_fast", boolean, "stop every task as soon as one fails", ""),
+        )
+    },
+    **POLICY_FIELDS,
+}
+
+TASK_BASE_KEYS = ("name", "command", "cwd", "env")

@@ -1,0 +1,295 @@
+"""Reading task files and config files into a `RunConfig`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from oneshot_tui.config.errors import ConfigError
+from oneshot_tui.config.fields import (
+    POLICY_FIELDS,
+    RUN_FIELDS,
+    TASK_BASE_KEYS,
+    Field,
+    FieldError,
+    text,
+)
+from oneshot_tui.config.locate import KeyLocator, Where
+from oneshot_tui.core.spec import IdleAction, RunSettings, TaskPolicy, TaskSpec
+
+PROJECT_CONFIG_NAME = "oneshot-tui.toml"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def user_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("oneshot-tui", appauthor=False)) / PROJECT_CONFIG_NAME
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    settings: RunSettings
+    specs: tuple[TaskSpec, ...]
+    task_file: Path | None = None
+    task_file_text: str | None = None
+    sources: tuple[Path, ...] = field(default_factory=tuple)
+    """The config files that were read, lowest precedence first."""
+
+
+@dataclass
+class _TomlFile:
+    path: Path
+    text: str
+    data: dict[str, Any]
+    _locator: KeyLocator | None = None
+
+    @property
+    def locator(self) -> KeyLocator:
+        """Built on first use: line numbers are needed only to report an error."""
+        if self._locator is None:
+            self._locator = KeyLocator(self.text)
+        return self._locator
+
+    @classmethod
+    def read(cls, path: Path) -> _TomlFile:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError("no such file", path=path) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError("not valid UTF-8", path=path, line=bad_line) from None
+        try:
+            data = tomllib.loads(body)
+        except tomllib.TOMLDecodeError as exc:
+            where: int | None = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+            message = getattr(exc, "msg", None) or re.sub(r"\s*\(at line.*\)$", "", str(exc))
+            raise ConfigError(f"invalid TOML: {message}", path=path, line=where) from None
+        return cls(path, body, data)
+
+    def error(self, message: str, table: Where, key: str | None = None) -> ConfigError:
+        return ConfigError(message, path=self.path, line=self.locator.line_of(table, key))
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _unknown(key: str, known: Sequence[str], what: str) -> str:
+    import difflib  # only on the error path: it is slow to import
+
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    return f'unknown key "{key}" in {what}{hint}'
+
+
+def _convert(f: Field, value: Any, file: _TomlFile, table: Where) -> Any:
+    try:
+        return f.convert(value)
+    except FieldError as exc:
+        raise file.error(f'"{f.name}": {exc}', table, f.name) from None
+
+
+def _run_table(file: _TomlFile, allowed_top: Sequence[str]) -> dict[str, Any]:
+    for key in file.data:
+        if key not in allowed_top:
+            raise file.error(_unknown(key, allowed_top, "the file"), ("", None), key)
+    run = file.data.get("run", {})
+    if not isinstance(run, dict):
+        raise file.error('"run" must be a table: [run]', ("", None), "run")
+    values: dict[str, Any] = {}
+    for key, value in run.items():
+        f = RUN_FIELDS.get(key)
+        if f is None:
+            raise file.error(_unknown(key, list(RUN_FIELDS), "[run]"), ("run", None), key)
+        values[key] = _convert(f, value, file, ("run", None))
+    return values
+
+
+def convert_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """Values given on the command line, checked like file values."""
+    values: dict[str, Any] = {}
+    for key, value in flags.items():
+        if value is None:
+            continue
+        try:
+            values[key] = RUN_FIELDS[key].convert(value)
+        except FieldError as exc:
+            raise ConfigError(f"--{key.replace('_', '-')}: {exc}") from None
+    return values
+
+
+def _policy(values: Mapping[str, Any]) -> TaskPolicy:
+    defaults = TaskPolicy()
+    kwargs = {name: values.get(name, getattr(defaults, name)) for name in POLICY_FIELDS}
+    kwargs["idle_action"] = IdleAction(kwargs["idle_action"])
+    return TaskPolicy(**kwargs)
+
+
+def command_name(command: str | Sequence[str]) -> str:
+    """A task name from a command: its first word, without a directory."""
+    if isinstance(command, str):
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            words = command.split()
+    else:
+        words = list(command)
+    first = words[0] if words else "task"
+    return os.path.basename(first.rstrip("/")) or first or "task"
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while name in taken:
+        name = f"{base}-{n}"
+        n += 1
+    return name
+
+
+def _command(value: Any, file: _TomlFile, table: Where) -> str | tuple[str, ...]:
+    if isinstance(value, str):
+        if not value.strip():
+            raise file.error('"command" is empty', table, "command")
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if not value[0]:
+            raise file.error('"command": the program (first element) is empty', table, "command")
+        return tuple(value)
+    raise file.error(
+        '"command" must be a string (run by the shell) or a non-empty list of strings (an argv)',
+        table,
+        "command",
+    )
+
+
+def check_env(env: Mapping[str, Any], fail: Any) -> dict[str, str]:
+    """Environment variables as strings; `fail(message, key)` raises the located error."""
+    out: dict[str, str] = {}
+    for name, value in env.items():
+        if not _ENV_NAME.match(name):
+            fail(f'invalid environment variable name "{name}"', name)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            fail(f'environment variable "{name}" must be a string, got {value!r}', name)
+        value = str(value)
+        if "\x00" in value:
+            fail(f'environment variable "{name}" contains a NUL byte', name)
+        out[name] = value
+    return out
+
+
+def _task(
+    entry: Any, index: int, file: _TomlFile, run_values: Mapping[str, Any], taken: set[str]
+) -> TaskSpec:
+    table: Where = ("task", index)
+    if not isinstance(entry, dict):
+        raise file.error("each [[task]] must be a table", table)
+    known = [*TASK_BASE_KEYS, *POLICY_FIELDS]
+    for key in entry:
+        if key not in known:
+            raise file.error(_unknown(key, known, f"task #{index + 1}"), table, key)
+    if "command" not in entry:
+        label = f'"{entry["name"]}"' if isinstance(entry.get("name"), str) else f"#{index + 1}"
+        raise file.error(f'task {label} has no "command"', table)
+    command = _command(entry["command"], file, table)
+    if "name" in entry:
+        try:
+            name = text(entry["name"])
+        except FieldError as exc:
+            raise file.error(f'"name": {exc}', table, "name") from None
+        if not name.strip():
+            raise file.error('"name" is empty', table, "name")
+        if name in taken:
+            raise file.error(f'duplicate task name "{name}"', table, "name")
+    else:
+        name = unique_name(command_name(command), taken)
+    taken.add(name)
+    cwd = entry.get("cwd")
+    if cwd is not None:
+        if not isinstance(cwd, str) or not cwd:
+            raise file.error('"cwd" must be a non-empty string', table, "cwd")
+        cwd = str((file.path.parent / os.path.expanduser(cwd)).resolve())
+    env_raw = entry.get("env", {})
+    if not isinstance(env_raw, dict):
+        raise file.error('"env" must be a table of NAME = "value"', table, "env")
+
+    def fail(message: str, key: str) -> None:
+        env_table: Where = ("task.env", index)
+        line = file.locator.line_of(env_table, key) or file.locator.line_of(table, "env")
+        raise ConfigError(message, path=file.path, line=line)
+
+    env = check_env(env_raw, fail)
+    overrides = {
+        key: _convert(POLICY_FIELDS[key], value, file, table)
+        for key, value in entry.items()
+        if key in POLICY_FIELDS
+    }
+    return TaskSpec(
+        name=name, command=command, cwd=cwd, env=env, policy=_policy({**run_values, **overrides})
+    )
+
+
+def load_run_config(
+    task_file: Path | None,
+    *,
+    commands: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    user_config: Path | None = None,
+) -> RunConfig:
+    """Everything a run needs, from files and flags, or a ConfigError naming file, line and key."""
+    here = cwd or Path.cwd()
+    sources: list[Path] = []
+    run_values: dict[str, Any] = {}
+    user = user_config if user_config is not None else user_config_path()
+    project = here / PROJECT_CONFIG_NAME
+    for path in (user, project):
+        is_task_file = task_file is not None and path.resolve() == task_file.resolve()
+        if path.is_file() and not is_task_file:
+            run_values.update(_run_table(_TomlFile.read(path), ("run",)))
+            sources.append(path)
+    file: _TomlFile | None = None
+    specs: list[TaskSpec] = []
+    taken: set[str] = set()
+    if task_file is not None:
+        file = _TomlFile.read(task_file)
+        run_values.update(_run_table(file, ("run", "task")))
+        sources.append(task_file)
+    run_values.update(convert_flags(flags or {}))
+    if file is not None:
+        entries = file.data.get("task", [])
+        if not isinstance(entries, list):
+            raise file.error("tasks are written as [[task]] tables", ("", None), "task")
+        specs = [_task(e, i, file, run_values, taken) for i, e in enumerate(entries)]
+    policy = _policy(run_values)
+    for command in commands:
+        if not command.strip():
+            raise ConfigError("-c: the command is empty")
+        name = unique_name(command_name(command), taken)
+        taken.add(name)
+        specs.append(TaskSpec(name=name, command=command, cwd=str(here), policy=policy))
+    defaults = RunSettings()
+    settings = RunSettings(
+        max_concurrent=run_values.get("max_concurrent", defaults.max_concurrent),
+        heartbeat_interval=run_values.get("heartbeat_interval", defaults.heartbeat_interval),
+        fail_fast=run_values.get("fail_fast", defaults.fail_fast),
+    )
+    return RunConfig(
+        settings=settings,
+        specs=tuple(specs),
+        task_file=task_file,
+        task_file_text=file.text if file else None,
+        sources=tuple(sources),
+    )

@@ -1,0 +1,68 @@
+"""Plain-text formatting of results, shared by the headless summary and the TUI's exit summary."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+from oneshot_tui.core.events import TaskResult
+
+
+def duration(seconds: float | None) -> str:
+    """1.2s, 42s, 3m04s, 2h05m."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def exit_text(exit_code: int | None, sig: int | None) -> str:
+    if sig is not None:
+        try:
+            return signal.Signals(sig).name
+        except ValueError:
+            return f"signal {sig}"
+    return "-" if exit_code is None else str(exit_code)
+
+
+SUMMARY_HEADERS = ("TASK", "STATE", "EXIT", "TIME", "TRIES", "LOG")
+
+
+def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
+    return [
+        (
+            r.task_id,
+            str(r.state),
+            exit_text(r.exit_code, r.signal),
+            duration(r.duration),
+            str(r.attempts),
+            r.log_path or "-",
+        )
+        for r in results
+    ]
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    lines = []
+    for row in (tuple(headers), *rows):
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]))
+    return lines
+
+
+def summary_lines(results: Sequence[TaskResult]) -> list[str]:
+    lines = render_table(SUMMARY_HEADERS, summary_rows(results))
+    reasons = [(r.task_id, r.reason) for r in results if r.reason and r.state != "completed"]
+    for task_id, reason in reasons:
+        lines.append(f"  {task_id}: {reason}")
+    return lines

@@ -1,0 +1,143 @@
+"""Bus events as NDJSON on stdout: one JSON object a line, for scripts and CI.
+
+Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_added`, `state`
+(`from`, `to`, `attempt`, `reason`), `output` (`line`, `stream`, `attempt`), `exit` (`exit_code`,
+`signal`, `state`, `attempt`, `duration`, `reason`), `run_finished` (`exit_code`, `signal`,
+`results`). Consumers should ignore events they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from oneshot_tui.core.events import (
+    Activity,
+    Event,
+    Output,
+    ProcessStarted,
+    RunFinished,
+    RunStarted,
+    StateChanged,
+    TaskAdded,
+    TaskExited,
+)
+
+
+class JsonPrinter:
+    def __init__(self, out: BinaryIO, run_id: str) -> None:
+        self._out = out
+        self._run = run_id
+        self.finished: RunFinished | None = None
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def _obj(self, ts: float, task: str | None, event: str, **fields: Any) -> str:
+        return self._dumps(
+            {"ts": round(ts, 6), "run": self._run, "task": task, "event": event, **fields}
+        )
+
+    def handle(self, events: Sequence[Event]) -> None:
+        lines: list[str] = []
+        for e in events:
+            if type(e) is Output:
+                base = {"stream": e.stream, "attempt": e.attempt}
+                if e.missed:
+                    lines.append(
+                        self._obj(e.ts, e.task_id, "output_missed", lines=e.missed, **base)
+                    )
+                lines.extend(
+                    self._obj(e.ts, e.task_id, "output", line=line, **base) for line in e.split()
+                )
+            elif isinstance(e, StateChanged):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "state",
+                        attempt=e.attempt,
+                        reason=e.reason,
+                        **{"from": str(e.source), "to": str(e.target)},
+                    )
+                )
+            elif isinstance(e, TaskExited):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "exit",
+                        exit_code=e.exit_code,
+                        signal=e.signal,
+                        state=str(e.state),
+                        attempt=e.attempt,
+                        duration=round(e.duration, 3),
+                        reason=e.reason,
+                    )
+                )
+            elif isinstance(e, Activity):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "activity",
+                        attempt=e.attempt,
+                        kind=e.kind,
+                        text=e.text,
+                        data=e.data,
+                    )
+                )
+            elif isinstance(e, ProcessStarted):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "process",
+                        attempt=e.attempt,
+                        pid=e.pid,
+                        log=e.log_path,
+                        label=e.label,
+                    )
+                )
+            elif isinstance(e, TaskAdded):
+                lines.append(
+                    self._obj(e.ts, e.task_id, "task_added", command=e.command, kind=e.kind)
+                )
+            elif isinstance(e, RunStarted):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        None,
+                        "run_started",
+                        tasks=list(e.task_ids),
+                        log_dir=e.log_dir,
+                        max_concurrent=e.max_concurrent,
+                    )
+                )
+            elif isinstance(e, RunFinished):
+                self.finished = e
+                results = [
+                    {
+                        "task": r.task_id,
+                        "state": str(r.state),
+                        "exit_code": r.exit_code,
+                        "signal": r.signal,
+                        "attempts": r.attempts,
+                        "duration": None if r.duration is None else round(r.duration, 3),
+                        "log": r.log_path,
+                        "reason": r.reason,
+                    }
+                    for r in e.results
+                ]
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        None,
+                        "run_finished",
+                        exit_code=e.exit_code,
+                        signal=e.signal,
+                        results=results,
+                    )
+                )
+        if lines:
+            self._out.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            self._out.flush()

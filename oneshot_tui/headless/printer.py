@@ -1,0 +1,111 @@
+"""Bus events as text: `NAME | line` on stdout, transitions and a summary on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import BinaryIO, TextIO
+
+from oneshot_tui.core.events import (
+    Event,
+    Output,
+    RunFinished,
+    StateChanged,
+    TaskAdded,
+    TaskExited,
+)
+from oneshot_tui.core.report import exit_text, summary_lines
+
+_PALETTE = (36, 33, 32, 35, 34, 91, 96, 93, 92, 95, 94)
+_STATE_COLOURS = {
+    "running": 32,
+    "idle": 33,
+    "interrupted": 35,
+    "completed": 34,
+    "failed": 31,
+    "created": 2,
+}
+
+
+def _paint(text: str, code: int, on: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if on else text
+
+
+class TextPrinter:
+    """Whole lines only, in the order each task wrote them, prefixed with the task's name."""
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        err: TextIO,
+        names: Sequence[str],
+        *,
+        colour_out: bool = False,
+        colour_err: bool = False,
+    ) -> None:
+        self._out = out
+        self._err = err
+        self._colour_out = colour_out
+        self._colour_err = colour_err
+        self._names: list[str] = list(names)
+        self._width = max((len(n) for n in self._names), default=0)
+        self._prefixes: dict[str, str] = {}
+        self.finished: RunFinished | None = None
+
+    def _prefix(self, task_id: str) -> str:
+        prefix = self._prefixes.get(task_id)
+        if prefix is None:
+            if task_id not in self._names:
+                self._names.append(task_id)
+            colour = _PALETTE[self._names.index(task_id) % len(_PALETTE)]
+            label = _paint(task_id.ljust(self._width), colour, self._colour_out)
+            prefix = self._prefixes[task_id] = f"{label} | "
+        return prefix
+
+    def handle(self, events: Sequence[Event]) -> None:
+        parts: list[str] = []
+        for event in events:
+            if type(event) is Output:
+                if event.missed:
+                    self._note(f"{event.task_id}: {event.missed} lines not shown (see its log)")
+                if event.lines:
+                    prefix = self._prefix(event.task_id)
+                    parts.append(prefix + event.text.replace("\n", "\n" + prefix) + "\n")
+            elif isinstance(event, StateChanged):
+                self._flush(parts)
+                self._transition(event)
+            elif isinstance(event, TaskAdded):
+                if len(event.task_id) > self._width:
+                    self._width = len(event.task_id)
+                    self._prefixes.clear()
+                if event.task_id not in self._names:
+                    self._names.append(event.task_id)
+            elif isinstance(event, TaskExited):
+                pass  # the transition line and the summary say it all
+            elif isinstance(event, RunFinished):
+                self._flush(parts)
+                self.finished = event
+                self._summary(event)
+        self._flush(parts)
+
+    def _flush(self, parts: list[str]) -> None:
+        if parts:
+            self._out.write("".join(parts).encode("utf-8", "surrogateescape"))
+            self._out.flush()
+            parts.clear()
+
+    def _note(self, text: str) -> None:
+        self._err.write(text + "\n")
+        self._err.flush()
+
+    def _transition(self, event: StateChanged) -> None:
+        target = _paint(event.target, _STATE_COLOURS.get(event.target, 0), self._colour_err)
+        reason = f" ({event.reason})" if event.reason else ""
+        attempt = f" [attempt {event.attempt}]" if event.attempt > 1 else ""
+        self._note(f"{event.task_id}: {event.source} -> {target}{attempt}{reason}")
+
+    def _summary(self, event: RunFinished) -> None:
+        lines = summary_lines(event.results)
+        verdict = "all tasks completed" if event.exit_code == 0 else f"exit {event.exit_code}"
+        if event.signal is not None:
+            verdict += f" (stopped by {exit_text(None, event.signal)})"
+        self._note("\n".join(["", *lines, f"run {event.run_id}: {verdict}"]))

@@ -1,0 +1,78 @@
+"""A run without a UI: the engine, a lossless printer on stdout, honest exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+
+from oneshot_tui.config import RunConfig
+from oneshot_tui.core.bus import EventBus, Subscription
+from oneshot_tui.core.events import Event, RunFinished
+from oneshot_tui.headless.ndjson import JsonPrinter
+from oneshot_tui.headless.printer import TextPrinter
+from oneshot_tui.orchestrator import Orchestrator
+
+
+class Printer(Protocol):
+    finished: RunFinished | None
+
+    def handle(self, events: list[Event]) -> None: ...
+
+
+def wants_colour(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def run_headless(config: RunConfig, data_dir: Path, *, json_mode: bool = False) -> int:
+    """Run every task to its end, print as it goes, and return the exit code."""
+    result: int = anyio.run(_run, config, data_dir, json_mode, backend="asyncio")
+    return result
+
+
+async def _run(config: RunConfig, data_dir: Path, json_mode: bool) -> int:
+    bus = EventBus()
+    orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus)
+    printer: Printer
+    if json_mode:
+        printer = JsonPrinter(sys.stdout.buffer, orch.run_id)
+    else:
+        printer = TextPrinter(
+            sys.stdout.buffer,
+            sys.stderr,
+            [spec.name for spec in config.specs],
+            colour_out=wants_colour(sys.stdout),
+            colour_err=wants_colour(sys.stderr),
+        )
+    sub = bus.subscribe("headless", lossless=True)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_print, sub, printer, orch)
+        result = await orch.run(handle_signals=True)
+    return result.exit_code
+
+
+async def _print(sub: Subscription, printer: Printer, orch: Orchestrator) -> None:
+    broken = False
+    while printer.finished is None:
+        try:
+            events = await sub.receive_batch()
+        except anyio.EndOfStream:
+            return
+        if broken:
+            printer.finished = next((e for e in events if isinstance(e, RunFinished)), None)
+            continue
+        try:
+            printer.handle(events)
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop the run like any Unix filter would, and keep
+            # the interpreter from complaining about the dead pipe at exit.
+            broken = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            orch.shutdown("output closed")
+            printer.finished = next((e for e in events if isinstance(e, RunFinished)), None)
