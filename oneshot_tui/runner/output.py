@@ -52,6 +52,17 @@ def _utf8_safe_cut(data: bytes, at: int) -> int:
     return cut if cut > 0 else at
 
 
+def _strip_cr(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+def _fold_crlf(block: bytes) -> bytes:
+    """Whole lines joined by \n: CRLF line ends become LF (a PTY writes CRLF)."""
+    if b"\r" not in block:
+        return block
+    return _strip_cr(block.replace(b"\r\n", b"\n"))
+
+
 class LineSplitter:
     """Turns a byte stream into display lines, incrementally.
 
@@ -84,24 +95,27 @@ class LineSplitter:
                 lines = block.split(b"\n")
                 if max(map(len, lines)) > self.cap:
                     for line in lines:
-                        pieces.extend(self._cut(line))
+                        cut = self._cut(line)
+                        cut[-1] = _strip_cr(cut[-1])
+                        pieces.extend(cut)
                 else:
-                    pieces.append(block)
+                    pieces.append(_fold_crlf(block))
             else:
-                pieces.append(block)
+                pieces.append(_fold_crlf(block))
         if len(self._pending) > self.cap:
+            # Pieces of a line still going on: never a line end, so a trailing \r stays.
             rest = self._pending
             while len(rest) > self.cap:
-                cut = _utf8_safe_cut(rest, self.cap)
-                pieces.append(rest[:cut])
-                rest = rest[cut:]
+                cut_at = _utf8_safe_cut(rest, self.cap)
+                pieces.append(rest[:cut_at])
+                rest = rest[cut_at:]
             self._pending = rest
         return self._render(pieces)
 
     def flush(self) -> tuple[str, int]:
         """At end of stream: the unfinished last line, if any, as a line of its own."""
         rest, self._pending = self._pending, b""
-        return self._render([rest] if rest else [])
+        return self._render([_strip_cr(rest)] if rest else [])
 
     def _may_hold_a_long_line(self, block: bytes) -> bool:
         """A cheap test before the exact one: a line longer than the cap must contain a whole
@@ -126,12 +140,7 @@ class LineSplitter:
         if not pieces:
             return "", 0
         block = pieces[0] if len(pieces) == 1 else b"\n".join(pieces)
-        count = block.count(b"\n") + 1
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-            if block.endswith(b"\r"):
-                block = block[:-1]
-        return block.decode("utf-8", "replace"), count
+        return block.decode("utf-8", "replace"), block.count(b"\n") + 1
 
 
 class LineView:

@@ -1,30 +1,15 @@
-"""The `oneshot-tui` command line.
-
-Importing this module is cheap (argparse only): `--help` must not pay for Textual, anyio or the
-engine. Each command imports what it needs when it runs.
-"""
+"""`oneshot-tui run`: a task file and/or commands, in the TUI or headless."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from oneshot_tui import __version__
-from oneshot_tui.core.exit_codes import ExitCode
-
-PROG = "oneshot-tui"
-
-EXIT_CODES_HELP = """exit codes:
-  0    every task completed
-  1    a task failed or was interrupted
-  2    usage or configuration error (nothing was started)
-  129  stopped by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM; every child is gone first
-"""
+from oneshot_tui.cli.common import EXIT_CODES_HELP, resolve_data_dir
 
 
-def _add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
         help="run a task file and/or commands, in the TUI or headless",
@@ -69,20 +54,6 @@ def _add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.set_defaults(handler=_cmd_run)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Run many AI coding agents and shell commands in parallel; "
-        "watch and steer them live.",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_run_parser(sub)
-    return parser
-
-
 RUN_FLAG_KEYS = (
     "max_concurrent",
     "idle_threshold",
@@ -94,26 +65,6 @@ RUN_FLAG_KEYS = (
     "fail_fast",
     "pty",
 )
-
-
-def resolve_data_dir(explicit: Path | None) -> Path:
-    """The data dir, created user-only and checked writable before anything starts."""
-    import os
-    import tempfile
-
-    from oneshot_tui.config import ConfigError
-    from oneshot_tui.store.paths import default_data_dir, ensure_private_dir
-
-    path = (explicit or default_data_dir()).expanduser()
-    try:
-        ensure_private_dir(path)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
-    except OSError as exc:
-        raise ConfigError(f"data dir {path} is not writable: {exc.strerror or exc}") from None
-    return path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -134,21 +85,3 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from oneshot_tui.headless.run import run_headless  # the TUI arrives with its own issue
 
     return run_headless(config, data_dir)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return ExitCode.USAGE
-    from oneshot_tui.config import ConfigError
-
-    try:
-        code: int = args.handler(args)
-    except ConfigError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    except KeyboardInterrupt:
-        return ExitCode.SIGINT
-    return code

@@ -1,0 +1,48 @@
+"""The `oneshot-tui` command line.
+
+Importing this module is cheap (argparse only): `--help` must not pay for Textual, anyio or the
+engine. Each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from oneshot_tui import __version__
+from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
+from oneshot_tui.cli.run import add_run_parser
+from oneshot_tui.core.exit_codes import ExitCode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run many AI coding agents and shell commands in parallel; "
+        "watch and steer them live.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_run_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    from oneshot_tui.config import ConfigError
+
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return ExitCode.SIGINT
+    return code
