@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import anyio
 
@@ -25,11 +26,15 @@ class Attempt:
     times; a stop request reaches whichever process is running, through the interrupt ladder.
     """
 
-    def __init__(self, task: Task, bus: EventBus, clock: Clock, log: OutputLog) -> None:
+    def __init__(
+        self, task: Task, bus: EventBus, clock: Clock, log: OutputLog, run_id: str = ""
+    ) -> None:
         self.task = task
         self.bus = bus
         self.clock = clock
         self.log = log
+        self.marker = f"{run_id}/{task.id}/{task.attempt}"
+        """Put in every process's environment, to find descendants that leave the group."""
 
     @property
     def stopping(self) -> bool:
@@ -49,6 +54,8 @@ class Attempt:
         activity instead); `observe` sees every raw chunk after it is logged.
         """
         task = self.task
+        if spec.marker is None:
+            spec = replace(spec, marker=self.marker)
         child = await ChildProcess.spawn(spec)
         task.child = child
         if task.state is TaskState.CREATED:
@@ -85,7 +92,7 @@ class Attempt:
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
-                if child.group_alive():
+                if child.alive():
                     await child.stop(grace)
                 await child.aclose()
                 for stream, splitter in splitters.items():

@@ -24,9 +24,10 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
-from oneshot_tui.runner.process import SpawnError
+from oneshot_tui.runner.process import SpawnError, reap_orphans
 from oneshot_tui.store.paths import (
     ensure_private_dir,
     log_file_name,
@@ -171,6 +172,7 @@ class Orchestrator:
 
     def tick(self) -> None:
         """One heartbeat: idle detection, the idle policy and wall-time limits."""
+        reap_orphans()
         now = self.clock.monotonic()
         for task in self.tasks.values():
             state = task.state
@@ -202,6 +204,7 @@ class Orchestrator:
         SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
         """
         self._settled = anyio.Event()
+        become_subreaper()  # escaped descendants re-parent to us, where we can stop them
         self.bus.publish(
             RunStarted(
                 self.run_id,
@@ -318,7 +321,7 @@ class Orchestrator:
             with output_log:
                 try:
                     outcome = await self._body_factory(task.spec).run(
-                        Attempt(task, self.bus, self.clock, output_log)
+                        Attempt(task, self.bus, self.clock, output_log, self.run_id)
                     )
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
 
 ChunkSink = Callable[[str, bytes], Awaitable[None]]
@@ -45,6 +46,8 @@ class ProcessSpec:
     pty: bool = False
     pty_size: tuple[int, int] = (50, 200)
     """Rows and columns the child sees on its terminal."""
+    marker: str | None = None
+    """Set in the child's environment so its descendants can be found even outside its group."""
 
     @property
     def argv(self) -> list[str]:
@@ -101,12 +104,26 @@ def _on_path(exe: str, search: str) -> bool:
     return False
 
 
+LEADERS: set[int] = set()
+"""Pids of the processes we spawned and have not waited for yet (asyncio reaps those)."""
+_spawning = 0
+"""Spawns in flight: their pid is not in LEADERS yet, so no reaping may happen meanwhile."""
+
+
+def reap_orphans() -> int:
+    """Reap zombies we adopted as subreaper, never a task leader (see descendants.py)."""
+    if _spawning:
+        return 0
+    return reap_adopted(LEADERS)
+
+
 class ChildProcess:
     """A started process and its group. Create with `await ChildProcess.spawn(spec)`."""
 
-    def __init__(self, process: Process, master_fd: int | None) -> None:
+    def __init__(self, process: Process, master_fd: int | None, marker: str | None) -> None:
         self._process = process
         self._master_fd = master_fd
+        self.marker = marker
         self.pid = process.pid
         self.pgid = process.pid  # start_new_session makes it the leader of a new group
         self.pumped = anyio.Event()
@@ -117,8 +134,20 @@ class ChildProcess:
 
     @classmethod
     async def spawn(cls, spec: ProcessSpec) -> ChildProcess:
+        global _spawning
+        _spawning += 1
+        try:
+            return await cls._spawn(spec)
+        finally:
+            _spawning -= 1
+
+    @classmethod
+    async def _spawn(cls, spec: ProcessSpec) -> ChildProcess:
         check_spawnable(spec)
         env = dict(spec.env) if spec.env is not None else None
+        if spec.marker is not None:
+            env = dict(os.environ) if env is None else env
+            env[MARKER_VAR] = spec.marker
         master: int | None = None
         slave: int | None = None
         try:
@@ -152,7 +181,8 @@ class ChildProcess:
         finally:
             # Our copy of the slave must go, or the master never sees EIO when the child exits.
             _close_quietly(slave)
-        return cls(process, master)
+        LEADERS.add(process.pid)
+        return cls(process, master, spec.marker)
 
     @property
     def returncode(self) -> int | None:
@@ -207,21 +237,37 @@ class ChildProcess:
             await self._deliver(sink, "pty", data)
 
     async def wait(self) -> ExitStatus:
-        return ExitStatus.from_returncode(await self._process.wait())
+        try:
+            return ExitStatus.from_returncode(await self._process.wait())
+        finally:
+            if self._process.returncode is not None:
+                LEADERS.discard(self.pid)
 
-    def group_alive(self) -> bool:
-        return group_alive(self.pgid)
+    def escaped(self) -> list[int]:
+        """Descendants that left the group (setsid) but carry this task's marker."""
+        return escaped_members(self.marker, LEADERS) if self.marker else []
 
-    def signal_group(self, sig: int) -> bool:
-        return signal_group(self.pgid, sig)
+    def alive(self) -> bool:
+        """True while anything this process started is alive: its group or an escapee."""
+        return group_alive(self.pgid) or bool(self.escaped())
+
+    def signal_all(self, sig: int) -> bool:
+        """`sig` to the whole group and to every escapee; False if nothing was left."""
+        hit = signal_group(self.pgid, sig)
+        for pid in self.escaped():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+                hit = True
+        return hit
 
     def kill(self) -> None:
-        """SIGKILL to the whole group, now."""
-        self.signal_group(signal.SIGKILL)
+        """SIGKILL to the whole group (and escapees), now."""
+        self.signal_all(signal.SIGKILL)
 
-    async def wait_group_gone(self) -> None:
-        while self.group_alive():
+    async def wait_gone(self) -> None:
+        while self.alive():
             await anyio.sleep(GROUP_POLL)
+        reap_orphans()
 
     async def stop(
         self, grace: float, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
@@ -230,14 +276,15 @@ class ChildProcess:
         equal share of `grace` to take effect, then SIGKILL. Shield it from cancellation."""
         step = max(grace, 0.0) / max(len(signals), 1)
         for sig in signals:
-            if not self.signal_group(sig):
+            if not self.signal_all(sig):
+                reap_orphans()
                 return
             with anyio.move_on_after(step):
-                await self.wait_group_gone()
+                await self.wait_gone()
                 return
         self.kill()
         with anyio.move_on_after(5):
-            await self.wait_group_gone()
+            await self.wait_gone()
 
     async def stop_leftovers(self, grace: float) -> None:
         """Stop what remains of the group after its leader exited. Background jobs of a

@@ -28,11 +28,11 @@ async def supervise(
                 await child.pumped.wait()
             if child.pumped.is_set():
                 break
-            if child.group_alive():
+            if child.alive():
                 await child.stop_leftovers(grace)
             elif child.chunks_read == before and not child.in_sink:
                 break  # the pipe is held by a process outside the group and nothing flows
-        if child.group_alive():
+        if child.alive():
             await child.stop_leftovers(grace)
         tg.cancel_scope.cancel()
     return status

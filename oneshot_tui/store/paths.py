@@ -23,8 +23,20 @@ def default_data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create a directory (and parents) readable by the user only."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create a directory, and any missing parents, readable by the user only.
+
+    `mkdir(parents=True, mode=...)` applies the mode to the last directory only; the parents it
+    creates would get the umask's default (often world-readable).
+    """
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
     return path
 
 

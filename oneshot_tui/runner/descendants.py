@@ -1,0 +1,128 @@
+"""Processes that left their task's process group, and the zombies they leave with us.
+
+A descendant can escape a process group (double fork + `setsid()`), and then `killpg` no longer
+reaches it. Two things catch it on Linux:
+- every task's environment carries a marker (`ONESHOT_TUI_TASK=<run>/<task>/<attempt>`), which
+  its descendants inherit unless they scrub their environment;
+- the orchestrator is a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`), so an orphaned escapee
+  is re-parented to us instead of to init: we can find it among our children, and reap it.
+
+Limits (documented in the README): a process that clears its environment and whose parent still
+lives outside our tree is not found; without /proc (not Linux) only the group is stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+from collections.abc import Collection
+
+MARKER_VAR = "ONESHOT_TUI_TASK"
+_PR_SET_CHILD_SUBREAPER = 36
+_PROC = "/proc"
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process (Linux); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, ppid, pgrp), or None if the process is gone."""
+    try:
+        with open(f"{_PROC}/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[1]), int(fields[2])
+
+
+def our_children() -> set[int]:
+    """Direct children of this process, adopted ones included (cheap: no full /proc scan)."""
+    children: set[int] = set()
+    try:
+        tasks = os.listdir(f"{_PROC}/self/task")
+    except OSError:
+        return children
+    for tid in tasks:
+        try:
+            with open(f"{_PROC}/self/task/{tid}/children") as f:
+                children.update(int(p) for p in f.read().split())
+        except OSError:
+            continue
+    return children
+
+
+def _descendants(roots: Collection[int]) -> list[int]:
+    """`roots` and everything below them (one pass over /proc to learn parents)."""
+    if not roots:
+        return []
+    parent_of: dict[int, int] = {}
+    for name in os.listdir(_PROC):
+        if name.isdigit():
+            stat = _stat(int(name))
+            if stat is not None:
+                parent_of[int(name)] = stat[1]
+    found = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parent_of.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                changed = True
+    return sorted(found)
+
+
+def _has_marker(pid: int, marker: bytes) -> bool:
+    try:
+        with open(f"{_PROC}/{pid}/environ", "rb") as f:
+            return marker in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:
+    """Live processes carrying `marker` that hang below us outside the tasks' groups.
+
+    Only our adopted children (children that are not task leaders) and their descendants are
+    looked at: a process still inside a task's group is reached by `killpg` already.
+    """
+    roots = our_children() - set(leaders)
+    if not roots:
+        return []
+    needle = f"{MARKER_VAR}={marker}".encode()
+    out = []
+    for pid in _descendants(roots):
+        stat = _stat(pid)
+        if stat is not None and stat[0] not in ("Z", "X") and _has_marker(pid, needle):
+            out.append(pid)
+    return out
+
+
+def reap_adopted(leaders: Collection[int]) -> int:
+    """Reap zombie children we adopted as subreaper.
+
+    Never a task leader (asyncio waits for those itself, and stealing a status would corrupt an
+    exit code), and never a child in our own process group: those are plain subprocesses of
+    ours (git, a test's helper) that somebody else waits for. Adopted orphans of a task are in
+    that task's group, or in a session of their own.
+    """
+    reaped = 0
+    own_group = os.getpgrp()
+    for pid in our_children() - set(leaders):
+        stat = _stat(pid)
+        if stat is not None and stat[0] == "Z" and stat[2] != own_group:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+                reaped += 1
+    return reaped
