@@ -26,6 +26,13 @@ _STATE_COLOURS = {
 }
 
 
+def display_name(name: str) -> str:
+    """A task name on one line: control characters (a newline in a name) shown escaped."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def _paint(text: str, code: int, on: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if on else text
 
@@ -47,7 +54,7 @@ class TextPrinter:
         self._colour_out = colour_out
         self._colour_err = colour_err
         self._names: list[str] = list(names)
-        self._width = max((len(n) for n in self._names), default=0)
+        self._width = max((len(display_name(n)) for n in self._names), default=0)
         self._prefixes: dict[str, str] = {}
         self.finished: RunFinished | None = None
 
@@ -57,7 +64,7 @@ class TextPrinter:
             if task_id not in self._names:
                 self._names.append(task_id)
             colour = _PALETTE[self._names.index(task_id) % len(_PALETTE)]
-            label = _paint(task_id.ljust(self._width), colour, self._colour_out)
+            label = _paint(display_name(task_id).ljust(self._width), colour, self._colour_out)
             prefix = self._prefixes[task_id] = f"{label} | "
         return prefix
 
@@ -74,8 +81,8 @@ class TextPrinter:
                 self._flush(parts)
                 self._transition(event)
             elif isinstance(event, TaskAdded):
-                if len(event.task_id) > self._width:
-                    self._width = len(event.task_id)
+                if len(display_name(event.task_id)) > self._width:
+                    self._width = len(display_name(event.task_id))
                     self._prefixes.clear()
                 if event.task_id not in self._names:
                     self._names.append(event.task_id)
@@ -101,7 +108,8 @@ class TextPrinter:
         target = _paint(event.target, _STATE_COLOURS.get(event.target, 0), self._colour_err)
         reason = f" ({event.reason})" if event.reason else ""
         attempt = f" [attempt {event.attempt}]" if event.attempt > 1 else ""
-        self._note(f"{event.task_id}: {event.source} -> {target}{attempt}{reason}")
+        name = display_name(event.task_id)
+        self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
 
     def _summary(self, event: RunFinished) -> None:
         lines = summary_lines(event.results)

@@ -10,6 +10,7 @@ import anyio
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
+from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import Task
 from oneshot_tui.runner.output import LineSplitter, OutputLog
@@ -27,12 +28,19 @@ class Attempt:
     """
 
     def __init__(
-        self, task: Task, bus: EventBus, clock: Clock, log: OutputLog, run_id: str = ""
+        self,
+        task: Task,
+        bus: EventBus,
+        clock: Clock,
+        log: OutputLog,
+        run_id: str = "",
+        redactor: Redactor | None = None,
     ) -> None:
         self.task = task
         self.bus = bus
         self.clock = clock
         self.log = log
+        self.redactor = redactor or Redactor()
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
 
@@ -67,7 +75,11 @@ class Attempt:
         )
         splitters: dict[str, LineSplitter] = {}
 
+        redact = self.redactor.data if self.redactor else None
+
         async def sink(stream: str, data: bytes) -> None:
+            if redact is not None:
+                data = redact(data)
             self.log.write(data)
             task.last_output_at = self.clock.monotonic()
             if task.state is TaskState.IDLE:

@@ -7,6 +7,7 @@ return at once; what they cause comes back only as events on the bus.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import traceback
 from collections import Counter
@@ -19,6 +20,7 @@ import anyio
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock, SystemClock
 from oneshot_tui.core.events import RunFinished, RunStarted, TaskAdded, TaskExited, TaskResult
+from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
@@ -75,6 +77,8 @@ class Orchestrator:
         self.data_dir = data_dir
         self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
         self._body_factory = body_factory
+        self.redactor = Redactor.from_env(os.environ)
+        """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
         self._stems: set[str] = set()
         for spec in specs:
@@ -247,6 +251,7 @@ class Orchestrator:
             stem = f"{base}-{n}"
             n += 1
         self._stems.add(stem)
+        self.redactor.add_env(spec.env)
         task = Task.create(spec, stem, self.clock, self.bus.publish)
         self.tasks[spec.name] = task
         return task
@@ -254,7 +259,13 @@ class Orchestrator:
     def _publish_added(self, task: Task) -> None:
         spec = task.spec
         self.bus.publish(
-            TaskAdded(task.id, self.clock.time(), spec.display_command, spec.kind, spec.cwd)
+            TaskAdded(
+                task.id,
+                self.clock.time(),
+                self.redactor.text(spec.display_command),
+                spec.kind,
+                spec.cwd,
+            )
         )
 
     def _schedule(self, task: Task) -> None:
@@ -321,7 +332,7 @@ class Orchestrator:
             with output_log:
                 try:
                     outcome = await self._body_factory(task.spec).run(
-                        Attempt(task, self.bus, self.clock, output_log, self.run_id)
+                        Attempt(task, self.bus, self.clock, output_log, self.run_id, self.redactor)
                     )
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))
