@@ -13,7 +13,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.past import add_data_dir, guarded, open_reader
+from oneshot_tui.cli.past import add_data_dir, guarded, open_reader, paragraph
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -32,9 +32,11 @@ def add_cleanup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     cleanup = sub.add_parser(
         "cleanup",
         help="stop processes that lost runs left running",
-        description="Find the tasks of lost runs (their oneshot-tui process died) that are "
-        "still running, list them, and stop each one's whole process group: SIGINT, SIGTERM "
-        "at half of --grace, SIGKILL at --grace. Asks first unless --yes.",
+        description=paragraph(
+            "Find the tasks of lost runs (their oneshot-tui process died) that are "
+            "still running, list them, and stop each one's whole process group: SIGINT, SIGTERM "
+            "at half of --grace, SIGKILL at --grace. Asks first unless --yes."
+        ),
         epilog=CLEANUP_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

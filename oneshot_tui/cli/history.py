@@ -18,6 +18,7 @@ from oneshot_tui.cli.past import (
     clock_time,
     guarded,
     open_reader,
+    paragraph,
     when,
 )
 from oneshot_tui.core.exit_codes import ExitCode
@@ -32,8 +33,10 @@ def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     history = sub.add_parser(
         "history",
         help="list recent runs",
-        description="Recent runs, newest first: id, start, status, exit code, duration, tasks "
-        "and how many ended in each state. A run whose process died shows as lost.",
+        description=paragraph(
+            "Recent runs, newest first: id, start, status, exit code, duration, tasks "
+            "and how many ended in each state. A run whose process died shows as lost."
+        ),
         epilog=HISTORY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -46,8 +49,10 @@ def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     show = sub.add_parser(
         "show",
         help="show one run: its tasks and every state transition",
-        description="One run: how it was started, its tasks (state, exit, time, attempts, log) "
-        "and every state transition in order, with its time and reason.",
+        description=paragraph(
+            "One run: how it was started, its tasks (state, exit, time, attempts, log) "
+            "and every state transition in order, with its time and reason."
+        ),
         epilog=HISTORY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

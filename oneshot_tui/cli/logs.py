@@ -15,6 +15,7 @@ from oneshot_tui.cli.past import (
     error,
     guarded,
     open_reader,
+    paragraph,
 )
 from oneshot_tui.core.exit_codes import ExitCode
 
@@ -31,10 +32,12 @@ def add_logs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     logs = sub.add_parser(
         "logs",
         help="print a task's log (every byte the task wrote)",
-        description="Print a task's log exactly as the task wrote it (the latest attempt unless "
-        "--attempt N). Without TASK, every task's log, each after a '==> TASK <==' header "
-        "(just the log if the run has one task). --follow keeps printing while the run is live, "
-        "moving on to the next attempt when the task restarts.",
+        description=paragraph(
+            "Print a task's log exactly as the task wrote it (the latest attempt unless "
+            "--attempt N). Without TASK, every task's log, each after a '==> TASK <==' header "
+            "(just the log if the run has one task). --follow keeps printing while the run is "
+            "live, moving on to the next attempt when the task restarts."
+        ),
         epilog=HISTORY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -23,6 +23,13 @@ HISTORY_EXIT_CODES = """exit codes:
 """
 
 
+def paragraph(text: str) -> str:
+    """A description wrapped for `--help` (the raw formatter keeps the exit-code epilog as is)."""
+    import textwrap  # argparse has imported it already
+
+    return textwrap.fill(text, 88)
+
+
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",

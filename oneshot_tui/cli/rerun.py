@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
-from oneshot_tui.cli.past import RUN_HELP, add_data_dir, error, guarded, open_reader
+from oneshot_tui.cli.past import RUN_HELP, add_data_dir, error, guarded, open_reader, paragraph
 from oneshot_tui.core.exit_codes import ExitCode
 
 
@@ -16,9 +16,11 @@ def add_rerun_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     rerun = sub.add_parser(
         "rerun",
         help="run a past run's tasks again (or only those that did not complete)",
-        description="Start a new run with the same task specs and run settings as RUN (as they "
-        "were recorded, not as the task file says now). --failed takes only the tasks that did "
-        "not complete: failed, interrupted, lost or never started.",
+        description=paragraph(
+            "Start a new run with the same task specs and run settings as RUN (as they "
+            "were recorded, not as the task file says now). --failed takes only the tasks that did "
+            "not complete: failed, interrupted, lost or never started."
+        ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -90,7 +90,11 @@ class HistoryReader:
         try:
             with suppress(SchemaTooNew):  # newer versions add columns: what we know still reads
                 migrate(conn)
-            reader.lost = recover_lost_runs(conn, time.time())
+            try:
+                reader.lost = recover_lost_runs(conn, time.time())
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc):  # a read-only history can still be read
+                    raise
         except sqlite3.Error as exc:
             conn.close()
             raise HistoryError(explain(path, exc)) from None

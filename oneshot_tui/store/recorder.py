@@ -101,6 +101,8 @@ class HistoryRecorder:
                         self._stop(problem)
         except anyio.EndOfStream:
             pass
+        except Exception as exc:  # a bug in recording must never take the run down
+            self._stop(f"recording failed: {type(exc).__name__}: {exc}")
         finally:
             sub.close()
             with anyio.CancelScope(shield=True):
@@ -108,15 +110,19 @@ class HistoryRecorder:
 
     async def _finish(self, sub: Subscription) -> None:
         """Write what is still queued (the run's last events), then close the file."""
-        while events := sub.receive_nowait(10**9):
-            self._take(events)
-        if self.enabled and self._pending:
-            problem = await anyio.to_thread.run_sync(self._flush, True)
-            if problem is not None:
-                self._stop(problem)
-        if self._writer is not None:
-            await anyio.to_thread.run_sync(self._writer.conn.close)
-            self._writer = None
+        try:
+            while events := sub.receive_nowait(10**9):
+                self._take(events)
+            if self.enabled and self._pending:
+                problem = await anyio.to_thread.run_sync(self._flush, True)
+                if problem is not None:
+                    self._stop(problem)
+        except Exception as exc:
+            self._stop(f"recording failed: {type(exc).__name__}: {exc}")
+        finally:
+            if self._writer is not None:
+                await anyio.to_thread.run_sync(self._writer.conn.close)
+                self._writer = None
 
     def _take(self, events: list[Event]) -> None:
         if not self.enabled:
@@ -171,7 +177,7 @@ class HistoryRecorder:
         except SchemaTooNew as exc:
             conn.close()
             return f"{self.db_path}: {exc}"
-        except sqlite3.Error as exc:
+        except Exception as exc:
             conn.close()
             return explain(self.db_path, exc)
         self._writer = HistoryWriter(conn, self.info)
@@ -196,6 +202,9 @@ class HistoryRecorder:
             return f"recording failed: {type(exc).__name__}: {exc}"
         self._busy_since = None
         del self._pending[: len(events)]
+        for event in events:
+            if isinstance(event, ProcessStarted):
+                self._identities.pop(event.pid, None)
         return None
 
 

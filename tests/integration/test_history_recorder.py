@@ -238,14 +238,19 @@ def _dead_process_identity() -> tuple[int, int]:
 
 
 def _insert_live_run(
-    data_dir: Path, run_id: str, pid: int, start: int, host: str | None = None
+    data_dir: Path,
+    run_id: str,
+    pid: int,
+    start: int,
+    host: str | None = None,
+    boot: str | None = None,
 ) -> None:
     conn = connect(history_db_path(data_dir))
     migrate(conn)
     conn.execute(
         "INSERT INTO runs (id, started, status, host, pid, pid_start, boot_id)"
         " VALUES (?, 1.0, 'live', ?, ?, ?, ?)",
-        (run_id, host or host_name(), pid, start, boot_id()),
+        (run_id, host or host_name(), pid, start, boot or boot_id()),
     )
     for position, (name, state) in enumerate(
         [("done", "completed"), ("busy", "running"), ("queued", "created")]
@@ -266,12 +271,15 @@ def test_a_run_whose_process_died_is_marked_lost(data_dir: Path) -> None:
     _insert_live_run(data_dir, "elsewhere", pid, start, host="another-machine")
     # Same pid as a live process (us), but another start time: a recycled pid, so dead.
     _insert_live_run(data_dir, "recycled", me.pid, me.start_ticks - 1)
+    # Our very pid and start time, but recorded before a reboot (power loss): dead.
+    _insert_live_run(data_dir, "rebooted", me.pid, me.start_ticks, boot="an-earlier-boot")
     with HistoryReader.open(data_dir) as reader:
-        assert sorted(reader.lost) == ["dead-run", "recycled"]
+        assert sorted(reader.lost) == ["dead-run", "rebooted", "recycled"]
         status = {r.id: r.status for r in reader.list_runs()}
         assert status == {
             "dead-run": "lost",
             "recycled": "lost",
+            "rebooted": "lost",
             "my-run": "live",
             "elsewhere": "live",
         }
