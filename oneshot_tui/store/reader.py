@@ -129,7 +129,16 @@ class HistoryReader:
                 f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started DESC, id DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
-            return [self._run_record(conn, row) for row in rows]
+            counts: dict[str, dict[str, int]] = {row[0]: {} for row in rows}
+            for run_id, state, n in conn.execute(
+                "SELECT t.run_id, t.state, COUNT(*) FROM tasks t WHERE t.run_id IN"
+                " (SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT ?)"
+                " GROUP BY t.run_id, t.state",
+                (-1 if limit is None else limit,),
+            ):
+                if run_id in counts:
+                    counts[run_id][state] = n
+            return [_run_record(row, counts[row[0]]) for row in rows]
 
     def run(self, run_id: str) -> RunRecord:
         with self._reading() as conn:
@@ -140,7 +149,13 @@ class HistoryReader:
                 ).fetchone()
             if conn is None or row is None:
                 raise RunNotFound(f"no run {run_id!r} in the history")
-            return self._run_record(conn, row)
+            counts = {
+                str(state): int(n)
+                for state, n in conn.execute(
+                    "SELECT state, COUNT(*) FROM tasks WHERE run_id = ? GROUP BY state", (run_id,)
+                )
+            }
+            return _run_record(row, counts)
 
     def resolve(self, ref: str) -> str:
         """A run id from what a person typed: a full id, a unique prefix of one, or `last`."""
@@ -182,32 +197,6 @@ class HistoryReader:
                 "SELECT host, pid, pid_start, boot_id, status FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
             return row is not None and is_live(*row)
-
-    def _run_record(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> RunRecord:
-        counts = {
-            str(state): int(n)
-            for state, n in conn.execute(
-                "SELECT state, COUNT(*) FROM tasks WHERE run_id = ? GROUP BY state", (row[0],)
-            )
-        }
-        return RunRecord(
-            id=row[0],
-            started=row[1],
-            ended=row[2],
-            status=row[3],
-            exit_code=row[4],
-            signal=row[5],
-            argv=tuple(json.loads(row[6] or "[]")),
-            cwd=row[7],
-            task_file=row[8],
-            task_file_sha256=row[9],
-            settings=json.loads(row[10] or "{}"),
-            log_dir=row[11],
-            host=row[12],
-            pid=row[13],
-            rerun_of=row[14],
-            counts=counts,
-        )
 
     # -- tasks -----------------------------------------------------------------------------------
 
@@ -303,6 +292,27 @@ class HistoryReader:
         with self._reading() as conn:
             if conn is not None:
                 close_orphan(conn, orphan, time.time())
+
+
+def _run_record(row: tuple[Any, ...], counts: dict[str, int]) -> RunRecord:
+    return RunRecord(
+        id=row[0],
+        started=row[1],
+        ended=row[2],
+        status=row[3],
+        exit_code=row[4],
+        signal=row[5],
+        argv=tuple(json.loads(row[6] or "[]")),
+        cwd=row[7],
+        task_file=row[8],
+        task_file_sha256=row[9],
+        settings=json.loads(row[10] or "{}"),
+        log_dir=row[11],
+        host=row[12],
+        pid=row[13],
+        rerun_of=row[14],
+        counts=counts,
+    )
 
 
 def _task_record(row: tuple[Any, ...]) -> TaskRecord:
