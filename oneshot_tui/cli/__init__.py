@@ -11,7 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from oneshot_tui import __version__
+from oneshot_tui.cli.cleanup import add_cleanup_parser
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
+from oneshot_tui.cli.history import add_history_parsers
+from oneshot_tui.cli.logs import add_logs_parser
+from oneshot_tui.cli.rerun import add_rerun_parser
 from oneshot_tui.cli.run import add_run_parser
 from oneshot_tui.core.exit_codes import ExitCode
 
@@ -27,12 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_parser(sub)
+    add_history_parsers(sub)
+    add_logs_parser(sub)
+    add_rerun_parser(sub)
+    add_cleanup_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded with the run
     if args.command is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.common import EXIT_CODES_HELP, resolve_data_dir
+from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
+
+if TYPE_CHECKING:
+    from oneshot_tui.config import RunConfig
+    from oneshot_tui.store.records import RunOrigin
 
 
 def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,11 +82,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.specs:
         raise ConfigError("the task file has no [[task]] entries", path=args.taskfile)
     data_dir = resolve_data_dir(args.data_dir)
-    headless = args.no_ui or args.json or not sys.stdout.isatty()
+    from oneshot_tui.store.records import RunOrigin
+
+    argv = (PROG, *getattr(args, "argv", ()))
+    origin = RunOrigin.of(argv, config.task_file, config.task_file_text)
+    return launch(config, data_dir, no_ui=args.no_ui, json_mode=args.json, origin=origin)
+
+
+def launch(
+    config: RunConfig, data_dir: Path, *, no_ui: bool, json_mode: bool, origin: RunOrigin
+) -> int:
+    """Start a run of `config`, headless or in the TUI: `run` and `rerun` both come here."""
+    headless = no_ui or json_mode or not sys.stdout.isatty()
     if headless:
         from oneshot_tui.headless.run import run_headless
 
-        return run_headless(config, data_dir, json_mode=args.json)
-    from oneshot_tui.headless.run import run_headless  # the TUI arrives with its own issue
+        return run_headless(config, data_dir, json_mode=json_mode, origin=origin)
+    # The TUI arrives with its own issue; it records history with store.recorder.record_history.
+    from oneshot_tui.headless.run import run_headless
 
-    return run_headless(config, data_dir)
+    return run_headless(config, data_dir, origin=origin)

@@ -15,6 +15,8 @@ from oneshot_tui.core.events import Event, RunFinished
 from oneshot_tui.headless.ndjson import JsonPrinter
 from oneshot_tui.headless.printer import TextPrinter
 from oneshot_tui.orchestrator import Orchestrator
+from oneshot_tui.store.recorder import record_history
+from oneshot_tui.store.records import RunOrigin
 
 
 class Printer(Protocol):
@@ -28,13 +30,20 @@ def wants_colour(stream: object) -> bool:
     return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
-def run_headless(config: RunConfig, data_dir: Path, *, json_mode: bool = False) -> int:
-    """Run every task to its end, print as it goes, and return the exit code."""
-    result: int = anyio.run(_run, config, data_dir, json_mode, backend="asyncio")
+def run_headless(
+    config: RunConfig,
+    data_dir: Path,
+    *,
+    json_mode: bool = False,
+    origin: RunOrigin | None = None,
+) -> int:
+    """Run every task to its end, print as it goes, record it in the history, and return the
+    exit code."""
+    result: int = anyio.run(_run, config, data_dir, json_mode, origin, backend="asyncio")
     return result
 
 
-async def _run(config: RunConfig, data_dir: Path, json_mode: bool) -> int:
+async def _run(config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOrigin | None) -> int:
     bus = EventBus()
     orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus)
     printer: Printer
@@ -51,7 +60,9 @@ async def _run(config: RunConfig, data_dir: Path, json_mode: bool) -> int:
     sub = bus.subscribe("headless", lossless=True)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_print, sub, printer, orch)
-        result = await orch.run(handle_signals=True)
+        origin = origin or RunOrigin.of((), config.task_file, config.task_file_text)
+        async with record_history(orch, origin):
+            result = await orch.run(handle_signals=True)
     return result.exit_code
 
 

@@ -58,3 +58,8 @@ def safe_file_stem(name: str) -> str:
 
 def log_file_name(stem: str, attempt: int) -> str:
     return f"{stem}.log" if attempt <= 1 else f"{stem}.{attempt}.log"
+
+
+def history_db_path(data_dir: Path) -> Path:
+    """The run history (SQLite), shared by every run that uses this data dir."""
+    return data_dir / "history.db"

@@ -1,0 +1,119 @@
+"""`oneshot-tui cleanup [--yes]`: stop what lost runs left running.
+
+A run whose oneshot-tui process died (SIGKILL, a crash) could not stop its tasks, and each task
+ran in a process group of its own, so they may still be running. This finds those groups (only
+the ones provably started by that run: pid, start time and boot must match the record), lists
+them, asks, and stops each whole group with the usual ladder: SIGINT, SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from oneshot_tui.cli.past import add_data_dir, guarded, open_reader, paragraph
+from oneshot_tui.core.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from oneshot_tui.store.recovery import Orphan
+
+CLEANUP_HELP = """exit codes:
+  0    nothing is left running (nothing was found, or everything found was stopped)
+  1    processes were left running (you said no, or they would not stop)
+  2    usage error or an unreadable history
+"""
+POLL = 0.05
+KILL_WAIT = 5.0
+
+
+def add_cleanup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cleanup = sub.add_parser(
+        "cleanup",
+        help="stop processes that lost runs left running",
+        description=paragraph(
+            "Find the tasks of lost runs (their oneshot-tui process died) that are "
+            "still running, list them, and stop each one's whole process group: SIGINT, SIGTERM "
+            "at half of --grace, SIGKILL at --grace. Asks first unless --yes."
+        ),
+        epilog=CLEANUP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cleanup.add_argument("-y", "--yes", action="store_true", help="stop them without asking")
+    cleanup.add_argument(
+        "--grace", type=float, default=3.0, metavar="S", help="seconds from SIGINT to SIGKILL"
+    )
+    add_data_dir(cleanup)
+    cleanup.set_defaults(handler=guarded(_cmd_cleanup))
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    from oneshot_tui.store.procinfo import command_line
+
+    with open_reader(args) as reader:
+        for run_id in reader.lost:
+            print(f"run {run_id} was lost (its process died); unfinished tasks marked failed")
+        orphans = reader.orphans()
+        if not orphans:
+            print("nothing to clean up: no lost run left processes running")
+            return ExitCode.OK
+        count = sum(len(o.members) for o in orphans)
+        print(f"{count} process(es) left running by lost runs:")
+        for orphan in orphans:
+            print(f"  run {orphan.run_id}, task {orphan.task} (attempt {orphan.attempt}):")
+            for member in orphan.members:
+                print(f"    pid {member.pid}  {command_line(member.pid) or '?'}")
+        if not args.yes and not _confirm("stop them? [y/N] "):
+            print("left running")
+            return ExitCode.FAILED
+        left = 0
+        for orphan in orphans:
+            survivors = stop_group(orphan, args.grace)
+            if survivors:
+                left += len(survivors)
+                print(f"  task {orphan.task}: still running: {', '.join(map(str, survivors))}")
+            else:
+                reader.mark_stopped(orphan)
+        if left:
+            print(f"{left} process(es) would not stop")
+            return ExitCode.FAILED
+        print(f"stopped {count} process(es)")
+        return ExitCode.OK
+
+
+def _confirm(prompt: str) -> bool:
+    try:
+        answer = input(prompt)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def stop_group(orphan: Orphan, grace: float) -> list[int]:
+    """The interrupt ladder on the orphan's whole group; returns the pids still alive after it."""
+    from oneshot_tui.runner.groups import signal_group
+    from oneshot_tui.store.procinfo import own_group_members
+
+    def alive() -> list[int]:
+        return [m.pid for m in own_group_members(orphan.leader)]
+
+    def wait_gone(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+        return True
+
+    step = max(grace, 0.0) / 2
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if not alive():
+            return []
+        signal_group(orphan.pgid, sig)
+        if wait_gone(step):
+            return []
+    if alive():
+        signal_group(orphan.pgid, signal.SIGKILL)
+        wait_gone(KILL_WAIT)
+    return alive()

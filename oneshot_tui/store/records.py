@@ -1,0 +1,177 @@
+"""What the history holds, as plain frozen data: what readers (CLI, TUI) get back."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from oneshot_tui.core.events import TaskResult
+from oneshot_tui.core.states import TaskState
+
+
+class RunStatus:
+    LIVE = "live"
+    """Its process is running it (or was, until a crash not yet noticed)."""
+    FINISHED = "finished"
+    LOST = "lost"
+    """Its process died without finishing it (SIGKILL, power loss)."""
+
+
+LOST_REASON = "lost"
+"""The reason given to tasks that were unfinished when their run was lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOrigin:
+    """How a run was started, as the command line knows it (recorded with the run)."""
+
+    argv: tuple[str, ...] = ()
+    cwd: str = ""
+    task_file: str | None = None
+    task_file_sha256: str | None = None
+    rerun_of: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        argv: Sequence[str] = (),
+        task_file: Path | None = None,
+        task_file_text: str | None = None,
+        rerun_of: str | None = None,
+    ) -> RunOrigin:
+        """The origin of a run started now, from here, of this task file (as it was read)."""
+        return cls(
+            argv=tuple(argv),
+            cwd=os.getcwd(),
+            task_file=str(task_file.resolve()) if task_file is not None else None,
+            task_file_sha256=digest(task_file_text) if task_file_text is not None else None,
+            rerun_of=rerun_of,
+        )
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    started: float
+    ended: float | None
+    status: str
+    exit_code: int | None
+    signal: int | None
+    argv: tuple[str, ...]
+    cwd: str
+    task_file: str | None
+    task_file_sha256: str | None
+    settings: Mapping[str, Any]
+    log_dir: str
+    host: str
+    pid: int
+    rerun_of: str | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """Tasks per state, e.g. {"completed": 3, "failed": 1}."""
+
+    @property
+    def task_count(self) -> int:
+        return sum(self.counts.values())
+
+    def duration(self, now: float) -> float | None:
+        """How long it ran (so far, if live); None for a lost run: its end is unknown."""
+        if self.ended is not None:
+            return max(self.ended - self.started, 0.0)
+        return max(now - self.started, 0.0) if self.status == RunStatus.LIVE else None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFields:
+    """Filled for agent tasks from their activity; all None for a plain command."""
+
+    executor: str | None = None
+    model: str | None = None
+    iterations: int | None = None
+    verdict: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    agent_session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    run_id: str
+    name: str
+    position: int
+    kind: str
+    command: str
+    spec: Mapping[str, Any] | None
+    """The TaskSpec as JSON data (see store/specs.py), or None if it was not known."""
+    state: TaskState
+    reason: str
+    exit_code: int | None
+    signal: int | None
+    attempts: int
+    started: float | None
+    ended: float | None
+    duration: float | None
+    log_path: str | None
+    agent: AgentFields = field(default_factory=AgentFields)
+
+    def result(self) -> TaskResult:
+        """As the engine reports it, for the summary table shared with headless runs."""
+        return TaskResult(
+            task_id=self.name,
+            state=self.state,
+            exit_code=self.exit_code,
+            signal=self.signal,
+            attempts=self.attempts,
+            duration=self.duration,
+            log_path=self.log_path,
+            reason=self.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    run_id: str
+    task: str
+    attempt: int
+    log_path: Path | None
+    started: float | None
+    ended: float | None
+    state: str | None
+    exit_code: int | None
+    signal: int | None
+    duration: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    seq: int
+    run_id: str
+    task: str
+    attempt: int
+    ts: float
+    source: str
+    target: str
+    event: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRecord:
+    run_id: str
+    task: str
+    attempt: int
+    pid: int
+    start_ticks: int | None
+    boot_id: str | None
+    label: str
+    started: float
+    ended: float | None

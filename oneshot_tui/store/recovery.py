@@ -1,0 +1,156 @@
+"""After a crash: runs whose process died are marked lost, and their surviving children found.
+
+A run is live while the process that owns it runs. If that process is gone (SIGKILL, power loss),
+the run can never finish: it is marked `lost`, and its unfinished tasks `failed` with reason
+`lost`. Its children ran in process groups of their own, so they may have outlived it; the ones
+still alive (and provably the same processes, see procinfo) are orphans for `cleanup` to stop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from functools import partial
+
+from oneshot_tui.core.states import ENDED_STATES, TaskState
+from oneshot_tui.store.db import write_transaction
+from oneshot_tui.store.procinfo import (
+    ProcessIdentity,
+    ProcStat,
+    boot_id,
+    host_name,
+    is_running,
+    live_processes,
+    own_group_members,
+)
+from oneshot_tui.store.records import LOST_REASON, RunStatus
+
+
+def owner_gone(host: str, pid: int, pid_start: int | None, boot: str | None) -> bool:
+    """True if the process that owned a live run is certainly gone."""
+    if host != host_name():
+        return False  # a data dir shared with another machine: we cannot see its processes
+    if pid_start is None or boot is None:
+        return False  # never said who it was: never judged dead
+    return not is_running(ProcessIdentity(pid, pid_start, boot))
+
+
+def recover_lost_runs(conn: sqlite3.Connection, now: float) -> list[str]:
+    """Mark every live run whose process is gone as lost; returns their ids, oldest first."""
+    rows = conn.execute(
+        "SELECT id, host, pid, pid_start, boot_id FROM runs WHERE status = ? ORDER BY started",
+        (RunStatus.LIVE,),
+    ).fetchall()
+    lost = [run_id for run_id, *owner in rows if owner_gone(*owner)]
+    return [run_id for run_id in lost if write_transaction(conn, partial(_mark_lost, run_id, now))]
+
+
+def _mark_lost(run: str, now: float, conn: sqlite3.Connection) -> bool:
+    # `ended` stays unknown: the process died at some moment nobody recorded.
+    cursor = conn.execute(
+        "UPDATE runs SET status = ? WHERE id = ? AND status = ?",
+        (RunStatus.LOST, run, RunStatus.LIVE),
+    )
+    if cursor.rowcount == 0:
+        return False  # another process noticed first
+    ended = tuple(str(s) for s in ENDED_STATES)
+    marks = ", ".join("?" for _ in ended)
+    unfinished = conn.execute(
+        f"SELECT name, state, attempts FROM tasks WHERE run_id = ? AND state NOT IN ({marks})"
+        " ORDER BY position",
+        (run, *ended),
+    ).fetchall()
+    failed = str(TaskState.FAILED)
+    for name, state, attempts in unfinished:
+        conn.execute(
+            "INSERT INTO transitions (run_id, task, attempt, ts, source, target, event,"
+            " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run, name, attempts, now, state, failed, LOST_REASON, LOST_REASON),
+        )
+        conn.execute(
+            "UPDATE tasks SET state = ?, reason = ? WHERE run_id = ? AND name = ?",
+            (failed, LOST_REASON, run, name),
+        )
+        conn.execute(
+            "UPDATE attempts SET state = ?, reason = ? WHERE run_id = ? AND task = ?"
+            " AND attempt = ? AND ended IS NULL",
+            (failed, LOST_REASON, run, name, attempts),
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A process group started by a lost run that is still alive."""
+
+    run_id: str
+    task: str
+    attempt: int
+    leader: ProcessIdentity
+    members: tuple[ProcStat, ...]
+
+    @property
+    def pgid(self) -> int:
+        return self.leader.pid
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanScan:
+    orphans: tuple[Orphan, ...]
+    gone: tuple[int, ...]
+    """Rowids of recorded processes whose group is gone for good (closed by `close_processes`)."""
+
+
+def find_orphans(conn: sqlite3.Connection) -> OrphanScan:
+    """The process groups of lost runs on this machine and boot that are still alive."""
+    rows = conn.execute(
+        "SELECT p.rowid, p.run_id, p.task, p.attempt, p.pid, p.start_ticks, p.boot_id"
+        " FROM processes p JOIN runs r ON r.id = p.run_id"
+        " WHERE r.status = ? AND r.host = ? AND p.ended IS NULL ORDER BY p.rowid",
+        (RunStatus.LOST, host_name()),
+    ).fetchall()
+    orphans: list[Orphan] = []
+    gone: list[int] = []
+    this_boot = boot_id()
+    processes = live_processes() if rows else []
+    for rowid, run_id, task, attempt, pid, start_ticks, boot in rows:
+        if start_ticks is None or boot is None:
+            continue  # we never knew who it was: never ours to stop
+        if boot != this_boot:
+            gone.append(rowid)
+            continue
+        leader = ProcessIdentity(pid, start_ticks, boot)
+        members = own_group_members(leader, processes)
+        if members:
+            orphans.append(Orphan(run_id, task, attempt, leader, tuple(members)))
+        else:
+            gone.append(rowid)
+    return OrphanScan(tuple(orphans), tuple(gone))
+
+
+def close_processes(conn: sqlite3.Connection, rowids: tuple[int, ...], now: float) -> None:
+    """Mark recorded processes as ended, so they are not looked for again."""
+    if rowids:
+        write_transaction(
+            conn,
+            lambda c: c.executemany(
+                "UPDATE processes SET ended = ? WHERE rowid = ? AND ended IS NULL",
+                [(now, rowid) for rowid in rowids],
+            ),
+        )
+
+
+def close_orphan(conn: sqlite3.Connection, orphan: Orphan, now: float) -> None:
+    write_transaction(
+        conn,
+        lambda c: c.execute(
+            "UPDATE processes SET ended = ? WHERE run_id = ? AND pid = ? AND start_ticks = ?"
+            " AND ended IS NULL",
+            (now, orphan.run_id, orphan.leader.pid, orphan.leader.start_ticks),
+        ),
+    )
+
+
+def is_live(host: str, pid: int, pid_start: int | None, boot: str | None, status: str) -> bool:
+    """Whether a run is really being run now (its row says live and its owner is alive)."""
+    return status == RunStatus.LIVE and not owner_gone(host, pid, pid_start, boot)
