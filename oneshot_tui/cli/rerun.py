@@ -37,7 +37,7 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     from oneshot_tui.config import RunConfig
     from oneshot_tui.core.states import TaskState
     from oneshot_tui.store.records import RunOrigin
-    from oneshot_tui.store.specs import settings_from_json, spec_from_json
+    from oneshot_tui.store.specs import MissingSecret, settings_from_json, spec_from_json
 
     with open_reader(args) as reader:
         run_id = reader.resolve(args.run)
@@ -53,7 +53,10 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     specs = []
     for task in chosen:
         assert task.spec is not None
-        spec = spec_from_json(dict(task.spec))
+        try:
+            spec = spec_from_json(dict(task.spec))
+        except MissingSecret as exc:
+            return error(str(exc))
         # A task without its own cwd ran where the run was started, not where we are now.
         specs.append(spec if spec.cwd is not None else replace(spec, cwd=past.cwd or None))
     task_file = Path(past.task_file) if past.task_file else None

@@ -10,12 +10,27 @@ import json
 from dataclasses import fields
 from typing import Any
 
+from oneshot_tui.core.redact import REDACTED, is_secret_name
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskPolicy, TaskSpec
+
+
+class MissingSecret(ValueError):
+    """A stored spec had a secret that history does not keep, and the environment lacks it."""
 
 
 def dumps(data: Any) -> str:
     # `default=str`: an agent's `extra` settings may hold values JSON has no type for (a Path).
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _hide_secrets(values: Any) -> Any:
+    """Secret-named values (API keys, tokens, passwords) are never written to history."""
+    if isinstance(values, dict):
+        return {
+            k: (REDACTED if is_secret_name(str(k)) and v not in (None, "") else _hide_secrets(v))
+            for k, v in values.items()
+        }
+    return values
 
 
 def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
@@ -24,14 +39,41 @@ def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "name": spec.name,
         "command": command,
         "cwd": spec.cwd,
-        "env": dict(spec.env),
+        "env": _hide_secrets(dict(spec.env)),
         "policy": {f.name: getattr(spec.policy, f.name) for f in fields(TaskPolicy)},
         "kind": spec.kind,
-        "extra": dict(spec.extra),
+        "extra": _hide_secrets(dict(spec.extra)),
     }
 
 
-def spec_from_json(data: dict[str, Any]) -> TaskSpec:
+def restore_secrets(values: dict[str, Any], environ: dict[str, str], where: str) -> dict[str, Any]:
+    """Fill the secrets history left out from the current environment, by the same name."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value == REDACTED:
+            if key not in environ:
+                raise MissingSecret(
+                    f"{where}: {key} is a secret, and history does not keep secrets; "
+                    f"set {key} in the environment to rerun"
+                )
+            value = environ[key]
+        elif isinstance(value, dict):
+            value = restore_secrets(value, environ, where)
+        out[key] = value
+    return out
+
+
+def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) -> TaskSpec:
+    """A spec back from history; secrets come from `environ` (default: ours)."""
+    import os
+
+    env_now = dict(os.environ) if environ is None else environ
+    where = f"task {data.get('name')!r}"
+    data = {
+        **data,
+        "env": restore_secrets(dict(data.get("env") or {}), env_now, where),
+        "extra": restore_secrets(dict(data.get("extra") or {}), env_now, where),
+    }
     raw_command = data["command"]
     command: str | tuple[str, ...] = (
         raw_command if isinstance(raw_command, str) else tuple(str(p) for p in raw_command)

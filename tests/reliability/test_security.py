@@ -80,3 +80,42 @@ def test_secret_values_from_env_and_task_files_never_reach_logs_output_or_ndjson
     for log in logs:
         content = log.read_bytes()
         assert SECRET.encode() not in content and b"tok-from-the-task-file-42" not in content
+
+
+def test_history_keeps_no_secret_and_rerun_takes_it_from_the_environment(tmp_path: Path) -> None:
+    task_file = tmp_path / "t.toml"
+    task_file.write_text(
+        '[[task]]\nname = "uses-token"\ncommand = "test -n \\"$SERVICE_TOKEN\\" && echo ok"\n'
+        '[task.env]\nSERVICE_TOKEN = "tok-from-the-task-file-42"\nPLAIN = "visible"\n'
+    )
+    proc = subprocess.run(
+        [*cli_argv(), "run", str(task_file), "--no-ui"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data_dir = Path(os.environ["ONESHOT_TUI_HOME"])
+    stored = b"".join(p.read_bytes() for p in data_dir.glob("history.db*"))
+    assert b"tok-from-the-task-file-42" not in stored
+    assert b"visible" in stored
+    env = {k: v for k, v in os.environ.items() if k != "SERVICE_TOKEN"}
+    proc = subprocess.run(
+        [*cli_argv(), "rerun", "last", "--no-ui"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "SERVICE_TOKEN is a secret, and history does not keep secrets" in proc.stderr
+    proc = subprocess.run(
+        [*cli_argv(), "rerun", "last", "--no-ui"],
+        capture_output=True,
+        text=True,
+        env={**env, "SERVICE_TOKEN": "from-the-env-123"},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "uses-token | ok" in proc.stdout
