@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
+ACTIVITY_STREAM = "activity"
+"""The `Output.stream` of the readable activity lines shown in a task's pane."""
+
 
 class Kind(StrEnum):
     SESSION = "session"

@@ -34,6 +34,10 @@ class SpawnError(Exception):
     """The process could not be started; the message says why, for a person."""
 
 
+class ProgramNotFound(SpawnError):
+    """The program is not on PATH (or not at the path given)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
     """What to start. A string command runs through `/bin/sh -c`; a sequence is an argv."""
@@ -83,13 +87,13 @@ def check_spawnable(spec: ProcessSpec) -> None:
     if os.sep in exe:
         path = exe if os.path.isabs(exe) or spec.cwd is None else os.path.join(spec.cwd, exe)
         if not os.path.exists(path):
-            raise SpawnError(f"command not found: {exe}")
+            raise ProgramNotFound(f"command not found: {exe}")
         if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise SpawnError(f"not executable: {exe}")
     else:
         search = (spec.env if spec.env is not None else os.environ).get("PATH", os.defpath)
         if not _on_path(exe, search):
-            raise SpawnError(f"command not found: {exe}")
+            raise ProgramNotFound(f"command not found: {exe}")
 
 
 def _on_path(exe: str, search: str) -> bool:
