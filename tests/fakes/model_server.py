@@ -153,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "model": body.get("model"),
                 "tools": _tool_names(body),
                 "stream": body.get("stream"),
+                "authorization": self.headers.get("Authorization"),
             }
         )
         if path.endswith("/messages"):
