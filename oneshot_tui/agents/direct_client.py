@@ -88,6 +88,7 @@ class Reply:
                 slot["args"] += str(function.get("arguments") or "")
             if choice.get("finish_reason"):
                 self.finished = True
+                self.flush()  # the reply is whole: show it before the usage that follows
         usage = data.get("usage")
         if isinstance(usage, dict):
             emit(

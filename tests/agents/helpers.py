@@ -51,8 +51,10 @@ class FakeAgent:
         self.dir = tmp / "fake-bin"
         self.dir.mkdir(exist_ok=True)
         self.plan = tmp / f"{binary}-plan.json"
-        steps = [{**s, "out": str(TRANSCRIPTS / s["out"]) if "/" not in s["out"] else s["out"]}
-                 for s in plan]
+        steps = [
+            {**s, "out": str(TRANSCRIPTS / s["out"]) if "/" not in s["out"] else s["out"]}
+            for s in plan
+        ]
         self.plan.write_text(json.dumps(steps))
         exe = self.dir / binary
         exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake("replay_agent.py")}" "$@"\n')

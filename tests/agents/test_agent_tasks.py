@@ -32,12 +32,18 @@ from tests.helpers import Watcher, pid_alive, run_recorded
 RUN = RunSettings(max_concurrent=4, heartbeat_interval=0.05)
 
 CLAUDE_429 = {
-    "type": "result", "subtype": "success", "is_error": True, "api_error_status": 429,
-    "result": "API Error: Request rejected (429) · rate limited", "usage": {},
+    "type": "result",
+    "subtype": "success",
+    "is_error": True,
+    "api_error_status": 429,
+    "result": "API Error: Request rejected (429) · rate limited",
+    "usage": {},
 }
 
 
-async def test_a_claude_task_shows_activity_and_keeps_totals(tmp_path: Path, data_dir: Path) -> None:
+async def test_a_claude_task_shows_activity_and_keeps_totals(
+    tmp_path: Path, data_dir: Path
+) -> None:
     agent = FakeAgent(tmp_path, "claude", [{"out": "claude-tool.out"}])
     spec = agent_spec("c", settings(model="m1"), cwd=tmp_path, env=agent.env)
     result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
@@ -45,8 +51,15 @@ async def test_a_claude_task_shows_activity_and_keeps_totals(tmp_path: Path, dat
     assert r.state is S.COMPLETED and result.exit_code == 0
     assert r.totals == AgentTotals(24, 14, 0.00047, 1)
     assert kinds(watcher.all(), "c") == [
-        Kind.SESSION, Kind.TEXT, Kind.USAGE, Kind.TOOL_CALL, Kind.TOOL_RESULT, Kind.TEXT,
-        Kind.USAGE, Kind.USAGE, Kind.RESULT,
+        Kind.SESSION,
+        Kind.TEXT,
+        Kind.USAGE,
+        Kind.TOOL_CALL,
+        Kind.TOOL_RESULT,
+        Kind.TEXT,
+        Kind.USAGE,
+        Kind.USAGE,
+        Kind.RESULT,
     ]
     shown = [e for e in watcher.all() if isinstance(e, Output) and e.task_id == "c"]
     assert all(e.stream == "activity" for e in shown)
@@ -207,15 +220,25 @@ async def test_ndjson_and_text_lines_of_an_agent_task(tmp_path: Path, data_dir: 
     assert "output" not in events  # activity lines are not repeated as output
     acts = [o for o in objs if o["event"] == "activity"]
     assert [a["kind"] for a in acts] == [
-        "session", "tool_call", "tool_result", "text", "usage", "result",
+        "session",
+        "tool_call",
+        "tool_result",
+        "text",
+        "usage",
+        "result",
     ]
     assert acts[1]["data"] == {
-        "type": "tool_call", "tool": "run_shell_command", "summary": "echo hi",
+        "type": "tool_call",
+        "tool": "run_shell_command",
+        "summary": "echo hi",
         "call_id": "run_shell_command__run_shell_command_1795931453323_0",
     }
     [finished] = [o for o in objs if o["event"] == "run_finished"]
     assert finished["results"][0]["totals"] == {
-        "input_tokens": 24, "output_tokens": 14, "cost_usd": None, "tool_calls": 1,
+        "input_tokens": 24,
+        "output_tokens": 14,
+        "cost_usd": None,
+        "tool_calls": 1,
     }
     assert [o for o in objs if o["event"] == "totals"][-1]["tool_calls"] == 1
     assert isinstance(parsed(watcher.all(), "g")[-1], FinalResult)

@@ -123,30 +123,44 @@ def test_claude_error_with_subtype_success_is_an_error() -> None:
 
 
 def test_claude_429_is_a_rate_limit() -> None:
-    line = {"type": "result", "subtype": "success", "is_error": True, "api_error_status": 429,
-            "result": "API Error: Request rejected (429) · fake error 429"}
-    assert parse("claude", json.dumps(line).encode())[-1] == FinalResult(
-        line["result"], True, True
-    )
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "api_error_status": 429,
+        "result": "API Error: Request rejected (429) · fake error 429",
+    }
+    assert parse("claude", json.dumps(line).encode())[-1] == FinalResult(line["result"], True, True)
 
 
 def test_claude_usage_limit_text_is_a_rate_limit() -> None:
-    line = {"type": "result", "subtype": "success", "is_error": True,
-            "result": "Claude AI usage limit reached|1795935600"}
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "result": "Claude AI usage limit reached|1795935600",
+    }
     assert parse("claude", json.dumps(line).encode())[-1].rate_limited  # type: ignore[union-attr]
 
 
 def test_qwen_api_error_reported_as_success_is_an_error() -> None:
-    line = {"type": "result", "subtype": "success", "is_error": False,
-            "result": "[API Error: 429 Too Many Requests]"}
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": "[API Error: 429 Too Many Requests]",
+    }
     result = parse("qwen", json.dumps(line).encode())[-1]
     assert result == FinalResult("[API Error: 429 Too Many Requests]", True, True)
 
 
 def test_gemini_error_result() -> None:
-    line = {"type": "result", "status": "error",
-            "error": {"type": "unknown", "message": "[API Error: fake error 429]\nPlease wait"},
-            "stats": {"input_tokens": 0, "output_tokens": 0}}
+    line = {
+        "type": "result",
+        "status": "error",
+        "error": {"type": "unknown", "message": "[API Error: fake error 429]\nPlease wait"},
+        "stats": {"input_tokens": 0, "output_tokens": 0},
+    }
     result = parse("gemini", json.dumps(line).encode())[-1]
     assert isinstance(result, FinalResult) and result.is_error and result.rate_limited
 
@@ -182,8 +196,11 @@ def test_opencode_has_no_result_event_so_one_is_made_at_the_end() -> None:
 
 
 def test_opencode_error_ends_in_an_error_result() -> None:
-    line = {"type": "error", "sessionID": "ses_1",
-            "error": {"name": "APIError", "data": {"message": "fake error 429", "statusCode": 429}}}
+    line = {
+        "type": "error",
+        "sessionID": "ses_1",
+        "error": {"name": "APIError", "data": {"message": "fake error 429", "statusCode": 429}},
+    }
     events = parse("opencode", json.dumps(line).encode() + b"\n")
     assert events == [
         SessionStarted("ses_1", ""),
@@ -206,7 +223,9 @@ def test_aider_text_gives_model_usage_and_reply() -> None:
 
 
 def test_aider_reads_thousands_and_session_cost() -> None:
-    line = b"Tokens: 2.3k sent, 1.1k cache write, 120 received. Cost: $0.01 message, $0.03 session.\n"
+    line = (
+        b"Tokens: 2.3k sent, 1.1k cache write, 120 received. Cost: $0.01 message, $0.03 session.\n"
+    )
     assert of(parse("aider", line), Usage) == [Usage(2300, 120, 0.03)]
 
 

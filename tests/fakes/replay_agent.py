@@ -25,8 +25,11 @@ with open(plan_path + ".argv") as f:
 step = plan[min(run, len(plan) - 1)]
 if step.get("detach"):
     helper = subprocess.Popen(
-        ["sleep", "300"], start_new_session=True, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["sleep", "300"],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     with open(plan_path + ".detached", "w") as f:
         f.write(str(helper.pid))
