@@ -111,10 +111,6 @@ class Meter:
         self._done = AgentTotals()
         """Finished runs of this attempt."""
 
-    @property
-    def attempt_totals(self) -> AgentTotals:
-        return self._done
-
     def update(self, run: AgentTotals) -> None:
         task = self.attempt.task
         current = self._done + run

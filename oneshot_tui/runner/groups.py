@@ -31,6 +31,12 @@ def group_alive(pgid: int) -> bool:
     return bool(live_members(pgid)) if os.path.isdir(_PROC) else True
 
 
+def process_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (Linux /proc)."""
+    stat = _read_stat(str(pid))
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
 def live_members(pgid: int) -> list[int]:
     """Pids of the group's members that are not zombies (Linux /proc)."""
     members: list[int] = []

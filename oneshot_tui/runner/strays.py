@@ -13,6 +13,8 @@ import signal
 
 import anyio
 
+from oneshot_tui.runner.groups import process_alive
+
 _PROC = "/proc"
 POLL = 0.02
 
@@ -39,15 +41,6 @@ def marked(name: str, value: str) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return False
-    return raw[raw.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")
-
-
 async def stop_marked(name: str, value: str, grace: float) -> list[int]:
     """SIGTERM every marked process, SIGKILL what is left after `grace`; returns their pids."""
     pids = marked(name, value)
@@ -55,10 +48,10 @@ async def stop_marked(name: str, value: str, grace: float) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
     with anyio.move_on_after(grace):
-        while any(_alive(pid) for pid in pids):
+        while any(process_alive(pid) for pid in pids):
             await anyio.sleep(POLL)
     for pid in pids:
-        if _alive(pid):
+        if process_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
     return pids

@@ -62,9 +62,8 @@ class Script:
             match = _TOOL.search(text)
             if match:
                 # opencode wraps the prompt in quotes; they are not part of the command.
-                self.tool_command = (match.group(1) or "echo hi").strip().strip("\"'").strip()
-        if self.tool_command is not None:
-            self.tool_command = self.tool_command.strip("\"'") or "echo hi"
+                command = (match.group(1) or "").strip().strip("\"'").strip()
+                self.tool_command = command or "echo hi"
 
     def final_text(self) -> str:
         if self.tool_output is not None:
