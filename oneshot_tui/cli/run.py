@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
+from oneshot_tui.core.spec import AGENTS, AgentSettings
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
@@ -33,6 +34,15 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="CMD",
         help="add a shell-command task (repeatable); named after its first word",
     )
+    run.add_argument(
+        "-a",
+        "--agent",
+        choices=AGENTS,
+        metavar="AGENT",
+        help=f"add an agent task running PROMPT: {', '.join(AGENTS)}",
+    )
+    run.add_argument("-p", "--prompt", metavar="PROMPT", help="the agent task's prompt (with -a)")
+    run.add_argument("--model", metavar="MODEL", help="the agent task's model (with -a)")
     run.add_argument("--no-ui", action="store_true", help="run headless even on a terminal")
     run.add_argument("--json", action="store_true", help="headless, with NDJSON events on stdout")
     run.add_argument("--max-concurrent", metavar="N", help="how many tasks may run at once")
@@ -75,10 +85,14 @@ RUN_FLAG_KEYS = (
 def _cmd_run(args: argparse.Namespace) -> int:
     from oneshot_tui.config import ConfigError, load_run_config
 
-    if args.taskfile is None and not args.commands:
-        raise ConfigError("nothing to run: give a task file or -c CMD (see oneshot-tui run --help)")
+    agent = _agent_flags(args)
+    if args.taskfile is None and not args.commands and agent is None:
+        raise ConfigError(
+            "nothing to run: give a task file, -c CMD or -a AGENT -p PROMPT "
+            "(see oneshot-tui run --help)"
+        )
     flags = {key: getattr(args, key) for key in RUN_FLAG_KEYS}
-    config = load_run_config(args.taskfile, commands=args.commands, flags=flags)
+    config = load_run_config(args.taskfile, commands=args.commands, agent=agent, flags=flags)
     if not config.specs:
         raise ConfigError("the task file has no [[task]] entries", path=args.taskfile)
     data_dir = resolve_data_dir(args.data_dir)
@@ -102,3 +116,19 @@ def launch(
     from oneshot_tui.headless.run import run_headless
 
     return run_headless(config, data_dir, origin=origin)
+
+
+def _agent_flags(args: argparse.Namespace) -> AgentSettings | None:
+    from oneshot_tui.config import ConfigError
+    from oneshot_tui.config.loader import agent_settings
+
+    if args.agent is None:
+        for flag, value in (("-p/--prompt", args.prompt), ("--model", args.model)):
+            if value is not None:
+                raise ConfigError(f"{flag} needs -a AGENT")
+        return None
+    if not args.prompt or not args.prompt.strip():
+        raise ConfigError(f"-a {args.agent} needs -p PROMPT")
+    if args.agent == "direct" and not args.model:
+        raise ConfigError("-a direct needs --model MODEL")
+    return agent_settings(args.agent, {"prompt": args.prompt, "model": args.model})

@@ -88,6 +88,39 @@ def text(value: Any) -> str:
     return value
 
 
+def non_empty_text(value: Any) -> str:
+    if not text(value).strip():
+        raise FieldError("must not be empty")
+    return str(value)
+
+
+def number(value: Any) -> float:
+    """A number, zero or more (a cost in US dollars)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(f"expected a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise FieldError(f"must be zero or more, got {value!r}")
+    return float(value)
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FieldError(f"expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+DEFAULT_RATE_LIMIT_RETRIES = 3
+
+
+def retries(value: Any) -> int:
+    """true (a few retries), false (none) or how many."""
+    if value is True:
+        return DEFAULT_RATE_LIMIT_RETRIES
+    if value is False:
+        return 0
+    return integer(0)(value)
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -127,3 +160,22 @@ RUN_FIELDS: dict[str, Field] = {
 }
 
 TASK_BASE_KEYS = ("name", "command", "cwd", "env")
+
+AGENT_KEYS = ("agent", "executor")
+"""Either names the agent executor of an agent task (the two are synonyms)."""
+
+AGENT_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("prompt", non_empty_text, "what to ask the agent"),
+        Field("model", non_empty_text, "the model the agent should use"),
+        Field("args", strings, "extra command-line flags for the agent CLI"),
+        Field("max_cost_usd", number, "stop the agent as a runaway above this cost"),
+        Field("max_tokens", integer(0), "stop the agent as a runaway above this many tokens"),
+        Field("max_tool_calls", integer(0), "stop the agent as a runaway above this many calls"),
+        Field("retry_on_rate_limit", retries, "retries after a rate or usage limit"),
+        Field("rate_limit_backoff", seconds, "seconds before the first rate-limit retry"),
+        Field("base_url", non_empty_text, "direct: the OpenAI-compatible endpoint"),
+        Field("api_key", text, "direct: the endpoint's key (never shown)"),
+    )
+}

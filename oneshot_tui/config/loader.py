@@ -13,6 +13,8 @@ from typing import Any
 
 from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
+    AGENT_FIELDS,
+    AGENT_KEYS,
     POLICY_FIELDS,
     RUN_FIELDS,
     TASK_BASE_KEYS,
@@ -21,7 +23,15 @@ from oneshot_tui.config.fields import (
     text,
 )
 from oneshot_tui.config.locate import KeyLocator, Where
-from oneshot_tui.core.spec import IdleAction, RunSettings, TaskPolicy, TaskSpec
+from oneshot_tui.core.spec import (
+    AGENTS,
+    AgentSettings,
+    Budget,
+    IdleAction,
+    RunSettings,
+    TaskPolicy,
+    TaskSpec,
+)
 
 PROJECT_CONFIG_NAME = "oneshot-tui.toml"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -196,14 +206,23 @@ def _task(
     table: Where = ("task", index)
     if not isinstance(entry, dict):
         raise file.error("each [[task]] must be a table", table)
-    known = [*TASK_BASE_KEYS, *POLICY_FIELDS]
+    known = [*TASK_BASE_KEYS, *POLICY_FIELDS, *AGENT_KEYS, *AGENT_FIELDS]
     for key in entry:
         if key not in known:
             raise file.error(_unknown(key, known, f"task #{index + 1}"), table, key)
-    if "command" not in entry:
-        label = f'"{entry["name"]}"' if isinstance(entry.get("name"), str) else f"#{index + 1}"
-        raise file.error(f'task {label} has no "command"', table)
-    command = _command(entry["command"], file, table)
+    label = f'"{entry["name"]}"' if isinstance(entry.get("name"), str) else f"#{index + 1}"
+    agent = _agent(entry, label, file, table)
+    if agent is not None:
+        command: str | tuple[str, ...] = agent_command(agent)
+    elif "command" not in entry:
+        raise file.error(f'task {label} has no "command" (or "agent" and "prompt")', table)
+    else:
+        for key in AGENT_FIELDS:
+            if key in entry:
+                raise file.error(
+                    f'"{key}" is for agent tasks: task {label} has a "command"', table, key
+                )
+        command = _command(entry["command"], file, table)
     if "name" in entry:
         try:
             name = text(entry["name"])
@@ -214,7 +233,7 @@ def _task(
         if name in taken:
             raise file.error(f'duplicate task name "{name}"', table, "name")
     else:
-        name = unique_name(command_name(command), taken)
+        name = unique_name(agent.agent if agent else command_name(command), taken)
     taken.add(name)
     cwd = entry.get("cwd")
     if cwd is not None:
@@ -237,7 +256,64 @@ def _task(
         if key in POLICY_FIELDS
     }
     return TaskSpec(
-        name=name, command=command, cwd=cwd, env=env, policy=_policy({**run_values, **overrides})
+        name=name,
+        command=command,
+        cwd=cwd,
+        env=env,
+        policy=_policy({**run_values, **overrides}),
+        kind="agent" if agent else "command",
+        agent=agent,
+    )
+
+
+def agent_command(agent: AgentSettings) -> tuple[str, ...]:
+    """What an agent task shows as its command (the executor builds the real argv)."""
+    return (agent.agent, agent.prompt)
+
+
+def _agent(
+    entry: dict[str, Any], label: str, file: _TomlFile, table: Where
+) -> AgentSettings | None:
+    """The agent settings of a [[task]] with `agent` (or `executor`), else None."""
+    given = [key for key in AGENT_KEYS if key in entry]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise file.error('"agent" and "executor" mean the same: give one', table, given[1])
+    key = given[0]
+    name = entry[key]
+    if not isinstance(name, str) or name not in AGENTS:
+        hint = f"expected one of {', '.join(AGENTS)}, got {name!r}"
+        raise file.error(f'"{key}": {hint}', table, key)
+    if "command" in entry:
+        raise file.error(f'task {label} has both "{key}" and "command": give one', table, "command")
+    if "prompt" not in entry:
+        raise file.error(f'agent task {label} has no "prompt"', table)
+    values = {k: _convert(f, entry[k], file, table) for k, f in AGENT_FIELDS.items() if k in entry}
+    if name == "direct" and "model" not in values:
+        raise file.error(f'agent task {label}: "direct" needs a "model"', table, key)
+    for only_direct in ("base_url", "api_key"):
+        if only_direct in values and name != "direct":
+            raise file.error(f'"{only_direct}" is for the "direct" agent only', table, only_direct)
+    return agent_settings(name, values)
+
+
+def agent_settings(name: str, values: Mapping[str, Any]) -> AgentSettings:
+    defaults = AgentSettings(name, "")
+    return AgentSettings(
+        agent=name,
+        prompt=values["prompt"],
+        model=values.get("model"),
+        args=values.get("args", ()),
+        budget=Budget(
+            max_cost_usd=values.get("max_cost_usd"),
+            max_tokens=values.get("max_tokens"),
+            max_tool_calls=values.get("max_tool_calls"),
+        ),
+        retry_on_rate_limit=values.get("retry_on_rate_limit", defaults.retry_on_rate_limit),
+        rate_limit_backoff=values.get("rate_limit_backoff", defaults.rate_limit_backoff),
+        base_url=values.get("base_url"),
+        api_key=values.get("api_key"),
     )
 
 
@@ -245,6 +321,7 @@ def load_run_config(
     task_file: Path | None,
     *,
     commands: Sequence[str] = (),
+    agent: AgentSettings | None = None,
     flags: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
     user_config: Path | None = None,
@@ -280,6 +357,19 @@ def load_run_config(
         name = unique_name(command_name(command), taken)
         taken.add(name)
         specs.append(TaskSpec(name=name, command=command, cwd=str(here), policy=policy))
+    if agent is not None:
+        name = unique_name(agent.agent, taken)
+        taken.add(name)
+        specs.append(
+            TaskSpec(
+                name=name,
+                command=agent_command(agent),
+                cwd=str(here),
+                policy=policy,
+                kind="agent",
+                agent=agent,
+            )
+        )
     defaults = RunSettings()
     settings = RunSettings(
         max_concurrent=run_values.get("max_concurrent", defaults.max_concurrent),

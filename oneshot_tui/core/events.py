@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.states import TaskState
 
 
@@ -74,7 +75,12 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """One structured agent event (text, tool call, tool result, usage, result, error)."""
+    """One structured agent event (see `core.activity`): session, text, tool call, tool result,
+    usage, result, error or raw line.
+
+    `kind` is a `core.activity.Kind` value, `text` the readable line ("" if there is none to
+    show), `data` the event's fields (`core.activity.to_data`; `from_data` rebuilds the event).
+    """
 
     task_id: str
     attempt: int
@@ -82,6 +88,35 @@ class Activity:
     kind: str
     text: str
     data: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    """Which step of the task produced it, e.g. "worker #2"; empty for a single agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsChanged:
+    """An agent task's running totals (tokens, cost, tool calls) over all its attempts."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    totals: AgentTotals
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """A task will try again after a pause (a rate or usage limit): show it as a countdown."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    delay: float
+    resume_at: float
+    """Wall-clock time (like `ts`) when the next try starts."""
+    reason: str
+    retry: int
+    """Which retry this will be (1 for the first)."""
+    retries: int
+    """How many retries are allowed in all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +131,8 @@ class TaskExited:
     signal: int | None
     duration: float
     reason: str = ""
+    totals: AgentTotals | None = None
+    """Agent tasks only: what the task has used so far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +147,8 @@ class TaskResult:
     duration: float | None
     log_path: str | None
     reason: str = ""
+    totals: AgentTotals | None = None
+    """Agent tasks only: tokens, cost and tool calls over all attempts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +177,8 @@ Event = (
     | ProcessStarted
     | Output
     | Activity
+    | TotalsChanged
+    | RetryScheduled
     | TaskExited
     | RunStarted
     | RunFinished

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Sequence
 
+from oneshot_tui.core.activity import cost, tokens
 from oneshot_tui.core.events import TaskResult
 
 
@@ -34,9 +35,25 @@ def exit_text(exit_code: int | None, sig: int | None) -> str:
 
 
 SUMMARY_HEADERS = ("TASK", "STATE", "EXIT", "TIME", "TRIES", "LOG")
+AGENT_HEADERS = ("TOKENS", "COST", "TOOLS")
+"""Columns added (before LOG) when some task is an agent task."""
+
+
+def usage_cells(result: TaskResult) -> tuple[str, str, str]:
+    t = result.totals
+    if t is None:
+        return ("-", "-", "-")
+    return (tokens(t.tokens), "-" if t.cost_usd is None else cost(t.cost_usd), str(t.tool_calls))
+
+
+def summary_headers(results: Sequence[TaskResult]) -> tuple[str, ...]:
+    if any(r.totals is not None for r in results):
+        return (*SUMMARY_HEADERS[:-1], *AGENT_HEADERS, SUMMARY_HEADERS[-1])
+    return SUMMARY_HEADERS
 
 
 def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
+    agents = any(r.totals is not None for r in results)
     return [
         (
             r.task_id,
@@ -44,6 +61,7 @@ def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
             exit_text(r.exit_code, r.signal),
             duration(r.duration),
             str(r.attempts),
+            *(usage_cells(r) if agents else ()),
             r.log_path or "-",
         )
         for r in results
@@ -61,7 +79,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
 
 
 def summary_lines(results: Sequence[TaskResult]) -> list[str]:
-    lines = render_table(SUMMARY_HEADERS, summary_rows(results))
+    lines = render_table(summary_headers(results), summary_rows(results))
     reasons = [(r.task_id, r.reason) for r in results if r.reason and r.state != "completed"]
     for task_id, reason in reasons:
         lines.append(f"  {task_id}: {reason}")

@@ -35,6 +35,40 @@ class TaskPolicy:
     """Give the task a pseudo-terminal instead of pipes (line-buffered output, colours)."""
 
 
+AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "direct")
+"""The agent executors there are (`oneshot_tui.agents` has one module each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Limits on what an agent task may use; crossing one stops it as a runaway."""
+
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+    max_tool_calls: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """What an agent task runs: which executor, the prompt, and how it may behave."""
+
+    agent: str
+    """One of AGENTS."""
+    prompt: str
+    model: str | None = None
+    args: tuple[str, ...] = ()
+    """Extra command-line flags for the agent CLI, placed before the prompt."""
+    budget: Budget = field(default_factory=Budget)
+    retry_on_rate_limit: int = 0
+    """How many times to try again after a rate or usage limit (0: never)."""
+    rate_limit_backoff: float = 30.0
+    """Seconds before the first retry; each later one waits twice as long."""
+    base_url: str | None = None
+    """The `direct` executor's OpenAI-compatible endpoint."""
+    api_key: str | None = field(default=None, repr=False)
+    """The `direct` executor's key; passed to the client in its environment, never shown."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
@@ -48,6 +82,8 @@ class TaskSpec:
     kind: str = "command"
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings of non-command task kinds (agents, loops), kept as data for the engine."""
+    agent: AgentSettings | None = None
+    """Set for an agent task (kind "agent"): `command` is then the agent's argv, for display."""
 
     @property
     def display_command(self) -> str:

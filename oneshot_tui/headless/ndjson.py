@@ -2,27 +2,38 @@
 
 Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_added`, `state`
 (`from`, `to`, `attempt`, `reason`), `output` (`line`, `stream`, `attempt`), `exit` (`exit_code`,
-`signal`, `state`, `attempt`, `duration`, `reason`), `run_finished` (`exit_code`, `signal`,
-`results`). Consumers should ignore events they do not know.
+`signal`, `state`, `attempt`, `duration`, `reason`, `totals`), `run_finished` (`exit_code`,
+`signal`, `results`). Agent tasks add `activity` (`kind`, `text`, `data`, `label`, `attempt`; their
+readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
+`cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
+Consumers should ignore events they do not know.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any, BinaryIO
 
+from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
 from oneshot_tui.core.events import (
     Activity,
     Event,
     Output,
     ProcessStarted,
+    RetryScheduled,
     RunFinished,
     RunStarted,
     StateChanged,
     TaskAdded,
     TaskExited,
+    TotalsChanged,
 )
+
+
+def _totals(totals: AgentTotals | None) -> dict[str, Any] | None:
+    return None if totals is None else asdict(totals)
 
 
 class JsonPrinter:
@@ -41,6 +52,8 @@ class JsonPrinter:
         lines: list[str] = []
         for e in events:
             if type(e) is Output:
+                if e.stream == ACTIVITY_STREAM:
+                    continue
                 base = {"stream": e.stream, "attempt": e.attempt}
                 if e.missed:
                     lines.append(
@@ -72,6 +85,7 @@ class JsonPrinter:
                         attempt=e.attempt,
                         duration=round(e.duration, 3),
                         reason=e.reason,
+                        totals=_totals(e.totals),
                     )
                 )
             elif isinstance(e, Activity):
@@ -84,6 +98,25 @@ class JsonPrinter:
                         kind=e.kind,
                         text=e.text,
                         data=e.data,
+                        label=e.label,
+                    )
+                )
+            elif isinstance(e, TotalsChanged):
+                lines.append(
+                    self._obj(e.ts, e.task_id, "totals", attempt=e.attempt, **asdict(e.totals))
+                )
+            elif isinstance(e, RetryScheduled):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "retry",
+                        attempt=e.attempt,
+                        delay=e.delay,
+                        resume_at=round(e.resume_at, 6),
+                        reason=e.reason,
+                        retry=e.retry,
+                        retries=e.retries,
                     )
                 )
             elif isinstance(e, ProcessStarted):
@@ -125,6 +158,7 @@ class JsonPrinter:
                         "duration": None if r.duration is None else round(r.duration, 3),
                         "log": r.log_path,
                         "reason": r.reason,
+                        "totals": _totals(r.totals),
                     }
                     for r in e.results
                 ]

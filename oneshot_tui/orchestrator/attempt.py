@@ -12,7 +12,7 @@ from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.orchestrator.task import Task
+from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.output import LineSplitter, OutputLog
 from oneshot_tui.runner.process import ChildProcess, ExitStatus, ProcessSpec
 from oneshot_tui.runner.supervise import supervise
@@ -47,6 +47,29 @@ class Attempt:
     @property
     def stopping(self) -> bool:
         return self.task.stop is not None
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the attempt is stopped first (then False).
+
+        A deliberate wait (a backoff before a retry) is not silence: the task does not turn idle.
+        """
+        deadline = self.clock.monotonic() + seconds
+        while not self.stopping:
+            remaining = deadline - self.clock.monotonic()
+            if remaining <= 0:
+                return True
+            self.task.last_output_at = self.clock.monotonic()
+            event = self.task.stop_event
+            with anyio.move_on_after(min(remaining, 1.0)):
+                if event is None:
+                    await anyio.sleep(remaining)
+                else:
+                    await event.wait()
+        return False
+
+    def stop(self, reason: str) -> None:
+        """Stop this attempt from inside (a budget crossed): it ends interrupted, with `reason`."""
+        self.task.request_stop(StopRequest(reason))
 
     async def run_process(
         self,

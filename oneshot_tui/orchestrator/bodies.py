@@ -60,4 +60,9 @@ class CommandBody:
 
 
 def default_body(spec: TaskSpec) -> TaskBody:
+    """A command runs as it is; an agent task runs its executor (`agent_body`)."""
+    if spec.agent is not None:
+        from oneshot_tui.orchestrator.agent_body import AgentBody  # it imports the bodies
+
+        return AgentBody(spec)
     return CommandBody(spec)

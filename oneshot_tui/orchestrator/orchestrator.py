@@ -379,21 +379,12 @@ class Orchestrator:
                 signal=status.signal if status else None,
                 duration=task.duration(self.clock.monotonic()) or 0.0,
                 reason=task.reason,
+                totals=task.totals,
             )
         )
 
     def _request_stop(self, task: Task, request: StopRequest) -> bool:
-        current = task.stop
-        if current is None:
-            task.stop = current = request
-            if task.stop_event is not None:
-                task.stop_event.set()
-        else:
-            current.restart = current.restart or request.restart
-            current.kill = current.kill or request.kill
-        if request.kill and task.child is not None:
-            task.child.kill()
-        return True
+        return task.request_stop(request)
 
     def _check_settled(self) -> None:
         if self._settled is not None and not any(t.scheduled for t in self.tasks.values()):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 
+from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
@@ -44,6 +45,8 @@ class Task:
     stop_event: anyio.Event | None = None
     scheduled: bool = False
     """True while a coroutine owns the task (queued or running)."""
+    totals: AgentTotals | None = None
+    """Agent tasks: tokens, cost and tool calls over all attempts so far."""
 
     @classmethod
     def create(
@@ -72,6 +75,20 @@ class Task:
     def log_path(self) -> Path | None:
         return self.log_paths[-1] if self.log_paths else None
 
+    def request_stop(self, request: StopRequest) -> bool:
+        """Ask the running attempt to stop (the first request's reason is the one recorded)."""
+        current = self.stop
+        if current is None:
+            self.stop = current = request
+            if self.stop_event is not None:
+                self.stop_event.set()
+        else:
+            current.restart = current.restart or request.restart
+            current.kill = current.kill or request.kill
+        if request.kill and self.child is not None:
+            self.child.kill()
+        return True
+
     def duration(self, now: float) -> float | None:
         if self.started_at is None:
             return None
@@ -89,4 +106,5 @@ class Task:
             duration=self.duration(now),
             log_path=str(self.log_path) if self.log_path else None,
             reason=self.reason,
+            totals=self.totals,
         )

@@ -35,6 +35,10 @@ class SpawnError(Exception):
     """The process could not be started; the message says why, for a person."""
 
 
+class ProgramNotFound(SpawnError):
+    """The program is not on PATH (or not at the path given)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
     """What to start. A string command runs through `/bin/sh -c`; a sequence is an argv."""
@@ -86,13 +90,13 @@ def check_spawnable(spec: ProcessSpec) -> None:
     if os.sep in exe:
         path = exe if os.path.isabs(exe) or spec.cwd is None else os.path.join(spec.cwd, exe)
         if not os.path.exists(path):
-            raise SpawnError(f"command not found: {exe}")
+            raise ProgramNotFound(f"command not found: {exe}")
         if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise SpawnError(f"not executable: {exe}")
     else:
         search = (spec.env if spec.env is not None else os.environ).get("PATH", os.defpath)
         if not _on_path(exe, search):
-            raise SpawnError(f"command not found: {exe}")
+            raise ProgramNotFound(f"command not found: {exe}")
 
 
 def _on_path(exe: str, search: str) -> bool:
@@ -264,8 +268,19 @@ class ChildProcess:
         """SIGKILL to the whole group (and escapees), now."""
         self.signal_all(signal.SIGKILL)
 
-    async def wait_gone(self) -> None:
-        while self.alive():
+    async def wait_gone(self, resignal: int | None = None) -> None:
+        """Wait until nothing of the task is left. A descendant that escapes while we wait (it is
+        re-parented to us when its parent dies) gets `resignal` at once, not a rung later."""
+        signalled: set[int] = set()
+        while True:
+            escaped = self.escaped() if self.marker else []
+            if not escaped and not group_alive(self.pgid):
+                break
+            if resignal is not None:
+                for pid in set(escaped) - signalled:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, resignal)
+                    signalled.add(pid)
             await anyio.sleep(GROUP_POLL)
         reap_orphans()
 
@@ -280,11 +295,11 @@ class ChildProcess:
                 reap_orphans()
                 return
             with anyio.move_on_after(step):
-                await self.wait_gone()
+                await self.wait_gone(resignal=sig)
                 return
         self.kill()
         with anyio.move_on_after(5):
-            await self.wait_gone()
+            await self.wait_gone(resignal=signal.SIGKILL)
 
     async def stop_leftovers(self, grace: float) -> None:
         """Stop what remains of the group after its leader exited. Background jobs of a

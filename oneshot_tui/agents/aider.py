@@ -1,0 +1,125 @@
+"""aider (`aider --message PROMPT --yes-always ...`), installed with pip (`aider-chat`).
+
+aider has no machine-readable output: stdout is a banner, the reply as plain text, then
+"Tokens: 593 sent, 9 received." (with "Cost: $x message, $y session." when it knows prices). The
+parser reads that text: banner lines stay raw, reply lines are assistant text and make up the
+final result, the token line is usage. It has no tool calls; edits come as edit blocks in text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from oneshot_tui.agents.base import AgentRequest, Executor, Invocation, LineParser, StreamParser
+from oneshot_tui.agents.limits import looks_rate_limited, retry_after
+from oneshot_tui.core.activity import (
+    AgentError,
+    AgentEvent,
+    AssistantText,
+    FinalResult,
+    RawLine,
+    SessionStarted,
+    Usage,
+)
+
+_BANNER = (
+    "Aider v",
+    "Main model:",
+    "Model:",
+    "Weak model:",
+    "Editor model:",
+    "Git repo:",
+    "Repo-map:",
+    "Added ",
+    "Analytics",
+    "Detected dumb terminal",
+    "https://aider.chat/",
+    "HTTPSConnectionPool",
+    "Warning",
+    "You can skip this check",
+    "Use /help",
+    "Restored previous conversation",
+    "Newer aider version",
+)
+_MODEL = re.compile(r"^(?:Main model|Model):\s+(\S+)")
+_TOKENS = re.compile(r"^Tokens:\s+(.*?)\s+sent,(?:.*?,)?\s+([\d.]+k?)\s+received\.(.*)$")
+_COUNT = re.compile(r"([\d.]+)(k?)")
+_SESSION_COST = re.compile(r"\$([\d.]+)\s+session")
+_ERROR = re.compile(r"^(?:litellm\.)?\w*(?:Error|Exception)\b:?")
+
+
+def _count(text: str) -> int:
+    match = _COUNT.match(text.strip())
+    if match is None:
+        return 0
+    value = float(match.group(1))
+    return int(value * 1000) if match.group(2) else int(value)
+
+
+class AiderExecutor(Executor):
+    name = "aider"
+    binary = "aider"
+    install = "pip install aider-chat"
+
+    def invocation(self, request: AgentRequest) -> Invocation:
+        # --message runs one request and exits; --yes-always answers every question; no pretty
+        # output, update check, analytics or model warnings in a headless run.
+        argv = ["aider", "--message", request.prompt, "--yes-always", "--no-pretty"]
+        argv += ["--no-check-update", "--analytics-disable", "--no-show-model-warnings"]
+        if request.model:
+            argv += ["--model", request.model]
+        argv += list(request.args)
+        return Invocation(tuple(argv))
+
+    def parser(self) -> StreamParser:
+        return AiderParser()
+
+
+class AiderParser(LineParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self._reply: list[str] = []
+        self._replies: list[str] = []
+        self._tokens = (0, 0)
+        self._cost: float | None = None
+        self._error: AgentError | None = None
+        self._said_anything = False
+
+    def parse_line(self, line: str) -> list[AgentEvent]:
+        self._said_anything = True
+        stripped = line.strip()
+        model = _MODEL.match(stripped)
+        if model:
+            return [SessionStarted("", model.group(1)), RawLine(line)]
+        tokens = _TOKENS.match(stripped)
+        if tokens:
+            return self._usage(tokens)
+        if stripped.startswith(_BANNER):
+            return [RawLine(line)]
+        if _ERROR.match(stripped):
+            self._error = AgentError(stripped, looks_rate_limited(stripped), retry_after(stripped))
+            return [self._error]
+        self._reply.append(line)
+        return [AssistantText(line)]
+
+    def _usage(self, match: re.Match[str]) -> list[AgentEvent]:
+        self._tokens = (
+            self._tokens[0] + _count(match.group(1)),
+            self._tokens[1] + _count(match.group(2)),
+        )
+        cost = _SESSION_COST.search(match.group(3))
+        if cost:
+            self._cost = float(cost.group(1))
+        if self._reply:
+            self._replies.append("\n".join(self._reply))
+            self._reply = []
+        return [Usage(self._tokens[0], self._tokens[1], self._cost)]
+
+    def finish(self) -> list[AgentEvent]:
+        if self._reply:
+            self._replies.append("\n".join(self._reply))
+        if self._error is not None and not self._replies:
+            return [FinalResult(self._error.message, True, self._error.rate_limited)]
+        if not self._said_anything:
+            return []
+        return [FinalResult(self._replies[-1] if self._replies else "")]

@@ -1,0 +1,246 @@
+"""Agent tasks in the real engine, with a stand-in CLI that replays a real CLI's recorded output:
+activity, totals, budgets, rate-limit retries, a missing binary, escaped helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+
+from oneshot_tui.core.activity import AgentTotals, FinalResult, Kind, ToolCall
+from oneshot_tui.core.events import (
+    Output,
+    ProcessStarted,
+    RetryScheduled,
+    TotalsChanged,
+)
+from oneshot_tui.core.spec import RunSettings, TaskPolicy
+from oneshot_tui.core.states import TaskState as S
+from oneshot_tui.orchestrator import Orchestrator
+from tests.agents.helpers import (
+    TRANSCRIPTS,
+    FakeAgent,
+    agent_spec,
+    kinds,
+    parsed,
+    settings,
+    write_lines,
+)
+from tests.helpers import Watcher, pid_alive, run_recorded
+
+RUN = RunSettings(max_concurrent=4, heartbeat_interval=0.05)
+
+CLAUDE_429 = {
+    "type": "result",
+    "subtype": "success",
+    "is_error": True,
+    "api_error_status": 429,
+    "result": "API Error: Request rejected (429) · rate limited",
+    "usage": {},
+}
+
+
+async def test_a_claude_task_shows_activity_and_keeps_totals(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    agent = FakeAgent(tmp_path, "claude", [{"out": "claude-tool.out"}])
+    spec = agent_spec("c", settings(model="m1"), cwd=tmp_path, env=agent.env)
+    result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.COMPLETED and result.exit_code == 0
+    assert r.totals == AgentTotals(24, 14, 0.00047, 1)
+    assert kinds(watcher.all(), "c") == [
+        Kind.SESSION,
+        Kind.TEXT,
+        Kind.USAGE,
+        Kind.TOOL_CALL,
+        Kind.TOOL_RESULT,
+        Kind.TEXT,
+        Kind.USAGE,
+        Kind.USAGE,
+        Kind.RESULT,
+    ]
+    shown = [e for e in watcher.all() if isinstance(e, Output) and e.task_id == "c"]
+    assert all(e.stream == "activity" for e in shown)
+    text = "\n".join(e.text for e in shown)
+    assert "▸ Bash  echo hi" in text and "◂ ok  hi" in text
+    assert "✓ result FAKE_DONE: tool output was: hi  38 tok  $0.0005  1 tool" in text
+    # The log file has the raw stream, byte for byte.
+    assert Path(r.log_path or "").read_bytes() == (TRANSCRIPTS / "claude-tool.out").read_bytes()
+    totals = [e.totals for e in watcher.all() if isinstance(e, TotalsChanged)]
+    assert totals[-1] == r.totals
+    # The executor's argv: the prompt is one element, after "--"; the model is passed on.
+    [argv] = agent.argvs()
+    assert argv[-2:] == ["--", "do it"] and argv[argv.index("--model") + 1] == "m1"
+
+
+async def test_a_missing_binary_fails_naming_the_package(tmp_path: Path, data_dir: Path) -> None:
+    spec = agent_spec("c", settings("codex"), cwd=tmp_path, env={"PATH": str(tmp_path)})
+    result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.FAILED
+    assert r.reason == "codex not found on PATH: install it with `npm install -g @openai/codex`"
+    assert kinds(watcher.all(), "c") == [Kind.ERROR]
+
+
+async def test_an_api_error_fails_with_its_message(tmp_path: Path, data_dir: Path) -> None:
+    error = dict(CLAUDE_429, api_error_status=400, result="API Error: 400 bad request")
+    out = write_lines(tmp_path / "err.out", [error])
+    agent = FakeAgent(tmp_path, "claude", [{"out": out, "exit": 1}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env)
+    result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.FAILED
+    assert r.reason == "error: API Error: 400 bad request (exit 1)"
+
+
+async def test_exit_0_without_a_result_is_a_failure(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "cut.out"
+    out.write_bytes((TRANSCRIPTS / "claude-tool.out").read_bytes().splitlines(keepends=True)[0])
+    agent = FakeAgent(tmp_path, "claude", [{"out": str(out)}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env)
+    result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    assert result.results[0].state is S.FAILED
+    assert result.results[0].reason == "claude ended without a result (exit 0)"
+
+
+async def test_too_many_tool_calls_stop_the_task_as_a_runaway(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    agent = FakeAgent(tmp_path, "claude", [{"out": "claude-tool.out", "sleep_after": 60}])
+    spec = agent_spec("c", settings(max_tool_calls=0), cwd=tmp_path, env=agent.env)
+    with anyio.fail_after(30):
+        result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.INTERRUPTED
+    assert r.reason == "runaway: 1 tool calls, over max_tool_calls = 0"
+
+
+async def test_cost_and_tokens_budgets(tmp_path: Path, data_dir: Path) -> None:
+    agent = FakeAgent(tmp_path, "claude", [{"out": "claude-tool.out", "sleep_after": 60}])
+    specs = [
+        agent_spec("cost", settings(max_cost_usd=0.0001), cwd=tmp_path, env=agent.env),
+        agent_spec("tokens", settings(max_tokens=20), cwd=tmp_path, env=agent.env),
+    ]
+    with anyio.fail_after(30):
+        result, _ = await run_recorded(Orchestrator(specs, RUN, data_dir=data_dir))
+    by_id = {r.task_id: r for r in result.results}
+    assert by_id["cost"].state is S.INTERRUPTED
+    assert by_id["cost"].reason == "runaway: cost $0.0005, over max_cost_usd = 0.0001"
+    assert by_id["tokens"].state is S.INTERRUPTED
+    assert by_id["tokens"].reason == "runaway: 26 tokens, over max_tokens = 20"
+
+
+async def test_a_rate_limit_is_retried_after_a_countdown(tmp_path: Path, data_dir: Path) -> None:
+    limited = write_lines(tmp_path / "429.out", [CLAUDE_429])
+    plan = [{"out": limited, "exit": 1}, {"out": "claude-text.out"}]
+    agent = FakeAgent(tmp_path, "claude", plan)
+    spec = agent_spec(
+        "c",
+        settings(retry_on_rate_limit=2, rate_limit_backoff=0.05),
+        cwd=tmp_path,
+        env=agent.env,
+    )
+    result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.COMPLETED and r.attempts == 1
+    [retry] = [e for e in watcher.all() if isinstance(e, RetryScheduled)]
+    assert (retry.retry, retry.retries, retry.delay) == (1, 2, 0.05)
+    assert retry.resume_at == retry.ts + 0.05
+    assert retry.reason.startswith("rate limited: API Error: Request rejected (429)")
+    labels = [e.label for e in watcher.all() if isinstance(e, ProcessStarted)]
+    assert labels == ["", "try 2"]
+    assert len(agent.argvs()) == 2
+
+
+async def test_a_rate_limit_without_retries_is_reported_as_such(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    limited = write_lines(tmp_path / "429.out", [CLAUDE_429])
+    agent = FakeAgent(tmp_path, "claude", [{"out": limited, "exit": 1}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env)
+    result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.FAILED
+    assert r.reason == "rate limited: API Error: Request rejected (429) · rate limited (exit 1)"
+
+
+async def test_an_interrupt_during_the_backoff_ends_the_task_interrupted(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    limited = write_lines(tmp_path / "429.out", [CLAUDE_429])
+    agent = FakeAgent(tmp_path, "claude", [{"out": limited, "exit": 1}])
+    spec = agent_spec(
+        "c", settings(retry_on_rate_limit=1, rate_limit_backoff=600), cwd=tmp_path, env=agent.env
+    )
+    orch = Orchestrator([spec], RUN, data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(orch.run)
+        await watcher.wait_for(lambda e: isinstance(e, RetryScheduled))
+        orch.interrupt("c")
+    assert orch.tasks["c"].state is S.INTERRUPTED
+    assert orch.tasks["c"].reason == "interrupted by user"
+
+
+async def test_a_helper_that_left_the_group_is_stopped(tmp_path: Path, data_dir: Path) -> None:
+    agent = FakeAgent(tmp_path, "cline", [{"out": "cline-text.out", "detach": True}])
+    spec = agent_spec("k", settings("cline"), cwd=tmp_path, env=agent.env)
+    result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    assert result.results[0].state is S.COMPLETED
+    assert not pid_alive(agent.detached_pid())
+
+
+async def test_ndjson_and_text_lines_of_an_agent_task(tmp_path: Path, data_dir: Path) -> None:
+    import io
+
+    from oneshot_tui.headless.ndjson import JsonPrinter
+    from oneshot_tui.headless.printer import TextPrinter
+
+    agent = FakeAgent(tmp_path, "gemini", [{"out": "gemini-tool.out"}])
+    spec = agent_spec("g", settings("gemini"), cwd=tmp_path, env=agent.env)
+    result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    assert result.exit_code == 0
+    out, err = io.BytesIO(), io.StringIO()
+    TextPrinter(out, err, ["g"]).handle(watcher.all())
+    assert out.getvalue().decode().splitlines() == [
+        "g | ● session c1b0d0b0-aae6-497f-b97e-5fb9c9813c88  gemini-2.5-flash",
+        "g | ▸ run_shell_command  echo hi",
+        "g | ◂ ok  hi",
+        "g | FAKE_DONE: tool output was: Output: hi | Process Group PGID: 3161",
+        "g | ✓ result FAKE_DONE: tool output was: Output: hi | Process Group PGID: 3161  38 tok"
+        "  1 tool",
+    ]
+    assert "TOKENS  COST  TOOLS" in err.getvalue() and "38      -     1" in err.getvalue()
+    nd = io.BytesIO()
+    JsonPrinter(nd, "run").handle(watcher.all())
+    objs = [json.loads(line) for line in nd.getvalue().splitlines()]
+    events = [o["event"] for o in objs]
+    assert "output" not in events  # activity lines are not repeated as output
+    acts = [o for o in objs if o["event"] == "activity"]
+    assert [a["kind"] for a in acts] == [
+        "session",
+        "tool_call",
+        "tool_result",
+        "text",
+        "usage",
+        "result",
+    ]
+    assert acts[1]["data"] == {
+        "type": "tool_call",
+        "tool": "run_shell_command",
+        "summary": "echo hi",
+        "call_id": "run_shell_command__run_shell_command_1795931453323_0",
+    }
+    [finished] = [o for o in objs if o["event"] == "run_finished"]
+    assert finished["results"][0]["totals"] == {
+        "input_tokens": 24,
+        "output_tokens": 14,
+        "cost_usd": None,
+        "tool_calls": 1,
+    }
+    assert [o for o in objs if o["event"] == "totals"][-1]["tool_calls"] == 1
+    assert isinstance(parsed(watcher.all(), "g")[-1], FinalResult)
+    assert isinstance(parsed(watcher.all(), "g")[1], ToolCall)
+    _ = TaskPolicy

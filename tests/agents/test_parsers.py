@@ -1,0 +1,300 @@
+"""The parsers on the real transcripts of each CLI (tests/agents/transcripts, recorded from the
+real CLIs against a fake model server), on their known traps, and on broken input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oneshot_tui.agents import EXECUTORS, executor
+from oneshot_tui.core.activity import (
+    AgentError,
+    AgentEvent,
+    AssistantText,
+    FinalResult,
+    RawLine,
+    SessionStarted,
+    ToolCall,
+    ToolResult,
+    Usage,
+    describe,
+    from_data,
+    to_data,
+)
+from oneshot_tui.core.spec import AGENTS
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+ALL = sorted(p.name for p in TRANSCRIPTS.glob("*.out"))
+
+
+def agent_of(name: str) -> str:
+    return name.split("-", 1)[0]
+
+
+def parse(agent: str, data: bytes, chunks: list[int] | None = None) -> list[AgentEvent]:
+    parser = executor(agent).parser()
+    events: list[AgentEvent] = []
+    if chunks is None:
+        events += parser.feed(data)
+    else:
+        start = 0
+        for cut in [*sorted(chunks), len(data)]:
+            events += parser.feed(data[start:cut])
+            start = cut
+    return events + parser.close()
+
+
+def transcript(name: str) -> bytes:
+    return (TRANSCRIPTS / name).read_bytes()
+
+
+def of(events: list[AgentEvent], cls: type) -> list:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def test_every_agent_has_an_executor() -> None:
+    assert set(EXECUTORS) == set(AGENTS)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_each_transcript_gives_a_session_a_result_and_usage(name: str) -> None:
+    events = parse(agent_of(name), transcript(name))
+    assert len(of(events, SessionStarted)) == 1
+    results = of(events, FinalResult)
+    assert len(results) == 1 and not results[0].is_error
+    assert results[0].text.startswith(("FAKE_REPLY", "FAKE_DONE"))
+    assert isinstance(events[-1], FinalResult)
+    usage = of(events, Usage)[-1]
+    assert usage.input_tokens > 0 and usage.output_tokens > 0
+    assert not of(events, AgentError)
+    # Nothing of a JSON transcript is left unparsed; aider's banner is plain text by nature.
+    raw = of(events, RawLine)
+    assert not raw if agent_of(name) != "aider" else raw
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n.endswith("-tool.out")])
+def test_tool_transcripts_give_the_call_and_its_result(name: str) -> None:
+    events = parse(agent_of(name), transcript(name))
+    calls, results = of(events, ToolCall), of(events, ToolResult)
+    assert len(calls) == 1 and len(results) == 1
+    assert calls[0].summary.startswith("echo hi")
+    assert events.index(calls[0]) < events.index(results[0])
+    if agent_of(name) == "opencode":  # opencode quoted the prompt: bash failed on `echo hi"`
+        assert not results[0].ok and "unexpected EOF" in results[0].output
+    else:
+        assert results[0].ok and results[0].output == "hi"
+
+
+def test_claude_reads_as_lines() -> None:
+    events = parse("claude", transcript("claude-tool.out"))
+    lines = [describe(e) for e in events if describe(e)]
+    assert lines == [
+        "● session 4a5ad26d-6ad4-4af6-bb5b-37e1ca4fbf1c  claude-opus-4-8[1m]",
+        "I will run a command.",
+        "▸ Bash  echo hi",
+        "◂ ok  hi",
+        "FAKE_DONE: tool output was: hi",
+        "✓ result FAKE_DONE: tool output was: hi",
+    ]
+    assert of(events, Usage)[-1] == Usage(24, 14, 0.00047)
+
+
+def test_claude_counts_a_message_once_though_each_block_repeats_its_usage() -> None:
+    events = parse("claude", transcript("claude-tool.out"))
+    before_result = of(events, Usage)[:-1]
+    assert before_result[-1].input_tokens == 24  # two messages of 12, not three blocks
+
+
+def test_claude_error_with_subtype_success_is_an_error() -> None:
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "api_error_status": 400,
+        "result": "API Error: 400 bad request",
+        "usage": {"input_tokens": 0, "output_tokens": 0},
+    }
+    [_, result] = parse("claude", json.dumps(line).encode() + b"\n")
+    assert result == FinalResult("API Error: 400 bad request", True, False)
+
+
+def test_claude_429_is_a_rate_limit() -> None:
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "api_error_status": 429,
+        "result": "API Error: Request rejected (429) · fake error 429",
+    }
+    assert parse("claude", json.dumps(line).encode())[-1] == FinalResult(line["result"], True, True)
+
+
+def test_claude_usage_limit_text_is_a_rate_limit() -> None:
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": True,
+        "result": "Claude AI usage limit reached|1795935600",
+    }
+    assert parse("claude", json.dumps(line).encode())[-1].rate_limited  # type: ignore[union-attr]
+
+
+def test_qwen_api_error_reported_as_success_is_an_error() -> None:
+    line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": "[API Error: 429 Too Many Requests]",
+    }
+    result = parse("qwen", json.dumps(line).encode())[-1]
+    assert result == FinalResult("[API Error: 429 Too Many Requests]", True, True)
+
+
+def test_gemini_error_result() -> None:
+    line = {
+        "type": "result",
+        "status": "error",
+        "error": {"type": "unknown", "message": "[API Error: fake error 429]\nPlease wait"},
+        "stats": {"input_tokens": 0, "output_tokens": 0},
+    }
+    result = parse("gemini", json.dumps(line).encode())[-1]
+    assert isinstance(result, FinalResult) and result.is_error and result.rate_limited
+
+
+def test_gemini_joins_delta_messages_into_one_text() -> None:
+    lines = [
+        {"type": "message", "role": "assistant", "content": "Hel", "delta": True},
+        {"type": "message", "role": "assistant", "content": "lo", "delta": True},
+        {"type": "result", "status": "success", "stats": {"input_tokens": 1, "output_tokens": 2}},
+    ]
+    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+    assert parse("gemini", data) == [AssistantText("Hello"), Usage(1, 2), FinalResult("Hello")]
+
+
+def test_codex_turn_failed_is_an_error_result() -> None:
+    lines = [
+        {"type": "thread.started", "thread_id": "t1"},
+        {"type": "error", "message": "unexpected status 400 Bad Request: fake error 400"},
+        {"type": "turn.failed", "error": {"message": "unexpected status 400: fake error 400"}},
+    ]
+    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+    events = parse("codex", data)
+    assert isinstance(events[1], AgentError)
+    assert events[-1] == FinalResult("unexpected status 400: fake error 400", True, False)
+
+
+def test_opencode_has_no_result_event_so_one_is_made_at_the_end() -> None:
+    data = transcript("opencode-text.out")
+    parser = executor("opencode").parser()
+    events = parser.feed(data)
+    assert not of(events, FinalResult)
+    assert parser.close() == [FinalResult("FAKE_REPLY: hello from the fake model")]
+
+
+def test_opencode_error_ends_in_an_error_result() -> None:
+    line = {
+        "type": "error",
+        "sessionID": "ses_1",
+        "error": {"name": "APIError", "data": {"message": "fake error 429", "statusCode": 429}},
+    }
+    events = parse("opencode", json.dumps(line).encode() + b"\n")
+    assert events == [
+        SessionStarted("ses_1", ""),
+        AgentError("fake error 429", True, None),
+        FinalResult("fake error 429", True, True),
+    ]
+
+
+def test_opencode_cut_short_is_not_a_success() -> None:
+    data = transcript("opencode-tool.out").splitlines(keepends=True)[:3]
+    result = parse("opencode", b"".join(data))[-1]
+    assert isinstance(result, FinalResult) and result.is_error
+
+
+def test_aider_text_gives_model_usage_and_reply() -> None:
+    events = parse("aider", transcript("aider-text.out"))
+    assert of(events, SessionStarted) == [SessionStarted("", "openai/fake-model")]
+    assert of(events, AssistantText) == [AssistantText("FAKE_REPLY: hello from the fake model")]
+    assert of(events, Usage) == [Usage(593, 9, None)]
+
+
+def test_aider_reads_thousands_and_session_cost() -> None:
+    line = (
+        b"Tokens: 2.3k sent, 1.1k cache write, 120 received. Cost: $0.01 message, $0.03 session.\n"
+    )
+    assert of(parse("aider", line), Usage) == [Usage(2300, 120, 0.03)]
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_garbage_is_kept_as_raw_text_and_never_fatal(agent: str) -> None:
+    data = (
+        b"not json at all\n"
+        b'{"type": "assistant", "message": 5}\n'
+        b'{"type": "no-such-event"}\n'
+        b"[1, 2, 3]\n"
+        b'{"truncated": \n'
+        b"\xff\xfe binary \x00 junk\n"
+    )
+    events = parse(agent, data)
+    texts = [e.text for e in events if isinstance(e, RawLine | AssistantText)]
+    assert "not json at all" in texts
+    assert any("binary" in t for t in texts)
+
+
+def test_a_long_line_without_newline_is_passed_on_in_pieces() -> None:
+    from oneshot_tui.agents.base import MAX_LINE_BYTES
+
+    parser = executor("claude").parser()
+    events = parser.feed(b"x" * (MAX_LINE_BYTES + 1))
+    assert len(events) == 1 and isinstance(events[0], RawLine)
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_any_split_gives_the_same_events(name: str, data: st.DataObject) -> None:
+    raw = transcript(name)
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=12))
+    assert parse(agent_of(name), raw, cuts) == parse(agent_of(name), raw)
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_a_truncated_stream_gives_a_prefix_of_the_events(name: str, data: st.DataObject) -> None:
+    raw = transcript(name)
+    end = data.draw(st.integers(0, len(raw)))
+    agent = agent_of(name)
+    parser = executor(agent).parser()
+    fed = parser.feed(raw[:end])
+    full = parse(agent, raw)
+    assert fed == full[: len(fed)]
+    parser.close()  # a partial last line and a made-up result: no exception
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        SessionStarted("s", "m"),
+        AssistantText("hi"),
+        ToolCall("Bash", "echo hi", "t1"),
+        ToolResult(False, "boom", "t1"),
+        Usage(1, 2, 0.5),
+        Usage(1, 2),
+        FinalResult("done", True, True),
+        AgentError("slow down", True, 3.0),
+        RawLine("x", "stderr"),
+    ],
+)
+def test_events_round_trip_through_data(event: AgentEvent) -> None:
+    assert from_data(json.loads(json.dumps(to_data(event)))) == event
+
+
+def test_malformed_data_is_not_an_event() -> None:
+    assert from_data({"type": "usage", "input_tokens": "many", "output_tokens": 1}) is None
+    assert from_data({"type": "nope"}) is None
+    assert from_data({"type": "text"}) is None
