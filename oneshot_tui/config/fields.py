@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oneshot_tui.core.spec import IdleAction
+from oneshot_tui.core.spec import AGENTS, IdleAction
 
 
 class FieldError(ValueError):
@@ -179,3 +179,17 @@ AGENT_FIELDS: dict[str, Field] = {
         Field("api_key", text, "direct: the endpoint's key (never shown)"),
     )
 }
+
+LOOP_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("auditor", choice(AGENTS), "the auditor's executor: makes the task a loop"),
+        Field("auditor_model", non_empty_text, "the model the auditor should use"),
+        Field("auditor_args", strings, "extra command-line flags for the auditor CLI"),
+        Field("max_iterations", integer(1), "worker runs to judge before giving up"),
+        Field("worker_prompt_header", non_empty_text, "first line of the worker's prompt"),
+        Field("reworker_prompt_header", non_empty_text, "first line of a retry's prompt"),
+        Field("auditor_prompt_header", non_empty_text, "first line of the auditor's prompt"),
+    )
+}
+"""Keys of a worker/auditor loop task: an agent task (the worker) with an `auditor`."""

@@ -15,6 +15,7 @@ from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
     AGENT_FIELDS,
     AGENT_KEYS,
+    LOOP_FIELDS,
     POLICY_FIELDS,
     RUN_FIELDS,
     TASK_BASE_KEYS,
@@ -28,6 +29,7 @@ from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
     IdleAction,
+    LoopSettings,
     RunSettings,
     TaskPolicy,
     TaskSpec,
@@ -51,6 +53,8 @@ class RunConfig:
     task_file_text: str | None = None
     sources: tuple[Path, ...] = field(default_factory=tuple)
     """The config files that were read, lowest precedence first."""
+    policy: TaskPolicy = field(default_factory=TaskPolicy)
+    """The run-level task policy (what a task without its own keys gets)."""
 
 
 @dataclass
@@ -206,12 +210,13 @@ def _task(
     table: Where = ("task", index)
     if not isinstance(entry, dict):
         raise file.error("each [[task]] must be a table", table)
-    known = [*TASK_BASE_KEYS, *POLICY_FIELDS, *AGENT_KEYS, *AGENT_FIELDS]
+    known = [*TASK_BASE_KEYS, *POLICY_FIELDS, *AGENT_KEYS, *AGENT_FIELDS, *LOOP_FIELDS]
     for key in entry:
         if key not in known:
             raise file.error(_unknown(key, known, f"task #{index + 1}"), table, key)
     label = f'"{entry["name"]}"' if isinstance(entry.get("name"), str) else f"#{index + 1}"
     agent = _agent(entry, label, file, table)
+    loop = _loop(entry, agent, label, file, table)
     if agent is not None:
         command: str | tuple[str, ...] = agent_command(agent)
     elif "command" not in entry:
@@ -261,8 +266,51 @@ def _task(
         cwd=cwd,
         env=env,
         policy=_policy({**run_values, **overrides}),
-        kind="agent" if agent else "command",
+        kind="loop" if loop else "agent" if agent else "command",
         agent=agent,
+        loop=loop,
+    )
+
+
+def _loop(
+    entry: dict[str, Any], agent: AgentSettings | None, label: str, file: _TomlFile, table: Where
+) -> LoopSettings | None:
+    """The loop settings of an agent [[task]] with an `auditor`, else None."""
+    given = [key for key in LOOP_FIELDS if key in entry]
+    if not given:
+        return None
+    if "auditor" not in entry:
+        raise file.error(
+            f'"{given[0]}" is for loop tasks: give task {label} an "auditor"', table, given[0]
+        )
+    if agent is None:
+        raise file.error(
+            f'loop task {label} needs a worker: "agent" and "prompt"', table, "auditor"
+        )
+    values = {k: _convert(f, entry[k], file, table) for k, f in LOOP_FIELDS.items() if k in entry}
+    return loop_settings(values)
+
+
+def loop_settings(values: Mapping[str, Any]) -> LoopSettings:
+    """Loop settings from checked values (task file keys or `oneshot` flags)."""
+    headers = {
+        role: values[f"{role}_prompt_header"]
+        for role in ("worker", "reworker", "auditor")
+        if values.get(f"{role}_prompt_header")
+    }
+    auditor = AgentSettings(
+        agent=values["auditor"],
+        prompt="",
+        model=values.get("auditor_model"),
+        args=values.get("auditor_args", ()),
+    )
+    return LoopSettings(
+        auditor=auditor,
+        max_iterations=values.get("max_iterations", LoopSettings(auditor).max_iterations),
+        headers=headers,
+        templates=dict(values.get("templates", {})),
+        oneshot_id=values.get("oneshot_id"),
+        force=bool(values.get("force", False)),
     )
 
 
@@ -335,7 +383,8 @@ def load_run_config(
     for path in (user, project):
         is_task_file = task_file is not None and path.resolve() == task_file.resolve()
         if path.is_file() and not is_task_file:
-            run_values.update(_run_table(_TomlFile.read(path), ("run",)))
+            # [oneshot] belongs to the `oneshot` command (config/oneshot.py checks its keys).
+            run_values.update(_run_table(_TomlFile.read(path), ("run", "oneshot")))
             sources.append(path)
     file: _TomlFile | None = None
     specs: list[TaskSpec] = []
@@ -379,6 +428,7 @@ def load_run_config(
     return RunConfig(
         settings=settings,
         specs=tuple(specs),
+        policy=policy,
         task_file=task_file,
         task_file_text=file.text if file else None,
         sources=tuple(sources),

@@ -120,6 +120,36 @@ class RetryScheduled:
 
 
 @dataclass(frozen=True, slots=True)
+class LoopPhase:
+    """A worker/auditor loop started a step: who runs now, in which iteration of how many."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    oneshot_id: str
+    role: str
+    """"worker" or "auditor"."""
+    iteration: int
+    max_iterations: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoopVerdict:
+    """The auditor's verdict on one iteration of a loop."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    oneshot_id: str
+    iteration: int
+    verdict: str
+    """"DONE", "RETRY" or "IMPOSSIBLE"."""
+    feedback: str
+    well_formed: bool = True
+    """False when the auditor's answer could not be read (it then counts as RETRY)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskExited:
     """A task's attempt ended: its processes are gone and its state is final for this attempt."""
 
@@ -179,6 +209,8 @@ Event = (
     | Activity
     | TotalsChanged
     | RetryScheduled
+    | LoopPhase
+    | LoopVerdict
     | TaskExited
     | RunStarted
     | RunFinished

@@ -70,6 +70,25 @@ class AgentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """A worker/auditor loop: the task's `agent` is the worker; this says who audits and how long
+    to keep trying. Its pure logic lives in `oneshot_tui.loop`."""
+
+    auditor: AgentSettings
+    """The auditor's executor, model and flags (its prompt is built by the loop)."""
+    max_iterations: int = 3
+    """Worker runs to judge before giving up."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Header templates by role ("worker", "reworker", "auditor"), e.g. "fix $oneshot_id #$n"."""
+    templates: Mapping[str, str] = field(default_factory=dict)
+    """Whole prompt templates by role, overriding the built-in ones."""
+    oneshot_id: str | None = None
+    """Continue this saved loop (`--resume`) instead of starting a new one."""
+    force: bool = False
+    """Resume even a loop that already completed."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
 
@@ -84,6 +103,8 @@ class TaskSpec:
     """Settings of non-command task kinds (agents, loops), kept as data for the engine."""
     agent: AgentSettings | None = None
     """Set for an agent task (kind "agent"): `command` is then the agent's argv, for display."""
+    loop: LoopSettings | None = None
+    """Set for a worker/auditor loop (kind "loop"), whose worker is `agent`."""
 
     @property
     def display_command(self) -> str:

@@ -6,7 +6,9 @@ Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_a
 `signal`, `results`). Agent tasks add `activity` (`kind`, `text`, `data`, `label`, `attempt`; their
 readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
 `cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
-Consumers should ignore events they do not know.
+Worker/auditor loops add `loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and
+`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Consumers should ignore events
+they do not know.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
 from oneshot_tui.core.events import (
     Activity,
     Event,
+    LoopPhase,
+    LoopVerdict,
     Output,
     ProcessStarted,
     RetryScheduled,
@@ -86,6 +90,33 @@ class JsonPrinter:
                         duration=round(e.duration, 3),
                         reason=e.reason,
                         totals=_totals(e.totals),
+                    )
+                )
+            elif isinstance(e, LoopPhase):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "loop_phase",
+                        attempt=e.attempt,
+                        oneshot_id=e.oneshot_id,
+                        role=e.role,
+                        iteration=e.iteration,
+                        max_iterations=e.max_iterations,
+                    )
+                )
+            elif isinstance(e, LoopVerdict):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "verdict",
+                        attempt=e.attempt,
+                        oneshot_id=e.oneshot_id,
+                        iteration=e.iteration,
+                        verdict=e.verdict,
+                        feedback=e.feedback,
+                        well_formed=e.well_formed,
                     )
                 )
             elif isinstance(e, Activity):

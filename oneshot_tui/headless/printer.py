@@ -48,17 +48,23 @@ class TextPrinter:
         *,
         colour_out: bool = False,
         colour_err: bool = False,
+        plain: bool = False,
     ) -> None:
         self._out = out
         self._err = err
         self._colour_out = colour_out
         self._colour_err = colour_err
+        self._plain = plain
+        """One task on a console (`oneshot`): lines without a name prefix, no transitions, and
+        a one-line result instead of the table."""
         self._names: list[str] = list(names)
         self._width = max((len(display_name(n)) for n in self._names), default=0)
         self._prefixes: dict[str, str] = {}
         self.finished: RunFinished | None = None
 
     def _prefix(self, task_id: str) -> str:
+        if self._plain:
+            return ""
         prefix = self._prefixes.get(task_id)
         if prefix is None:
             if task_id not in self._names:
@@ -105,6 +111,8 @@ class TextPrinter:
         self._err.flush()
 
     def _transition(self, event: StateChanged) -> None:
+        if self._plain:
+            return
         target = _paint(event.target, _STATE_COLOURS.get(event.target, 0), self._colour_err)
         reason = f" ({event.reason})" if event.reason else ""
         attempt = f" [attempt {event.attempt}]" if event.attempt > 1 else ""
@@ -112,6 +120,11 @@ class TextPrinter:
         self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
 
     def _summary(self, event: RunFinished) -> None:
+        if self._plain:
+            for r in event.results:
+                mark = "✔" if r.state == "completed" else "✘"
+                self._note(f"{mark} {r.state}: {r.reason}  (log: {r.log_path})")
+            return
         lines = summary_lines(event.results)
         verdict = "all tasks completed" if event.exit_code == 0 else f"exit {event.exit_code}"
         if event.signal is not None:

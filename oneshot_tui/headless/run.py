@@ -36,14 +36,17 @@ def run_headless(
     *,
     json_mode: bool = False,
     origin: RunOrigin | None = None,
+    plain: bool = False,
 ) -> int:
     """Run every task to its end, print as it goes, record it in the history, and return the
-    exit code."""
-    result: int = anyio.run(_run, config, data_dir, json_mode, origin, backend="asyncio")
+    exit code. `plain` prints one task's lines without a prefix (the `oneshot` console)."""
+    result: int = anyio.run(_run, config, data_dir, json_mode, origin, plain, backend="asyncio")
     return result
 
 
-async def _run(config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOrigin | None) -> int:
+async def _run(
+    config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOrigin | None, plain: bool
+) -> int:
     bus = EventBus()
     orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus)
     printer: Printer
@@ -56,6 +59,7 @@ async def _run(config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOr
             [spec.name for spec in config.specs],
             colour_out=wants_colour(sys.stdout),
             colour_err=wants_colour(sys.stderr),
+            plain=plain,
         )
     sub = bus.subscribe("headless", lossless=True)
     async with anyio.create_task_group() as tg:

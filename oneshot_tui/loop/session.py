@@ -71,6 +71,15 @@ class LoopSession:
             raise SessionError(f"cannot read {self.state_path}: {exc}") from None
         return LoopState.from_json(data)
 
+    def saved_settings(self) -> dict[str, Any]:
+        """What the loop ran with (executors, models, cwd), as saved beside its state."""
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SessionError(f"cannot read {self.state_path}: {exc}") from None
+        settings = data.get("settings")
+        return settings if isinstance(settings, dict) else {}
+
     def log_activity(self, state: LoopState, role: str, activity: dict[str, Any]) -> None:
         line = {
             "ts": round(time.time(), 3),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from oneshot_tui.agents import AgentRequest, executor
-from oneshot_tui.core.activity import ACTIVITY_STREAM
+from collections.abc import Callable
+
+from oneshot_tui.agents import AgentRequest, Executor, executor
+from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentEvent
 from oneshot_tui.core.events import RetryScheduled
 from oneshot_tui.core.spec import AgentSettings, TaskSpec
 from oneshot_tui.orchestrator.agent_run import AgentRun, Meter, run_agent
@@ -34,6 +36,42 @@ def backoff(settings: AgentSettings, run: AgentRun, retry: int) -> float:
     return min(settings.rate_limit_backoff * 2.0 ** (retry - 1), MAX_BACKOFF)
 
 
+async def run_with_retries(
+    attempt: Attempt,
+    agent: Executor,
+    request: AgentRequest,
+    settings: AgentSettings,
+    meter: Meter,
+    *,
+    label: str = "",
+    on_event: Callable[[AgentEvent], None] | None = None,
+) -> AgentRun:
+    """One agent run; after a rate or usage limit, wait and run it again (if allowed)."""
+    retries = settings.retry_on_rate_limit
+    retry = 0
+    while True:
+        try_label = f"try {retry + 1}" if retry else ""
+        if label and try_label:
+            try_label = f"{label} ({try_label})"
+        run = await run_agent(
+            attempt, agent, request, meter=meter, label=try_label or label, on_event=on_event
+        )
+        if run.ok or not run.rate_limited or retry >= retries or attempt.stopping:
+            return run
+        retry += 1
+        delay = backoff(settings, run, retry)
+        task, now = attempt.task, attempt.clock.time()
+        attempt.bus.publish(
+            RetryScheduled(
+                task.id, task.attempt, now, delay, now + delay, run.reason, retry, retries
+            )
+        )
+        line = f"⏳ {run.reason}; retry {retry} of {retries} in {delay:g}s"
+        attempt.show(ACTIVITY_STREAM, line, 1)
+        if not await attempt.pause(delay):
+            return run
+
+
 class AgentBody:
     """Runs the task's agent; on a rate or usage limit, waits and tries again (if allowed)."""
 
@@ -45,25 +83,8 @@ class AgentBody:
 
     async def run(self, attempt: Attempt) -> Outcome:
         settings = self.settings
-        agent = executor(settings.agent)
-        request = request_for(settings)
         meter = Meter(attempt, settings.budget)
-        retries = settings.retry_on_rate_limit
-        retry = 0
-        while True:
-            label = f"try {retry + 1}" if retry else ""
-            run = await run_agent(attempt, agent, request, meter=meter, label=label)
-            if run.ok or not run.rate_limited or retry >= retries or attempt.stopping:
-                return outcome(run)
-            retry += 1
-            delay = backoff(settings, run, retry)
-            task, now = attempt.task, attempt.clock.time()
-            attempt.bus.publish(
-                RetryScheduled(
-                    task.id, task.attempt, now, delay, now + delay, run.reason, retry, retries
-                )
-            )
-            line = f"⏳ {run.reason}; retry {retry} of {retries} in {delay:g}s"
-            attempt.show(ACTIVITY_STREAM, line, 1)
-            if not await attempt.pause(delay):
-                return outcome(run)
+        run = await run_with_retries(
+            attempt, executor(settings.agent), request_for(settings), settings, meter
+        )
+        return outcome(run)

@@ -9,6 +9,7 @@ the pane and the headless output get one readable line per activity instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from oneshot_tui.agents import AgentRequest, Executor
@@ -31,8 +32,6 @@ from oneshot_tui.core.spec import Budget
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.runner.output import LineSplitter
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, ProgramNotFound, check_spawnable
-
-"""Set to a fresh token in each agent's environment: how its detached helpers are found."""
 
 
 @dataclass
@@ -151,8 +150,12 @@ async def run_agent(
     *,
     meter: Meter,
     label: str = "",
+    on_event: Callable[[AgentEvent], None] | None = None,
 ) -> AgentRun:
     """Run `executor` on `request` in the task's cwd and environment, to its end.
+
+    `on_event` sees every parsed activity as it arrives (the loop records session ids and its
+    activity log from it).
 
     Each activity is published as an `Activity` event and shown as a line; the raw stream is in
     the attempt's log. A stop request (interrupt, budget) reaches the process through the
@@ -189,6 +192,8 @@ async def run_agent(
                 meter.update(run.totals)
                 counted = False
             publish(event)
+            if on_event is not None:
+                on_event(event)
 
     def publish(event: AgentEvent) -> None:
         task = attempt.task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import anyio
 
@@ -35,12 +36,15 @@ class Attempt:
         log: OutputLog,
         run_id: str = "",
         redactor: Redactor | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.task = task
         self.bus = bus
         self.clock = clock
         self.log = log
         self.redactor = redactor or Redactor()
+        self.data_dir = data_dir
+        """The data dir of the run; a loop saves its session under it."""
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
 

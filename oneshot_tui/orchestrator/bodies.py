@@ -60,7 +60,12 @@ class CommandBody:
 
 
 def default_body(spec: TaskSpec) -> TaskBody:
-    """A command runs as it is; an agent task runs its executor (`agent_body`)."""
+    """A command runs as it is; an agent task runs its executor (`agent_body`); a loop task runs
+    worker and auditor in turn (`loop_body`)."""
+    if spec.loop is not None:
+        from oneshot_tui.orchestrator.loop_body import LoopBody  # it imports the bodies
+
+        return LoopBody(spec)
     if spec.agent is not None:
         from oneshot_tui.orchestrator.agent_body import AgentBody  # it imports the bodies
 

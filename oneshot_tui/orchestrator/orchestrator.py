@@ -332,7 +332,15 @@ class Orchestrator:
             with output_log:
                 try:
                     outcome = await self._body_factory(task.spec).run(
-                        Attempt(task, self.bus, self.clock, output_log, self.run_id, self.redactor)
+                        Attempt(
+                            task,
+                            self.bus,
+                            self.clock,
+                            output_log,
+                            run_id=self.run_id,
+                            redactor=self.redactor,
+                            data_dir=self.data_dir,
+                        )
                     )
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))

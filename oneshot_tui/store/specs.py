@@ -11,7 +11,15 @@ from dataclasses import fields
 from typing import Any
 
 from oneshot_tui.core.redact import REDACTED, is_secret_name
-from oneshot_tui.core.spec import IdleAction, RunSettings, TaskPolicy, TaskSpec
+from oneshot_tui.core.spec import (
+    AgentSettings,
+    Budget,
+    IdleAction,
+    LoopSettings,
+    RunSettings,
+    TaskPolicy,
+    TaskSpec,
+)
 
 
 class MissingSecret(ValueError):
@@ -43,7 +51,57 @@ def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "policy": {f.name: getattr(spec.policy, f.name) for f in fields(TaskPolicy)},
         "kind": spec.kind,
         "extra": _hide_secrets(dict(spec.extra)),
+        "agent": _hide_secrets(_agent_to_json(spec.agent)) if spec.agent else None,
+        "loop": _loop_to_json(spec.loop) if spec.loop else None,
     }
+
+
+def _agent_to_json(agent: AgentSettings) -> dict[str, Any]:
+    return {
+        "agent": agent.agent,
+        "prompt": agent.prompt,
+        "model": agent.model,
+        "args": list(agent.args),
+        "budget": {f.name: getattr(agent.budget, f.name) for f in fields(Budget)},
+        "retry_on_rate_limit": agent.retry_on_rate_limit,
+        "rate_limit_backoff": agent.rate_limit_backoff,
+        "base_url": agent.base_url,
+        "api_key": agent.api_key,
+    }
+
+
+def _agent_from_json(data: dict[str, Any]) -> AgentSettings:
+    budget = data.get("budget") or {}
+    return AgentSettings(
+        agent=str(data["agent"]),
+        prompt=str(data.get("prompt", "")),
+        model=data.get("model"),
+        args=tuple(str(a) for a in data.get("args") or ()),
+        budget=Budget(**{f.name: budget.get(f.name) for f in fields(Budget)}),
+        retry_on_rate_limit=int(data.get("retry_on_rate_limit") or 0),
+        rate_limit_backoff=float(data.get("rate_limit_backoff") or 30.0),
+        base_url=data.get("base_url"),
+        api_key=data.get("api_key"),
+    )
+
+
+def _loop_to_json(loop: LoopSettings) -> dict[str, Any]:
+    return {
+        "auditor": _hide_secrets(_agent_to_json(loop.auditor)),
+        "max_iterations": loop.max_iterations,
+        "headers": dict(loop.headers),
+        "templates": dict(loop.templates),
+    }
+
+
+def _loop_from_json(data: dict[str, Any]) -> LoopSettings:
+    # A rerun starts a new loop: it does not resume the recorded one (`oneshot --resume` does).
+    return LoopSettings(
+        auditor=_agent_from_json(dict(data["auditor"])),
+        max_iterations=int(data.get("max_iterations") or 3),
+        headers=dict(data.get("headers") or {}),
+        templates=dict(data.get("templates") or {}),
+    )
 
 
 def restore_secrets(values: dict[str, Any], environ: dict[str, str], where: str) -> dict[str, Any]:
@@ -74,6 +132,9 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         "env": restore_secrets(dict(data.get("env") or {}), env_now, where),
         "extra": restore_secrets(dict(data.get("extra") or {}), env_now, where),
     }
+    agent = data.get("agent")
+    if isinstance(agent, dict):
+        agent = restore_secrets(agent, env_now, where)
     raw_command = data["command"]
     command: str | tuple[str, ...] = (
         raw_command if isinstance(raw_command, str) else tuple(str(p) for p in raw_command)
@@ -91,6 +152,8 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         policy=TaskPolicy(**policy_kwargs),
         kind=str(data.get("kind") or "command"),
         extra=dict(data.get("extra") or {}),
+        agent=_agent_from_json(agent) if isinstance(agent, dict) else None,
+        loop=_loop_from_json(data["loop"]) if isinstance(data.get("loop"), dict) else None,
     )
 
 

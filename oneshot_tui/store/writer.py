@@ -6,6 +6,7 @@ a batch that meets a locked database is simply written again later, whole.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import Any
 from oneshot_tui.core.events import (
     Activity,
     Event,
+    LoopPhase,
+    LoopVerdict,
     ProcessStarted,
     RunFinished,
     RunStarted,
@@ -53,8 +56,29 @@ class Batch:
     """Pid -> who it is, for the ProcessStarted events in `events`."""
 
 
-RECORDED = (TaskAdded, StateChanged, ProcessStarted, TaskExited, Activity, RunStarted, RunFinished)
+RECORDED = (
+    TaskAdded,
+    StateChanged,
+    ProcessStarted,
+    TaskExited,
+    Activity,
+    LoopPhase,
+    LoopVerdict,
+    RunStarted,
+    RunFinished,
+)
 """The events the history keeps (output lives in the log files)."""
+
+
+def _spec_agent(spec: str | None) -> dict[str, Any]:
+    """The executor and model a task was given (its session may report the model it used)."""
+    if not spec:
+        return {}
+    agent = json.loads(spec).get("agent")
+    if not isinstance(agent, dict):
+        return {}
+    found = {"executor": agent.get("agent"), "model": agent.get("model")}
+    return {k: v for k, v in found.items() if isinstance(v, str) and v}
 
 
 class HistoryWriter:
@@ -78,6 +102,10 @@ class HistoryWriter:
                 self._task_exited(conn, run, event)
             elif isinstance(event, Activity):
                 self._activity(conn, run, event)
+            elif isinstance(event, LoopPhase):
+                self._update(conn, run, event.task_id, {"iterations": event.iteration})
+            elif isinstance(event, LoopVerdict):
+                self._update(conn, run, event.task_id, {"verdict": event.verdict})
             elif isinstance(event, TaskAdded):
                 self._task_added(conn, run, event, batch.specs.get(event.task_id))
             elif isinstance(event, RunStarted):
@@ -126,6 +154,9 @@ class HistoryWriter:
             (run, event.task_id, run, event.kind, event.command, spec),
         )
         self._revive(conn, run)
+        agent = _spec_agent(spec)
+        if agent:
+            self._update(conn, run, event.task_id, agent)
 
     def _state_changed(self, conn: sqlite3.Connection, run: str, event: StateChanged) -> None:
         conn.execute(
@@ -215,9 +246,26 @@ class HistoryWriter:
             " AND ended IS NULL",
             (event.ts, run, event.task_id, event.attempt),
         )
+        if event.totals is not None:  # the task's own running totals, over every attempt
+            totals = event.totals
+            self._update(
+                conn,
+                run,
+                event.task_id,
+                {
+                    "input_tokens": totals.input_tokens,
+                    "output_tokens": totals.output_tokens,
+                    "cost_usd": totals.cost_usd,
+                },
+            )
 
     def _activity(self, conn: sqlite3.Connection, run: str, event: Activity) -> None:
-        updates = agent_updates(event)
+        self._update(conn, run, event.task_id, agent_updates(event))
+
+    def _update(
+        self, conn: sqlite3.Connection, run: str, task: str, updates: dict[str, Any]
+    ) -> None:
+        """Set agent columns of a task (`GROWING` ones keep their largest value)."""
         if not updates:
             return
         assignments = ", ".join(
@@ -229,7 +277,7 @@ class HistoryWriter:
             values.extend((value, value) if column in GROWING else (value,))
         conn.execute(
             f"UPDATE tasks SET {assignments} WHERE run_id = ? AND name = ?",
-            (*values, run, event.task_id),
+            (*values, run, task),
         )
 
     def _run_finished(self, conn: sqlite3.Connection, run: str, event: RunFinished) -> None:

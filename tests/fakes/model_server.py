@@ -5,7 +5,9 @@ Scripted by markers in the conversation, the same rule for every protocol:
 1. a tool's output is in the conversation -> "FAKE_DONE: tool output was: <output>";
 2. the prompt has `RUN_TOOL[: cmd]` and a shell tool is offered -> a call of that tool;
 3. otherwise -> "FAKE_REPLY: hello from the fake model".
-Markers that change the reply: `FAKE_HTTP_ERROR:<code>` (that status with an error body; 429 adds
+An auditor's prompt (it holds `<worker-result>`) gets a JSON verdict: DONE, or RETRY on audit #1
+when the request says `FAKE_RETRY_FIRST`, or the verdict named by `FAKE_VERDICT:<V>`; an auditor
+is never asked to run a tool. Markers that change the reply: `FAKE_HTTP_ERROR:<code>` (that status with an error body; 429 adds
 `Retry-After: 1`), `FAKE_SLOW:<seconds>` (hold the reply that long, or until the server stops),
 `FAKE_CUT` (start the stream, then close the connection in the middle).
 
@@ -58,6 +60,16 @@ class Script:
         self.cut = "FAKE_CUT" in joined
         self.tool_output = tool_output
         self.tool_command: str | None = None
+        self.verdict: str | None = None
+        if "<worker-result>" in joined:
+            forced = re.search(r"FAKE_VERDICT:([A-Z]+)", joined)
+            if forced:
+                self.verdict = forced.group(1)
+            elif "FAKE_RETRY_FIRST" in joined and re.search(r"audit #1\b", joined):
+                self.verdict = "RETRY"
+            else:
+                self.verdict = "DONE"
+            texts = []  # the request (with its RUN_TOOL) is quoted to the auditor, not for it
         for text in texts:
             match = _TOOL.search(text)
             if match:
@@ -66,6 +78,9 @@ class Script:
                 self.tool_command = command or "echo hi"
 
     def final_text(self) -> str:
+        if self.verdict is not None:
+            feedback = "add a line saying FIXED" if self.verdict == "RETRY" else "fake audit"
+            return json.dumps({"verdict": self.verdict, "feedback": feedback})
         if self.tool_output is not None:
             return f"FAKE_DONE: tool output was: {_one_line(self.tool_output)}"
         return REPLY
@@ -153,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "tools": _tool_names(body),
                 "stream": body.get("stream"),
                 "authorization": self.headers.get("Authorization"),
+                "body": body,
             }
         )
         if path.endswith("/messages"):
