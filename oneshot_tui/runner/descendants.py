@@ -19,9 +19,10 @@ import os
 import sys
 from collections.abc import Collection
 
+from oneshot_tui.core.procfs import PROC, pids, read_stat
+
 MARKER_VAR = "ONESHOT_TUI_TASK"
 _PR_SET_CHILD_SUBREAPER = 36
-_PROC = "/proc"
 
 
 def become_subreaper() -> bool:
@@ -35,27 +36,16 @@ def become_subreaper() -> bool:
         return False
 
 
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, ppid, pgrp), or None if the process is gone."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[1]), int(fields[2])
-
-
 def our_children() -> set[int]:
     """Direct children of this process, adopted ones included (cheap: no full /proc scan)."""
     children: set[int] = set()
     try:
-        tasks = os.listdir(f"{_PROC}/self/task")
+        tasks = os.listdir(f"{PROC}/self/task")
     except OSError:
         return children
     for tid in tasks:
         try:
-            with open(f"{_PROC}/self/task/{tid}/children") as f:
+            with open(f"{PROC}/self/task/{tid}/children") as f:
                 children.update(int(p) for p in f.read().split())
         except OSError:
             continue
@@ -67,11 +57,10 @@ def _descendants(roots: Collection[int]) -> list[int]:
     if not roots:
         return []
     parent_of: dict[int, int] = {}
-    for name in os.listdir(_PROC):
-        if name.isdigit():
-            stat = _stat(int(name))
-            if stat is not None:
-                parent_of[int(name)] = stat[1]
+    for pid in pids():
+        stat = read_stat(pid)
+        if stat is not None:
+            parent_of[pid] = stat.ppid
     found = set(roots)
     changed = True
     while changed:
@@ -85,7 +74,7 @@ def _descendants(roots: Collection[int]) -> list[int]:
 
 def _has_marker(pid: int, marker: bytes) -> bool:
     try:
-        with open(f"{_PROC}/{pid}/environ", "rb") as f:
+        with open(f"{PROC}/{pid}/environ", "rb") as f:
             return marker in f.read().split(b"\0")
     except OSError:
         return False
@@ -103,8 +92,8 @@ def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:
     needle = f"{MARKER_VAR}={marker}".encode()
     out = []
     for pid in _descendants(roots):
-        stat = _stat(pid)
-        if stat is not None and stat[0] not in ("Z", "X") and _has_marker(pid, needle):
+        stat = read_stat(pid)
+        if stat is not None and stat.alive and _has_marker(pid, needle):
             out.append(pid)
     return out
 
@@ -120,8 +109,8 @@ def reap_adopted(leaders: Collection[int]) -> int:
     reaped = 0
     own_group = os.getpgrp()
     for pid in our_children() - set(leaders):
-        stat = _stat(pid)
-        if stat is not None and stat[0] == "Z" and stat[2] != own_group:
+        stat = read_stat(pid)
+        if stat is not None and stat.state == "Z" and stat.pgid != own_group:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
                 reaped += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-_PROC = "/proc"
+from oneshot_tui.core.procfs import has_proc, pids, read_stat
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -28,33 +28,17 @@ def group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return bool(live_members(pgid)) if os.path.isdir(_PROC) else True
+    return bool(live_members(pgid)) if has_proc() else True
 
 
 def live_members(pgid: int) -> list[int]:
     """Pids of the group's members that are not zombies (Linux /proc)."""
-    members: list[int] = []
-    for entry in os.scandir(_PROC):
-        if not entry.name.isdigit():
-            continue
-        stat = _read_stat(entry.name)
-        if stat is not None and stat[1] == pgid and stat[0] not in ("Z", "X"):
-            members.append(int(entry.name))
+    members = []
+    for pid in pids():
+        stat = read_stat(pid)
+        if stat is not None and stat.pgid == pgid and stat.alive:
+            members.append(pid)
     return members
-
-
-def _read_stat(pid: str) -> tuple[str, int] | None:
-    """(state, pgrp) of a process, or None if it has gone."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses; the fields after the last ')' do not.
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    if len(fields) < 3:
-        return None
-    return fields[0].decode(), int(fields[2])
 
 
 def signal_name(sig: int) -> str:

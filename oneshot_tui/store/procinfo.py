@@ -10,25 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-_PROC = "/proc"
+from oneshot_tui.core.procfs import PROC, ProcStat, pids, read_stat
+
 _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
-
-
-@dataclass(frozen=True, slots=True)
-class ProcStat:
-    """The fields of /proc/PID/stat we use."""
-
-    pid: int
-    state: str
-    ppid: int
-    pgid: int
-    sid: int
-    start_ticks: int
-
-    @property
-    def alive(self) -> bool:
-        """Not a zombie waiting to be reaped (nor dead)."""
-        return self.state not in ("Z", "X")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,30 +20,6 @@ class ProcessIdentity:
     pid: int
     start_ticks: int
     boot_id: str
-
-
-def read_stat(pid: int) -> ProcStat | None:
-    """The process's stat, or None if there is no such process (or no /proc)."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses; the fields after the last ')' do not.
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    if len(fields) < 20:
-        return None
-    try:
-        return ProcStat(
-            pid=pid,
-            state=fields[0].decode(),
-            ppid=int(fields[1]),
-            pgid=int(fields[2]),
-            sid=int(fields[3]),
-            start_ticks=int(fields[19]),
-        )
-    except ValueError:
-        return None
 
 
 _boot_id: str | None = None
@@ -112,7 +72,7 @@ def is_running(identity: ProcessIdentity) -> bool:
 def command_line(pid: int) -> str:
     """The process's argv joined by spaces ("" if it is gone or a kernel thread)."""
     try:
-        with open(f"{_PROC}/{pid}/cmdline", "rb") as f:
+        with open(f"{PROC}/{pid}/cmdline", "rb") as f:
             raw = f.read()
     except OSError:
         return ""
@@ -121,17 +81,8 @@ def command_line(pid: int) -> str:
 
 def live_processes() -> list[ProcStat]:
     """Every live (not zombie) process we can see, read once from /proc."""
-    found: list[ProcStat] = []
-    try:
-        entries = os.listdir(_PROC)
-    except OSError:
-        return found
-    for name in entries:
-        if name.isdigit():
-            stat = read_stat(int(name))
-            if stat is not None and stat.alive:
-                found.append(stat)
-    return found
+    stats = (read_stat(pid) for pid in pids())
+    return [stat for stat in stats if stat is not None and stat.alive]
 
 
 def own_group_members(

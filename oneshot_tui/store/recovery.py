@@ -12,11 +12,11 @@ import sqlite3
 from dataclasses import dataclass
 from functools import partial
 
+from oneshot_tui.core.procfs import ProcStat
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
 from oneshot_tui.store.procinfo import (
     ProcessIdentity,
-    ProcStat,
     boot_id,
     host_name,
     is_running,

@@ -1,0 +1,68 @@
+"""Reading Linux's /proc: one parser of `/proc/PID/stat` for the whole program (stdlib only).
+
+Elsewhere (no /proc) every reader here answers "no such process".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+PROC = "/proc"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    """The fields of /proc/PID/stat we use."""
+
+    pid: int
+    state: str
+    ppid: int
+    pgid: int
+    sid: int
+    start_ticks: int
+
+    @property
+    def alive(self) -> bool:
+        """Not a zombie waiting to be reaped (nor dead)."""
+        return self.state not in ("Z", "X")
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """The process's stat, or None if there is no such process (or no /proc)."""
+    try:
+        with open(f"{PROC}/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses; the fields after the last ')' do not.
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if len(fields) < 20:
+        return None
+    try:
+        return ProcStat(
+            pid=pid,
+            state=fields[0].decode(),
+            ppid=int(fields[1]),
+            pgid=int(fields[2]),
+            sid=int(fields[3]),
+            start_ticks=int(fields[19]),
+        )
+    except ValueError:
+        return None
+
+
+def pids() -> Iterator[int]:
+    """Every process id in /proc, at the moment of listing."""
+    try:
+        names = os.listdir(PROC)
+    except OSError:
+        return
+    for name in names:
+        if name.isdigit():
+            yield int(name)
+
+
+def has_proc() -> bool:
+    return os.path.isdir(PROC)
