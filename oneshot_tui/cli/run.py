@@ -30,6 +30,11 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     run.add_argument("--no-ui", action="store_true", help="run headless even on a terminal")
     run.add_argument("--json", action="store_true", help="headless, with NDJSON events on stdout")
+    run.add_argument(
+        "--exit-on-finish",
+        action="store_true",
+        help="close the TUI when every task has ended (exit code as headless)",
+    )
     run.add_argument("--max-concurrent", metavar="N", help="how many tasks may run at once")
     run.add_argument("--idle-threshold", metavar="S", help="seconds without output before idle")
     run.add_argument("--heartbeat-interval", metavar="S", help="seconds between idle checks")
@@ -82,6 +87,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from oneshot_tui.headless.run import run_headless
 
         return run_headless(config, data_dir, json_mode=args.json)
-    from oneshot_tui.headless.run import run_headless  # the TUI arrives with its own issue
+    from oneshot_tui.ui.app import run_tui
 
-    return run_headless(config, data_dir)
+    return run_tui(config.specs, config.settings, data_dir, exit_on_finish=args.exit_on_finish)
