@@ -10,6 +10,8 @@ UI touches a process or a task record.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -34,6 +36,8 @@ from oneshot_tui.ui.model import RunModel
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
 from oneshot_tui.ui.screens.main import MainScreen
 
+_ENGINE_EXIT_MARGIN = 10.0
+"""Seconds beyond the longest grace to wait for the engine's cleanup when the app leaves."""
 _UI_MIN_PENDING_LINES = 50_000
 """Lines the UI's bus subscription may hold before it drops the oldest (then it shows a gap)."""
 
@@ -62,6 +66,7 @@ class OneshotApp(App[int]):
         self._handle_signals = handle_signals
         self.result: RunResult | None = None
         """The run's result, once the orchestrator has returned."""
+        self._engine_done = asyncio.Event()
         self.stopping = False
         self.model = RunModel(self._scrollback_of)
         for task in orch.tasks.values():
@@ -94,9 +99,24 @@ class OneshotApp(App[int]):
         self.set_interval(1.0, self._main.tick, name="clock")
 
     async def _run_engine(self) -> None:
-        result = await self.orch.run(stay_open=True, handle_signals=self._handle_signals)
+        try:
+            result = await self.orch.run(stay_open=True, handle_signals=self._handle_signals)
+        finally:
+            self._engine_done.set()
         self.result = result
         self.exit(result.exit_code, return_code=result.exit_code)
+
+    async def on_unmount(self) -> None:
+        """Wait for the engine to finish stopping its children.
+
+        If the app leaves while tasks still run (an error, or a test harness that exits), Textual
+        cancels the engine's worker without waiting for it. The cancelled run still stops every
+        child with the ladder, under a shield, but only if the loop lives that long: asyncio.run
+        would otherwise cancel those cleanups too once the app returns.
+        """
+        grace = max((t.spec.policy.grace for t in self.orch.tasks.values()), default=0.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._engine_done.wait(), grace + _ENGINE_EXIT_MARGIN)
 
     # -- events from the engine ------------------------------------------------------------------
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
+
 from oneshot_tui.ui.ansi import last_segment, plain
 
 # Old lines are deleted in chunks (a quarter of the scrollback, at least this many) so that
 # trimming a list stays amortised O(1) per line while indexing stays O(1).
 _MIN_TRIM = 256
+_NOT_ONE_CELL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+"""Characters that are not one cell each (the "\\n" between lines is allowed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +62,28 @@ class LineBuffer:
         """Add `count` lines joined by "\\n" (an `Output` event's text); returns lines added."""
         if count <= 0:
             return 0
-        return self.append(text.split("\n") if count > 1 else [text])
+        return self._add(text.split("\n") if count > 1 else [text], text)
 
     def append(self, lines: list[str]) -> int:
+        return self._add(lines, "\n".join(lines))
+
+    def _add(self, lines: list[str], block: str) -> int:
         if not lines:
             return 0
-        if any("\r" in line for line in lines):
+        # Whole-block tests run in C; the per-line work below is only for the rare odd lines.
+        simple = block.isascii() and not _NOT_ONE_CELL.search(block)
+        if not simple and "\r" in block:
             lines = [last_segment(line) if "\r" in line else line for line in lines]
         self._lines.extend(lines)
         self.end += len(lines)
-        widest = max(map(len, lines))
+        if simple:
+            widest = max(map(len, lines))
+        else:
+            # Escapes, tabs and wide characters: measure as the pane will draw them.
+            widest = max(
+                len(line) if line.isascii() and line.isprintable() else cell_len(plain(line))
+                for line in lines
+            )
         if widest > self.width:
             self.width = widest
         self._trim()

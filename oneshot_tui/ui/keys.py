@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-SELECT = Binding.Group("select", compact=True)
 MATCH = Binding.Group("match", compact=True)
 
 MAIN_BINDINGS: list[BindingType] = [
-    Binding("up,k", "move(-1)", "Previous task", key_display="↑", group=SELECT),
-    Binding("down,j", "move(1)", "Next task", key_display="↓", group=SELECT),
+    # Arrows are not in the footer: everyone tries them, and 80 columns have no room to spare.
+    Binding("up,k", "move(-1)", "Previous task", show=False),
+    Binding("down,j", "move(1)", "Next task", show=False),
     Binding("tab", "next_pane", "Next pane", show=False),
     Binding("shift+tab", "previous_pane", "Previous pane", show=False),
     Binding("enter,z", "zoom", "Zoom", key_display="z"),

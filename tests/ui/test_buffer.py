@@ -95,3 +95,11 @@ def test_search_forgets_matches_that_left_the_scrollback() -> None:
     buffer.append(numbered(1000))
     search.scan(buffer)
     assert search.matches == [] and search.current is None
+
+
+def test_width_counts_cells_not_escape_codes() -> None:
+    buffer = LineBuffer(10)
+    buffer.append(["\x1b]0;a long window title that is never drawn\x07ok", "\x1b[31mred\x1b[0m"])
+    assert buffer.width == 3
+    buffer.append(["日本語", "a\tb"])
+    assert buffer.width == 9  # three wide characters are six cells; a tab expands to 8

@@ -22,11 +22,11 @@ class ConfirmQuit(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmQuit { align: center middle; }
     ConfirmQuit > Vertical {
-        width: 56;
+        width: 60;
         max-width: 100%;
         height: auto;
         padding: 1 2;
-        border: thick $warning;
+        border: round $warning;
         background: $surface;
     }
     ConfirmQuit Static { width: 100%; content-align: center middle; }

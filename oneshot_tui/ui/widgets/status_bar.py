@@ -31,8 +31,11 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         model = self.model
+        # Below 120 columns the state words go (the icons and colours say it) and the name too.
+        wide = self.size.width >= 120
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" oneshot-tui ", style="bold reverse")
+        if wide:
+            text.append(" oneshot-tui ", style="bold reverse")
         text.append(f" run {model.run_id} ", style="dim")
         counts = model.counts()
         for state in STATE_ORDER:
@@ -40,7 +43,8 @@ class StatusBar(Widget):
             if n:
                 entry = look(state)
                 text.append(" ")
-                text.append(f"{entry.icon} {n} {entry.label}", style=entry.colour)
+                shown = f"{entry.icon} {n} {entry.label}" if wide else f"{entry.icon} {n}"
+                text.append(shown, style=entry.colour)
         text.append(f"  slots {self.in_use}/{model.max_concurrent}", style="bold")
         if self.phase:
             text.append(f"  {self.phase}", style="bold yellow")
