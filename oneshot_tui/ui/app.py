@@ -1,9 +1,9 @@
 """The Textual app: runs the orchestrator, shows its events, and turns keys into its commands.
 
-Data flows one way: engine -> bus -> one `Bridge` -> `EngineEvents` (one per frame) -> the
+Data flows one way: engine -> bus -> one `Bridge` -> `EngineEvents` (one per batch) -> the
 `RunModel` -> the widgets that changed. Commands flow the other way: a key on the main screen
-posts a `TaskCommand`, and the app (the only holder of the orchestrator) calls it. Nothing in the
-UI touches a process or a task record.
+posts a `TaskCommand`, and the app (the only holder of the orchestrator) hands the call to the
+engine's thread (`EngineThread.call`). Nothing in the UI touches a process or a task record.
 
 `make_app` is the one factory used by the CLI, the tests and the screenshot script.
 """
@@ -11,10 +11,11 @@ UI touches a process or a task record.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import signal
 import sys
-from collections.abc import Iterable, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -30,14 +31,16 @@ from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator import Orchestrator, RunResult
 from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
+from oneshot_tui.ui.engine import EngineThread
 from oneshot_tui.ui.format import short_path
-from oneshot_tui.ui.messages import EngineEvents, QuitRequested, TaskCommand
+from oneshot_tui.ui.messages import EngineEvents, EngineStopped, QuitRequested, TaskCommand
 from oneshot_tui.ui.model import RunModel
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
 from oneshot_tui.ui.screens.main import MainScreen
 
 _ENGINE_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for the engine's cleanup when the app leaves."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _UI_MIN_PENDING_LINES = 50_000
 """Lines the UI's bus subscription may hold before it drops the oldest (then it shows a gap)."""
 
@@ -66,8 +69,8 @@ class OneshotApp(App[int]):
         self._handle_signals = handle_signals
         self.result: RunResult | None = None
         """The run's result, once the orchestrator has returned."""
-        self._engine_done = asyncio.Event()
         self.stopping = False
+        self._signalled = False
         self.model = RunModel(self._scrollback_of)
         for task in orch.tasks.values():
             self.model.add(task.id, task.spec.display_command, task.spec.kind)
@@ -78,8 +81,24 @@ class OneshotApp(App[int]):
         subscription = orch.bus.subscribe(
             "ui", max_pending_lines=max(scrollback, _UI_MIN_PENDING_LINES)
         )
-        self._bridge = Bridge(subscription, self.post_message, frame)
+        bridge = Bridge(subscription, self.post_message, frame, tails=self._tail_of)
+        self.engine = EngineThread(orch, bridge, self._engine_exited)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
+
+    def _tail_of(self, task_id: str, attempt: int) -> list[str] | None:
+        """(On the engine's thread.) A task's last lines, if `attempt` is its latest, ended."""
+        task = self.orch.tasks.get(task_id)
+        if task is None or task.attempt != attempt or not task.state.ended:
+            return None
+        return task.view.lines()
+
+    def _engine_exited(self, result: RunResult | None, error: BaseException | None) -> None:
+        """(On the engine's thread.)"""
+        self.post_message(EngineStopped(result, error))
+
+    def command(self, fn: Callable[..., object], *args: object) -> None:
+        """Call an orchestrator command on the engine's thread (its effects come as events)."""
+        self.engine.call(fn, *args)
 
     def _scrollback_of(self, task_id: str) -> int:
         task = self.orch.tasks.get(task_id)
@@ -94,38 +113,67 @@ class OneshotApp(App[int]):
         return self._main
 
     def on_mount(self) -> None:
-        self.run_worker(self._bridge.run(), name="bridge", group="bridge")
-        self.run_worker(self._run_engine(), name="engine", group="engine")
+        # Start the run once the screen is drawn: its widgets must exist when events arrive.
+        self.call_after_refresh(self.engine.start)
         self.set_interval(1.0, self._main.tick, name="clock")
+        if self._handle_signals:
+            # Ctrl-C in the terminal arrives as a key (Textual turns ISIG off); these are the
+            # signals other processes send. Same meaning as headless: stop gracefully, exit
+            # 128+N; a second one kills every task now.
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self._on_signal, signum)
 
-    async def _run_engine(self) -> None:
-        try:
-            result = await self.orch.run(stay_open=True, handle_signals=self._handle_signals)
-        finally:
-            self._engine_done.set()
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if self._signalled:
+            self.command(self.orch.kill_all, f"received {name} again")
+            return
+        self._signalled = True
+        self.stopping = self._main.stopping = True
+        self.command(self.orch.shutdown, f"received {name}", signum)
+        self._main.apply_phase(self._phase())
+
+    @on(EngineStopped)
+    def _engine_stopped(self, message: EngineStopped) -> None:
+        if message.error is not None:
+            error = message.error
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            self.exit(None, return_code=ExitCode.FAILED, message=text)
+            return
+        result = message.result
+        assert result is not None
         self.result = result
         self.exit(result.exit_code, return_code=result.exit_code)
 
     async def on_unmount(self) -> None:
-        """Wait for the engine to finish stopping its children.
+        """Stop the run and wait for the engine's thread to finish stopping its children.
 
-        If the app leaves while tasks still run (an error, or a test harness that exits), Textual
-        cancels the engine's worker without waiting for it. The cancelled run still stops every
-        child with the ladder, under a shield, but only if the loop lives that long: asyncio.run
-        would otherwise cancel those cleanups too once the app returns.
+        Normally the engine has ended already (that is why the app is leaving); but if the app
+        leaves first (an error, a test harness), the tasks get the same graceful stop.
         """
-        grace = max((t.spec.policy.grace for t in self.orch.tasks.values()), default=0.0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._engine_done.wait(), grace + _ENGINE_EXIT_MARGIN)
+        if self._handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+        if self.engine.alive:
+            self.command(self.orch.shutdown, "the app closed")
+            grace = max((t.spec.policy.grace for t in self.orch.tasks.values()), default=0.0)
+            await asyncio.to_thread(self.engine.join, grace + _ENGINE_EXIT_MARGIN)
 
     # -- events from the engine ------------------------------------------------------------------
 
     @on(EngineEvents)
     def _engine_events(self, message: EngineEvents) -> None:
-        changes = self.model.apply(message.events)
-        self._main.apply(changes, self.orch.in_use, self._phase())
+        try:
+            changes = self.model.apply(message.events)
+            self._main.apply(changes, self.orch.in_use, self._phase())
+        finally:
+            message.ack()
         if self.exit_on_finish and self.model.finished is not None and not self.stopping:
             self._stop("every task has ended")
+        if isinstance(self.screen, ConfirmQuit) and not self._live_tasks():
+            self.screen.dismiss(True)  # they all ended while we asked: nothing left to stop
 
     def _phase(self) -> str:
         if self.stopping:
@@ -147,16 +195,17 @@ class OneshotApp(App[int]):
     def _task_command(self, message: TaskCommand) -> None:
         orch, task_id = self.orch, message.task_id
         if message.command == "interrupt_idle":
-            count = orch.interrupt_idle()
+            count = sum(1 for t in self.model.tasks.values() if t.state is TaskState.IDLE)
+            self.command(orch.interrupt_idle)
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
         elif task_id is None:
             return
         elif message.command == "interrupt":
-            orch.interrupt(task_id)
+            self.command(orch.interrupt, task_id)
         elif message.command == "kill":
-            orch.kill(task_id)
+            self.command(orch.kill, task_id)
         elif message.command == "restart":
-            orch.restart(task_id)
+            self.command(orch.restart, task_id)
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:
@@ -168,7 +217,7 @@ class OneshotApp(App[int]):
         Asked again while stopping, it kills every task at once (like a second Ctrl-C headless).
         """
         if self.stopping:
-            self.orch.kill_all("killed: quit again while stopping")
+            self.command(self.orch.kill_all, "killed: quit again while stopping")
             self.notify("killing every task now")
             return
         running = sum(1 for t in self.model.tasks.values() if t.state.active)
@@ -188,7 +237,7 @@ class OneshotApp(App[int]):
     def _stop(self, reason: str) -> None:
         self.stopping = True
         self._main.stopping = True
-        self.orch.shutdown(reason)
+        self.command(self.orch.shutdown, reason)
         self._main.apply_phase(self._phase())
 
     def action_quit(self) -> None:  # type: ignore[override]  # ctrl+q and the palette's "Quit"

@@ -18,8 +18,6 @@ from oneshot_tui.ui.ansi import last_segment, plain
 # Old lines are deleted in chunks (a quarter of the scrollback, at least this many) so that
 # trimming a list stays amortised O(1) per line while indexing stays O(1).
 _MIN_TRIM = 256
-_NOT_ONE_CELL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-"""Characters that are not one cell each (the "\\n" between lines is allowed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +68,10 @@ class LineBuffer:
     def _add(self, lines: list[str], block: str) -> int:
         if not lines:
             return 0
-        # Whole-block tests run in C; the per-line work below is only for the rare odd lines.
-        simple = block.isascii() and not _NOT_ONE_CELL.search(block)
+        # Whole-block tests run in C (memchr); the per-line work below is for the rare odd lines.
+        # Other control characters are rare enough to only make the width estimate a bit high.
+        simple = block.isascii() and "\x1b" not in block and "\t" not in block
+        simple = simple and "\r" not in block
         if not simple and "\r" in block:
             lines = [last_segment(line) if "\r" in line else line for line in lines]
         self._lines.extend(lines)
@@ -88,6 +88,17 @@ class LineBuffer:
             self.width = widest
         self._trim()
         return len(lines)
+
+    def replace_all(self, lines: list[str], note: str) -> int:
+        """Show `lines` instead of everything so far, under a `missed` marker saying why.
+
+        Numbering goes on from the old end, so every old line simply counts as dropped.
+        """
+        self._lines.clear()
+        self._base = self.end
+        self.markers = {}
+        self.add_marker("missed", note)
+        return 1 + self.append(lines)
 
     def add_marker(self, kind: str, text: str) -> None:
         self.markers[self.end] = Marker(kind, text)

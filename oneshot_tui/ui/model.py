@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from oneshot_tui.core.events import (
     Activity,
-    Event,
     Output,
     ProcessStarted,
     RunFinished,
@@ -24,6 +23,7 @@ from oneshot_tui.core.events import (
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.buffer import LineBuffer, ViewState
+from oneshot_tui.ui.messages import TaskTail, UiEvent
 
 
 @dataclass
@@ -100,7 +100,7 @@ class RunModel:
     def counts(self) -> Counter[TaskState]:
         return Counter(info.state for info in self.tasks.values())
 
-    def apply(self, events: Iterable[Event]) -> Changes:
+    def apply(self, events: Iterable[UiEvent]) -> Changes:
         changes = Changes()
         for event in events:
             if type(event) is Output:
@@ -132,6 +132,8 @@ class RunModel:
             elif isinstance(event, RunFinished):
                 self.finished = event
                 changes.run = True
+            elif isinstance(event, TaskTail):
+                self._tail(event, changes)
         return changes
 
     def _info(self, task_id: str, changes: Changes) -> TaskInfo:
@@ -153,6 +155,15 @@ class RunModel:
             info.last_output_ts = event.ts
         if added:
             changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
+
+    def _tail(self, event: TaskTail, changes: Changes) -> None:
+        info = self._info(event.task_id, changes)
+        if info.attempt != event.attempt:
+            return
+        shown = len(event.lines)
+        note = f"output came faster than the screen: its last {shown:,} lines (all in the log)"
+        added = info.buffer.replace_all(event.lines, note)
+        changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
 
     def _state(self, event: StateChanged, changes: Changes) -> None:
         info = self._info(event.task_id, changes)

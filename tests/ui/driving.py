@@ -46,5 +46,5 @@ async def stop_app(pilot: Pilot[int]) -> None:
     """End the run gracefully (children stopped with the ladder) and let the app exit."""
     app = pilot.app
     assert isinstance(app, OneshotApp)
-    app.orch.shutdown("test over")
+    app.command(app.orch.shutdown, "test over")
     await until(pilot, lambda: app.result is not None)

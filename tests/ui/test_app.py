@@ -263,3 +263,14 @@ async def test_zoom_help_and_selection_with_many_tasks(data_dir: Path) -> None:
         await pilot.press("q")
         await until(pilot, lambda: app.result is not None)
     assert app.return_code == 0
+
+
+async def test_the_question_goes_away_when_the_tasks_end_meanwhile(data_dir: Path) -> None:
+    app = make_app([quiet("brief")], FAST, data_dir=data_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "hello" in pane_rows(app))
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        os.kill(child_pid(app, "brief"), signal.SIGUSR2)  # it finishes while we are asked
+        await until(pilot, lambda: app.result is not None)
+    assert app.return_code == 0

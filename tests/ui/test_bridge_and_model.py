@@ -18,7 +18,7 @@ from oneshot_tui.core.events import (
 )
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.bridge import Bridge, coalesce
-from oneshot_tui.ui.messages import EngineEvents
+from oneshot_tui.ui.messages import EngineEvents, TaskTail
 from oneshot_tui.ui.model import RunModel
 
 S = TaskState
@@ -63,7 +63,12 @@ def test_coalesce_merges_each_tasks_output_but_keeps_its_order() -> None:
 async def test_the_bridge_delivers_everything_in_a_few_frames() -> None:
     bus = EventBus()
     delivered: list[EngineEvents] = []
-    bridge = Bridge(bus.subscribe("ui"), delivered.append, frame=0.05)
+
+    def deliver(message: EngineEvents) -> None:
+        delivered.append(message)
+        message.ack()
+
+    bridge = Bridge(bus.subscribe("ui"), deliver, frame=0.05)
     async with anyio.create_task_group() as tg:
         tg.start_soon(bridge.run)
         for i in range(1000):
@@ -76,6 +81,24 @@ async def test_the_bridge_delivers_everything_in_a_few_frames() -> None:
     assert "\n".join(e.text for e in outputs).split("\n") == [f"line {i}" for i in range(1000)]
     assert len(delivered) < 50  # batched: far fewer messages than events
     assert isinstance(delivered[-1].events[-1], StateChanged)
+
+
+async def test_the_bridge_sends_nothing_more_until_the_app_has_applied_a_batch() -> None:
+    bus = EventBus()
+    delivered: list[EngineEvents] = []
+    bridge = Bridge(bus.subscribe("ui"), delivered.append, frame=0)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bridge.run)
+        bus.publish(out("a", "first"))
+        await anyio.sleep(0.05)
+        bus.publish(out("a", "second"))
+        await anyio.sleep(0.05)
+        assert len(delivered) == 1  # the app has not applied the first batch yet
+        delivered[0].ack()
+        await anyio.sleep(0.05)
+        assert len(delivered) == 2
+        delivered[1].ack()
+        tg.cancel_scope.cancel()
 
 
 def test_model_follows_a_task_through_two_attempts() -> None:
@@ -126,3 +149,39 @@ def test_model_follows_a_task_through_two_attempts() -> None:
     assert changes.output == {"t": 3}
     model.apply([RunFinished("run-1", 30.0, 1, ())])
     assert model.finished is not None and model.counts()[S.RUNNING] == 1
+
+
+async def test_a_task_that_lost_output_gets_its_true_ending_when_it_exits() -> None:
+    bus = EventBus()
+    delivered: list[EngineEvents] = []
+
+    def deliver(message: EngineEvents) -> None:
+        delivered.append(message)
+        message.ack()
+
+    asked: list[tuple[str, int]] = []
+
+    def tails(task_id: str, attempt: int) -> list[str]:
+        asked.append((task_id, attempt))
+        return ["line 98", "line 99"]
+
+    bridge = Bridge(bus.subscribe("ui"), deliver, frame=0, tails=tails)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bridge.run)
+        bus.publish(out("lossy", "line 1", missed=90))
+        bus.publish(out("fine", "ok"))
+        bus.publish(TaskExited("fine", 1, 1.0, S.COMPLETED, 0, None, 1.0))
+        bus.publish(TaskExited("lossy", 1, 1.0, S.COMPLETED, 0, None, 1.0))
+        bus.close()
+    events = [e for m in delivered for e in m.events]
+    assert asked == [("lossy", 1)]  # only the task with a gap is re-read
+    assert events[-1] == TaskTail("lossy", 1, ["line 98", "line 99"])
+
+    model = RunModel(lambda task_id: 100)
+    model.apply([TaskAdded("lossy", 0.0, "x"), changed("lossy", S.CREATED, S.RUNNING)])
+    changes = model.apply(events)
+    buffer = model.tasks["lossy"].buffer
+    marker = buffer.marker(buffer.start)
+    assert marker is not None and "last 2 lines" in marker.text
+    assert [buffer.line(n) for n in range(buffer.start + 1, buffer.end)] == ["line 98", "line 99"]
+    assert changes.output["lossy"] > 0

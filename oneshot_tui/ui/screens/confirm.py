@@ -47,10 +47,11 @@ class ConfirmQuit(ModalScreen[bool]):
             parts.append(f"{self.queued} queued")
         with Vertical():
             yield Static(f"[b]{' and '.join(parts)}.[/b]")
-            yield Static("Stop them (SIGINT, SIGTERM, then SIGKILL) and quit?")
+            them = "it" if self.running + self.queued == 1 else "them"
+            yield Static(f"Stop {them} (SIGINT, SIGTERM, then SIGKILL) and quit?")
             with Horizontal():
-                yield Button("Stop and quit [y]", variant="error", id="yes")
-                yield Button("Cancel [n]", variant="primary", id="no")
+                yield Button("Stop and quit (y)", variant="error", id="yes")
+                yield Button("Cancel (n)", variant="primary", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

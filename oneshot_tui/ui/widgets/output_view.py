@@ -14,7 +14,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -68,6 +68,11 @@ class OutputView(ScrollView, can_focus=False):
         self._cache: dict[int, Strip] = {}
         self._matches: frozenset[int] = frozenset()
         self._adjusting = False
+        self._paint_width = 0
+        self._paint_height = 0
+        self._styles: dict[str, Style] = {}
+        """The widget's and its component classes' styles: computing them walks the DOM, which
+        is too slow to do for every line of every frame."""
 
     # -- what is shown ---------------------------------------------------------------------------
 
@@ -186,25 +191,42 @@ class OutputView(ScrollView, can_focus=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self._cache.clear()
+
+    def _style(self, name: str = "") -> Style:
+        """The widget's base style, or base + a component class's style (cached)."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base + self.get_component_rich_style(name) if name else base
+            self._styles[name] = style
+        return style
 
     # -- drawing ---------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Measured once per paint: each size lookup goes through the compositor's map, and
+        # doing it per line cost more than drawing the line.
+        self._paint_width = self.size.width
+        self._paint_height = self.scrollable_content_region.height
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
+        width = self._paint_width
+        base = self._style()
         buffer, state = self.buffer, self.state
         if buffer is None or state is None:
             return Strip.blank(width, base)
-        height = self.scrollable_content_region.height
+        height = self._paint_height
         if not state.follow and state.new_lines and y == height - 1:
             return self._new_lines_strip(state.new_lines, width)
         scroll_x, scroll_y = self.scroll_offset
         number = buffer.start + scroll_y + y
         if number >= buffer.end:
             if y == 0 and not len(buffer) and self.empty_text:
-                style = self.get_component_rich_style("output-view--empty")
-                return Strip([Segment(self.empty_text[:width], base + style)]).extend_cell_length(
+                style = self._style("output-view--empty")
+                return Strip([Segment(self.empty_text[:width], style)]).extend_cell_length(
                     width, base
                 )
             return Strip.blank(width, base)
@@ -213,29 +235,32 @@ class OutputView(ScrollView, can_focus=False):
             return self._marker_strip(marker, width)
         strip = self._cache.get(number)
         if strip is None:
-            strip = self._render_number(buffer, number, state.search, base)
+            line = buffer.line(number)
+            if line.isascii() and line.isprintable() and number not in self._matches:
+                # The common case, without Rich: one segment, one cell per character.
+                strip = Strip([Segment(line, base)], len(line))
+            else:
+                strip = self._render_number(line, number, state.search, base)
             if len(self._cache) >= _CACHE_SIZE:
                 del self._cache[next(iter(self._cache))]
             self._cache[number] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
-    def _render_number(
-        self, buffer: LineBuffer, number: int, search: Search | None, base: Style
-    ) -> Strip:
-        text = to_text(buffer.line(number))
+    def _render_number(self, line: str, number: int, search: Search | None, base: Style) -> Strip:
+        text = to_text(line)
         if search is not None and number in self._matches:
-            style = "output-view--match"
+            name = "output-view--match"
             if search.current_line == number:
-                style = "output-view--match-current"
-            rich = self.get_component_rich_style(style)
+                name = "output-view--match-current"
+            style = self.get_component_rich_style(name)
             for start, end in search.spans(text.plain):
-                text.stylize(rich, start, end)
+                text.stylize(style, start, end)
         text.stylize_before(base)
         return Strip(text.render(self.app.console), text.cell_len)
 
     def _marker_strip(self, marker: Marker, width: int) -> Strip:
         kind = "output-view--divider" if marker.kind == "attempt" else "output-view--missed"
-        style = self.rich_style + self.get_component_rich_style(kind)
+        style = self._style(kind)
         if marker.kind == "attempt":
             label = f"── {marker.text} "
             text = Text(label + "─" * max(width - len(label), 0), style=style)
@@ -243,11 +268,11 @@ class OutputView(ScrollView, can_focus=False):
             text = Text(f"… {marker.text}", style=style)
         text.truncate(width)
         return Strip(text.render(self.app.console), text.cell_len).extend_cell_length(
-            width, self.rich_style
+            width, self._style()
         )
 
     def _new_lines_strip(self, count: int, width: int) -> Strip:
-        style = self.rich_style + self.get_component_rich_style("output-view--new-lines")
+        style = self._style("output-view--new-lines")
         lines = "new line" if count == 1 else "new lines"
         text = Text(f" ▼ {count:,} {lines} (f or End to follow) ".center(width), style=style)
         text.truncate(width)

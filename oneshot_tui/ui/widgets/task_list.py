@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -46,6 +47,21 @@ class TaskList(ScrollView, can_focus=False):
         super().__init__(id=id)
         self.model = model
         self.selected = 0
+        self._paint_width = 0
+        self._styles: dict[str, Style] = {}
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, name: str = "") -> Style:
+        """The base style, or base + a component class's style (cached: the DOM walk is slow)."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base + self.get_component_rich_style(name) if name else base
+            self._styles[name] = style
+        return style
 
     def sync(self) -> None:
         """Tasks were added: resize the scroll range."""
@@ -82,9 +98,13 @@ class TaskList(ScrollView, can_focus=False):
         if 0 <= index < len(self.model.order):
             self.post_message(self.Clicked(index))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._paint_width = self.scrollable_content_region.width  # once per paint, not per row
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        width = self._paint_width
+        base = self._style()
         index = y + round(self.scroll_y)
         order = self.model.order
         if index >= len(order):
@@ -104,13 +124,11 @@ class TaskList(ScrollView, can_focus=False):
         row.append(f" {entry.icon} ", style=entry.colour)
         row.append(name)
         if attempt:
-            row.append(attempt, style=self.get_component_rich_style("task-list--muted"))
+            row.append(attempt, style=self._style("task-list--muted"))
         pad = width - row.cell_len - len(label) - 1
         row.append(" " * max(pad, 1))
         row.append(label, style=entry.colour)
         row.truncate(width, pad=True)
-        style = base
-        if index == self.selected:
-            style = base + self.get_component_rich_style("task-list--cursor")
+        style = self._style("task-list--cursor") if index == self.selected else base
         row.stylize_before(style)
         return Strip(row.render(self.app.console), row.cell_len).extend_cell_length(width, style)
