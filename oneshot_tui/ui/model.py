@@ -47,6 +47,8 @@ class TaskInfo:
     activity: str = ""
     """The latest agent activity, one line (filled by agent tasks)."""
     log_path: str = ""
+    step: str = ""
+    """What the running process is, for tasks that run several ("worker #2"); else empty."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -120,7 +122,9 @@ class RunModel:
                 info.activity = plain(first)[:200]
                 changes.rows.add(event.task_id)
             elif isinstance(event, ProcessStarted):
-                self._info(event.task_id, changes).log_path = event.log_path
+                info = self._info(event.task_id, changes)
+                info.log_path, info.step = event.log_path, event.label
+                changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
                     self.add(event.task_id, event.command, event.kind)
@@ -174,7 +178,7 @@ class RunModel:
             info.attempt = event.attempt
             info.started_ts = info.ended_ts = info.last_output_ts = None
             info.exit_code = info.signal = info.duration = None
-            info.reason = info.activity = ""
+            info.reason = info.activity = info.step = ""
             if info.buffer.end:
                 info.buffer.add_marker("attempt", f"attempt {event.attempt}")
                 changes.output[event.task_id] = changes.output.get(event.task_id, 0) + 1

@@ -274,3 +274,40 @@ async def test_the_question_goes_away_when_the_tasks_end_meanwhile(data_dir: Pat
         os.kill(child_pid(app, "brief"), signal.SIGUSR2)  # it finishes while we are asked
         await until(pilot, lambda: app.result is not None)
     assert app.return_code == 0
+
+
+async def test_kill_ends_a_stubborn_task_at_once_with_sigkill(data_dir: Path) -> None:
+    # A 60 s grace: if `x` fell back to the ladder, the wait below would time out first.
+    spec = TaskSpec("stubborn", (sys.executable, fake("stubborn.py")), policy=TaskPolicy(grace=60))
+    app = make_app([spec], FAST, data_dir=data_dir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await until(pilot, lambda: any(r.startswith("grandchild") for r in pane_rows(app)))
+        pids = [int(r.split()[1]) for r in pane_rows(app) if r.startswith(("child", "grand"))]
+        await pilot.press("x")
+        await until(pilot, lambda: state_of(app, "stubborn") is TaskState.INTERRUPTED, 30)
+        await pilot.pause()
+        assert "SIGKILL" in title_text(app)
+        assert not any(pid_alive(pid) for pid in pids)
+        await stop_app(pilot)
+
+
+async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
+    from oneshot_tui.core.events import Activity, ProcessStarted
+    from oneshot_tui.ui.widgets.task_list import TaskList
+
+    app = make_app([quiet("first"), quiet("second")], FAST, data_dir=data_dir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await until(pilot, lambda: state_of(app, "second") is TaskState.RUNNING)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Interrupt task", "Kill task", "Restart task", "Search output"} <= set(titles)
+        assert "Interrupt idle tasks" not in titles  # nobody is idle
+        await pilot.click(TaskList, offset=(3, 1))
+        assert main_screen(app).selected == 1 and "second" in title_text(app)
+        bus = app.orch.bus
+        activity = Activity("second", 1, 0.0, "tool", "Read src/main.py\nmore")
+        step = ProcessStarted("second", 1, 1, 0.0, "/dev/null", "auditor #1")
+        app.command(bus.publish, step)
+        app.command(bus.publish, activity)
+        await until(pilot, lambda: "Read src/main.py" in title_text(app))
+        assert "· auditor #1" in title_text(app) and "more" not in title_text(app)
+        await stop_app(pilot)

@@ -84,6 +84,8 @@ class OutputView(ScrollView, can_focus=False):
         self.buffer, self.state = buffer, state
         self._start = buffer.start
         self._cache.clear()
+        if state.search is not None:
+            state.search.scan(buffer)  # lines that arrived while another task was shown
         self._update_matches()
         self._adjusting = True
         try:

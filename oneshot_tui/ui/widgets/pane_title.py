@@ -41,6 +41,8 @@ class PaneTitle(Widget):
         text.append_text(badge(info.state))
         if info.attempt > 1:
             text.append(f" attempt {info.attempt}", style="bold")
+        if info.step and not info.state.ended:
+            text.append(f" · {info.step}")
         timing = timing_text(info, self._now())
         if timing:
             text.append(f"  {timing}")

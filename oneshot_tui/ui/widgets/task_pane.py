@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
+from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.buffer import Search
 from oneshot_tui.ui.model import TaskInfo
 from oneshot_tui.ui.widgets.output_view import OutputView
@@ -28,6 +29,12 @@ class SearchInput(Input):
 
     def action_cancel(self) -> None:
         self.post_message(self.Cancelled())
+
+
+def _empty_text(info: TaskInfo) -> str:
+    if info.state is TaskState.CREATED:
+        return "(queued: waiting for a free slot)"
+    return "(no output yet)" if info.state.active else "(no output)"
 
 
 class TaskPane(Vertical):
@@ -76,13 +83,13 @@ class TaskPane(Vertical):
         self.info = info
         self.title_bar.show(info)
         view = self.output
-        view.empty_text = "(no output yet)" if info.state.active else "(no output)"
+        view.empty_text = _empty_text(info)
         view.show(info.buffer, info.view)
 
     def refresh_title(self) -> None:
         self.title_bar.refresh()
         if self.info is not None:
-            self.output.empty_text = "(no output yet)" if self.info.state.active else "(no output)"
+            self.output.empty_text = _empty_text(self.info)
 
     # -- search ------------------------------------------------------------------------------
 
