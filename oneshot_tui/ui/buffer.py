@@ -89,16 +89,13 @@ class LineBuffer:
         self._trim()
         return len(lines)
 
-    def replace_all(self, lines: list[str], note: str) -> int:
-        """Show `lines` instead of everything so far, under a `missed` marker saying why.
-
-        Numbering goes on from the old end, so every old line simply counts as dropped.
-        """
+    def replace_all(self, lines: list[str]) -> int:
+        """Show `lines` instead of everything so far (numbering goes on from the old end, so
+        every old line simply counts as dropped)."""
         self._lines.clear()
         self._base = self.end
         self.markers = {}
-        self.add_marker("missed", note)
-        return 1 + self.append(lines)
+        return self.append(lines)
 
     def add_marker(self, kind: str, text: str) -> None:
         self.markers[self.end] = Marker(kind, text)

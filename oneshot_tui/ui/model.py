@@ -164,9 +164,9 @@ class RunModel:
         info = self._info(event.task_id, changes)
         if info.attempt != event.attempt:
             return
-        shown = len(event.lines)
-        note = f"output came faster than the screen: its last {shown:,} lines (all in the log)"
-        added = info.buffer.replace_all(event.lines, note)
+        # The engine's view is exactly the last `scrollback` lines: what a pane that missed
+        # nothing would show (minus earlier attempts' dividers), so no gap note is needed.
+        added = info.buffer.replace_all(event.lines)
         changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
 
     def _state(self, event: StateChanged, changes: Changes) -> None:
