@@ -311,3 +311,19 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
         await until(pilot, lambda: "Read src/main.py" in title_text(app))
         assert "· auditor #1" in title_text(app) and "more" not in title_text(app)
         await stop_app(pilot)
+
+
+async def test_quit_again_while_stopping_kills_at_once(data_dir: Path) -> None:
+    # A 60 s grace: the run can only end within the wait below if the second quit kills.
+    spec = TaskSpec("stubborn", (sys.executable, fake("stubborn.py")), policy=TaskPolicy(grace=60))
+    app = make_app([spec], FAST, data_dir=data_dir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await until(pilot, lambda: any(r.startswith("grandchild") for r in pane_rows(app)))
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("y")
+        await until(pilot, lambda: "stopping" in main_screen(app).status_bar.render().plain)
+        assert main_screen(app).check_action("restart", ()) is None  # no restarts while stopping
+        await pilot.press("q")
+        await until(pilot, lambda: app.result is not None, timeout=30)
+    assert app.result is not None and app.result.results[0].state is TaskState.INTERRUPTED
