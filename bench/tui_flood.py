@@ -173,6 +173,8 @@ def in_tmux(command: list[str], cwd: Path) -> tuple[float, int]:
         return time.perf_counter() - start, peak
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], check=False, capture_output=True)
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / socket).unlink(missing_ok=True)  # kill-server leaves it behind
 
 
 def oneshot_command(workdir: Path, tasks: int, lines: int, scrollback: int) -> list[str]:

@@ -72,6 +72,8 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         yield server
     finally:
         server.run("kill-server")
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / server.socket).unlink(missing_ok=True)  # kill-server leaves it behind
 
 
 def task_file(tmp_path: Path) -> Path:
