@@ -45,6 +45,11 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     run.add_argument("--model", metavar="MODEL", help="the agent task's model (with -a)")
     run.add_argument("--no-ui", action="store_true", help="run headless even on a terminal")
     run.add_argument("--json", action="store_true", help="headless, with NDJSON events on stdout")
+    run.add_argument(
+        "--exit-on-finish",
+        action="store_true",
+        help="close the TUI when every task has ended (exit code as headless)",
+    )
     run.add_argument("--max-concurrent", metavar="N", help="how many tasks may run at once")
     run.add_argument("--idle-threshold", metavar="S", help="seconds without output before idle")
     run.add_argument("--heartbeat-interval", metavar="S", help="seconds between idle checks")
@@ -100,11 +105,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     argv = (PROG, *getattr(args, "argv", ()))
     origin = RunOrigin.of(argv, config.task_file, config.task_file_text)
-    return launch(config, data_dir, no_ui=args.no_ui, json_mode=args.json, origin=origin)
+    return launch(
+        config,
+        data_dir,
+        no_ui=args.no_ui,
+        json_mode=args.json,
+        origin=origin,
+        exit_on_finish=args.exit_on_finish,
+    )
 
 
 def launch(
-    config: RunConfig, data_dir: Path, *, no_ui: bool, json_mode: bool, origin: RunOrigin
+    config: RunConfig,
+    data_dir: Path,
+    *,
+    no_ui: bool,
+    json_mode: bool,
+    origin: RunOrigin,
+    exit_on_finish: bool = False,
 ) -> int:
     """Start a run of `config`, headless or in the TUI: `run` and `rerun` both come here."""
     headless = no_ui or json_mode or not sys.stdout.isatty()
@@ -112,10 +130,11 @@ def launch(
         from oneshot_tui.headless.run import run_headless
 
         return run_headless(config, data_dir, json_mode=json_mode, origin=origin)
-    # The TUI arrives with its own issue; it records history with store.recorder.record_history.
-    from oneshot_tui.headless.run import run_headless
+    from oneshot_tui.ui.app import run_tui
 
-    return run_headless(config, data_dir, origin=origin)
+    return run_tui(
+        config.specs, config.settings, data_dir, exit_on_finish=exit_on_finish, origin=origin
+    )
 
 
 def _agent_flags(args: argparse.Namespace) -> AgentSettings | None:

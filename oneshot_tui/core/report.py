@@ -84,3 +84,11 @@ def summary_lines(results: Sequence[TaskResult]) -> list[str]:
     for task_id, reason in reasons:
         lines.append(f"  {task_id}: {reason}")
     return lines
+
+
+def verdict_line(run_id: str, exit_code: int, sig: int | None) -> str:
+    """The summary's last line: `run ID: all tasks completed` or `run ID: exit 1`."""
+    verdict = "all tasks completed" if exit_code == 0 else f"exit {exit_code}"
+    if sig is not None:
+        verdict += f" (stopped by {exit_text(None, sig)})"
+    return f"run {run_id}: {verdict}"

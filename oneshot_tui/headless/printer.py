@@ -13,7 +13,7 @@ from oneshot_tui.core.events import (
     TaskAdded,
     TaskExited,
 )
-from oneshot_tui.core.report import exit_text, summary_lines
+from oneshot_tui.core.report import summary_lines, verdict_line
 
 _PALETTE = (36, 33, 32, 35, 34, 91, 96, 93, 92, 95, 94)
 _STATE_COLOURS = {
@@ -126,7 +126,5 @@ class TextPrinter:
                 self._note(f"{mark} {r.state}: {r.reason}  (log: {r.log_path})")
             return
         lines = summary_lines(event.results)
-        verdict = "all tasks completed" if event.exit_code == 0 else f"exit {event.exit_code}"
-        if event.signal is not None:
-            verdict += f" (stopped by {exit_text(None, event.signal)})"
-        self._note("\n".join(["", *lines, f"run {event.run_id}: {verdict}"]))
+        verdict = verdict_line(event.run_id, event.exit_code, event.signal)
+        self._note("\n".join(["", *lines, verdict]))

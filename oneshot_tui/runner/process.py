@@ -28,6 +28,8 @@ ChunkSink = Callable[[str, bytes], Awaitable[None]]
 """Receives `(stream, data)` for each chunk read: stream is "stdout", "stderr" or "pty"."""
 
 READ_SIZE = 65536
+REAP_TIMEOUT = 2.0
+"""Seconds to wait for the exit status of a leader that is already gone (or killed)."""
 GROUP_POLL = 0.02
 
 
@@ -307,7 +309,7 @@ class ChildProcess:
         await self.stop(grace / 2, signals=(signal.SIGTERM,))
 
     async def aclose(self) -> None:
-        """Release the pipes or PTY. The process must have exited (see `run`)."""
+        """Release the pipes or PTY, and reap the process. It must have exited (see `run`)."""
         if self._master_fd is not None:
             anyio.notify_closing(self._master_fd)
             _close_quietly(self._master_fd)
@@ -315,6 +317,12 @@ class ChildProcess:
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 await stream.aclose()
+        if self._process.returncode is None:
+            # A cancelled attempt gets here without having waited for its leader (the ladder
+            # only waits for the group to be gone). Reap it now: otherwise asyncio's transport
+            # outlives the loop and warns "subprocess is still running" when collected.
+            with anyio.move_on_after(REAP_TIMEOUT):
+                await self._process.wait()
 
 
 def _close_quietly(fd: int | None) -> None:

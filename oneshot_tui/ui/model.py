@@ -1,0 +1,191 @@
+"""What the UI knows about the run, built only from bus events (no widget reads a task).
+
+`RunModel.apply` folds a batch of events into per-task records and says what changed, so the app
+refreshes only the rows and panes that need it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from oneshot_tui.core.events import (
+    Activity,
+    Output,
+    ProcessStarted,
+    RunFinished,
+    RunStarted,
+    StateChanged,
+    TaskAdded,
+    TaskExited,
+)
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.ansi import plain
+from oneshot_tui.ui.buffer import LineBuffer, ViewState
+from oneshot_tui.ui.messages import TaskTail, UiEvent
+
+
+@dataclass
+class TaskInfo:
+    """One task as the UI shows it."""
+
+    task_id: str
+    command: str
+    buffer: LineBuffer
+    kind: str = "command"
+    state: TaskState = TaskState.CREATED
+    attempt: int = 1
+    started_ts: float | None = None
+    """Wall-clock start of the current attempt (None while queued)."""
+    ended_ts: float | None = None
+    last_output_ts: float | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    duration: float | None = None
+    reason: str = ""
+    activity: str = ""
+    """The latest agent activity, one line (filled by agent tasks)."""
+    log_path: str = ""
+    step: str = ""
+    """What the running process is, for tasks that run several ("worker #2"); else empty."""
+    view: ViewState = field(default_factory=ViewState)
+
+    def elapsed(self, now: float) -> float | None:
+        """Seconds the current attempt has run (or ran); None if it has not started."""
+        if self.state.ended and self.duration is not None:
+            return self.duration
+        if self.started_ts is None:
+            return None
+        end = self.ended_ts if self.ended_ts is not None else now
+        return max(end - self.started_ts, 0.0)
+
+    def silent_for(self, now: float) -> float | None:
+        """Seconds since the last output (or the start), for an idle task."""
+        last = self.last_output_ts if self.last_output_ts is not None else self.started_ts
+        return None if last is None else max(now - last, 0.0)
+
+
+@dataclass
+class Changes:
+    """What one batch of events touched."""
+
+    rows: set[str] = field(default_factory=set)
+    """Tasks whose state, attempt, exit or activity changed."""
+    output: dict[str, int] = field(default_factory=dict)
+    """Tasks whose buffer grew (value: lines added, markers included)."""
+    added: list[str] = field(default_factory=list)
+    run: bool = False
+    """Run-level facts changed (start, finish)."""
+
+
+class RunModel:
+    """Every task of the run, in the order they were added."""
+
+    def __init__(self, scrollback_of: Callable[[str], int]) -> None:
+        self._scrollback_of = scrollback_of
+        self.tasks: dict[str, TaskInfo] = {}
+        self.order: list[str] = []
+        self.run_id = ""
+        self.log_dir = ""
+        self.max_concurrent = 0
+        self.finished: RunFinished | None = None
+
+    def add(self, task_id: str, command: str, kind: str = "command") -> TaskInfo:
+        info = self.tasks.get(task_id)
+        if info is None:
+            info = TaskInfo(task_id, command, LineBuffer(self._scrollback_of(task_id)), kind)
+            self.tasks[task_id] = info
+            self.order.append(task_id)
+        return info
+
+    def counts(self) -> Counter[TaskState]:
+        return Counter(info.state for info in self.tasks.values())
+
+    def apply(self, events: Iterable[UiEvent]) -> Changes:
+        changes = Changes()
+        for event in events:
+            if type(event) is Output:
+                self._output(event, changes)
+            elif isinstance(event, StateChanged):
+                self._state(event, changes)
+            elif isinstance(event, TaskExited):
+                info = self._info(event.task_id, changes)
+                info.state = event.state
+                info.exit_code, info.signal = event.exit_code, event.signal
+                info.duration, info.reason = event.duration, event.reason
+                info.ended_ts = event.ts
+                changes.rows.add(event.task_id)
+            elif isinstance(event, Activity):
+                info = self._info(event.task_id, changes)
+                first = event.text.strip().split("\n", 1)[0]
+                info.activity = plain(first)[:200]
+                changes.rows.add(event.task_id)
+            elif isinstance(event, ProcessStarted):
+                info = self._info(event.task_id, changes)
+                info.log_path, info.step = event.log_path, event.label
+                changes.rows.add(event.task_id)
+            elif isinstance(event, TaskAdded):
+                if event.task_id not in self.tasks:
+                    self.add(event.task_id, event.command, event.kind)
+                    changes.added.append(event.task_id)
+            elif isinstance(event, RunStarted):
+                self.run_id, self.log_dir = event.run_id, event.log_dir
+                self.max_concurrent = event.max_concurrent
+                changes.run = True
+            elif isinstance(event, RunFinished):
+                self.finished = event
+                changes.run = True
+            elif isinstance(event, TaskTail):
+                self._tail(event, changes)
+        return changes
+
+    def _info(self, task_id: str, changes: Changes) -> TaskInfo:
+        info = self.tasks.get(task_id)
+        if info is None:  # an event before its TaskAdded (a subscriber that joined late)
+            info = self.add(task_id, "")
+            changes.added.append(task_id)
+        return info
+
+    def _output(self, event: Output, changes: Changes) -> None:
+        info = self._info(event.task_id, changes)
+        added = 0
+        if event.missed:
+            lines = "line" if event.missed == 1 else "lines"
+            info.buffer.add_marker("missed", f"{event.missed} {lines} not shown (see the log)")
+            added += 1
+        if event.lines:
+            added += info.buffer.append_text(event.text, event.lines)
+            info.last_output_ts = event.ts
+        if added:
+            changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
+
+    def _tail(self, event: TaskTail, changes: Changes) -> None:
+        info = self._info(event.task_id, changes)
+        if info.attempt != event.attempt:
+            return
+        # The engine's view is exactly the last `scrollback` lines: what a pane that missed
+        # nothing would show (minus earlier attempts' dividers), so no gap note is needed.
+        added = info.buffer.replace_all(event.lines)
+        changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
+
+    def _state(self, event: StateChanged, changes: Changes) -> None:
+        info = self._info(event.task_id, changes)
+        info.state = event.target
+        changes.rows.add(event.task_id)
+        if event.target is TaskState.CREATED and event.attempt != info.attempt:
+            # A restart: a new attempt in the same pane, the earlier output kept above a divider.
+            info.attempt = event.attempt
+            info.started_ts = info.ended_ts = info.last_output_ts = None
+            info.exit_code = info.signal = info.duration = None
+            info.reason = info.activity = info.step = ""
+            if info.buffer.end:
+                info.buffer.add_marker("attempt", f"attempt {event.attempt}")
+                changes.output[event.task_id] = changes.output.get(event.task_id, 0) + 1
+            return
+        info.attempt = event.attempt
+        if event.source is TaskState.CREATED and event.target is TaskState.RUNNING:
+            info.started_ts = info.last_output_ts = event.ts
+        if event.target.ended:
+            info.ended_ts = event.ts
+            info.reason = event.reason

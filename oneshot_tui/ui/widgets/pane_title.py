@@ -1,0 +1,62 @@
+"""A pane's title bar: name, state badge, attempt, times, exit, search and agent activity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widget import Widget
+
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.format import badge, end_text, timing_text
+from oneshot_tui.ui.model import TaskInfo
+
+
+class PaneTitle(Widget):
+    """One line describing the task shown in the pane below it."""
+
+    DEFAULT_CSS = """
+    PaneTitle {
+        height: 1;
+        background: $panel;
+        color: $text;
+    }
+    """
+
+    def __init__(self, now: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._now = now
+        self.info: TaskInfo | None = None
+
+    def show(self, info: TaskInfo | None) -> None:
+        self.info = info
+        self.refresh()
+
+    def render(self) -> Text:
+        info = self.info
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if info is None:
+            return text
+        text.append(f" {info.task_id} ", style="bold")
+        text.append_text(badge(info.state))
+        if info.attempt > 1:
+            text.append(f" attempt {info.attempt}", style="bold")
+        if info.step and not info.state.ended:
+            text.append(f" · {info.step}")
+        timing = timing_text(info, self._now())
+        if timing:
+            text.append(f"  {timing}")
+        ended = end_text(info)
+        if ended:
+            style = "bold red" if info.state is TaskState.FAILED else "bold"
+            text.append(f"  {ended}", style=style)
+        if info.state.ended and info.reason and not info.reason.startswith("exit "):
+            text.append(f"  {info.reason}", style="italic")
+        search = info.view.search
+        if search is not None:
+            position = "" if search.current is None else f"{search.current + 1}/"
+            found = f"{position}{len(search.matches)}" if search.matches else "no match"
+            text.append(f'  search "{search.term}" {found}', style="bold yellow")
+        if info.activity:
+            text.append(f"  │ {info.activity}", style="cyan")
+        return text

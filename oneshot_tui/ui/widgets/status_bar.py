@@ -1,0 +1,52 @@
+"""The top line: run id, tasks per state, slots in use, where the logs are, and the run's phase."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from oneshot_tui.ui.format import STATE_ORDER, look
+from oneshot_tui.ui.model import RunModel
+
+
+class StatusBar(Widget):
+    """One line; its facts are set by the app (`in_use`, `phase`), the rest comes from the model."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: top;
+        height: 1;
+        background: $panel-darken-1;
+        color: $text;
+    }
+    """
+
+    def __init__(self, model: RunModel, data_dir: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.data_dir = data_dir
+        self.in_use = 0
+        self.phase = ""
+        """"", "stopping N tasks…" or "finished · exit N" (set by the app)."""
+
+    def render(self) -> Text:
+        model = self.model
+        # Below 120 columns the state words go (the icons and colours say it) and the name too.
+        wide = self.size.width >= 120
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if wide:
+            text.append(" oneshot-tui ", style="bold reverse")
+        text.append(f" run {model.run_id} ", style="dim")
+        counts = model.counts()
+        for state in STATE_ORDER:
+            n = counts.get(state, 0)
+            if n:
+                entry = look(state)
+                text.append(" ")
+                shown = f"{entry.icon} {n} {entry.label}" if wide else f"{entry.icon} {n}"
+                text.append(shown, style=entry.colour)
+        text.append(f"  slots {self.in_use}/{model.max_concurrent}", style="bold")
+        if self.phase:
+            text.append(f"  {self.phase}", style="bold yellow")
+        text.append(f"  {self.data_dir}", style="dim")
+        return text

@@ -1,0 +1,146 @@
+"""A pane: the title bar, the output and (while typing a search) a search field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input
+
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.buffer import Search
+from oneshot_tui.ui.model import TaskInfo
+from oneshot_tui.ui.widgets.output_view import OutputView
+from oneshot_tui.ui.widgets.pane_title import PaneTitle
+
+
+class SearchInput(Input):
+    """The search field: enter searches, escape gives up."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    class Cancelled(Message):
+        pass
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
+
+
+def _empty_text(info: TaskInfo) -> str:
+    if info.state is TaskState.CREATED:
+        return "(queued: waiting for a free slot)"
+    return "(no output yet)" if info.state.active else "(no output)"
+
+
+class TaskPane(Vertical):
+    """Shows one task at a time; the screen tells it which (`show`) and when it grew."""
+
+    DEFAULT_CSS = """
+    TaskPane {
+        width: 1fr;
+        height: 1fr;
+    }
+    TaskPane OutputView { height: 1fr; }
+    TaskPane SearchInput {
+        display: none;
+        dock: bottom;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }
+    TaskPane SearchInput:focus { border: none; }
+    TaskPane.-searching SearchInput { display: block; }
+    """
+
+    class SearchChanged(Message):
+        """A search started, moved or ended (the keys n / N / esc change meaning)."""
+
+    def __init__(self, now: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._now = now
+        self.info: TaskInfo | None = None
+
+    def compose(self) -> ComposeResult:
+        yield PaneTitle(self._now)
+        yield OutputView()
+        yield SearchInput(placeholder="search the output (enter: find, esc: cancel)")
+
+    @property
+    def title_bar(self) -> PaneTitle:
+        return self.query_one(PaneTitle)
+
+    @property
+    def output(self) -> OutputView:
+        return self.query_one(OutputView)
+
+    def show(self, info: TaskInfo) -> None:
+        self.info = info
+        self.title_bar.show(info)
+        view = self.output
+        view.empty_text = _empty_text(info)
+        view.show(info.buffer, info.view)
+
+    def refresh_title(self) -> None:
+        self.title_bar.refresh()
+        if self.info is not None:
+            self.output.empty_text = _empty_text(self.info)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def open_search(self) -> None:
+        field = self.query_one(SearchInput)
+        search = self.info.view.search if self.info else None
+        field.value = search.term if search else ""
+        self.add_class("-searching")
+        field.focus()
+
+    def _close_field(self) -> None:
+        self.remove_class("-searching")
+        self.screen.set_focus(None)
+
+    @on(SearchInput.Cancelled)
+    def _cancelled(self) -> None:
+        self._close_field()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_field()
+        term = event.value
+        if self.info is None:
+            return
+        if not term:
+            self.clear_search()
+            return
+        search = Search(term)
+        search.scan(self.info.buffer)
+        view = self.output
+        bottom = view.scroll_top_line() + view.scrollable_content_region.height - 1
+        search.nearest_at_or_before(bottom)
+        self.info.view.search = search
+        view.search_changed()
+        self.title_bar.refresh()
+        self.post_message(self.SearchChanged())
+
+    def step_search(self, delta: int) -> None:
+        search = self.info.view.search if self.info else None
+        if search is None:
+            return
+        search.step(delta)
+        self.output.search_changed()
+        self.title_bar.refresh()
+        self.post_message(self.SearchChanged())
+
+    def clear_search(self) -> None:
+        if self.info is None or self.info.view.search is None:
+            return
+        self.info.view.search = None
+        self.output.search_changed()
+        self.title_bar.refresh()
+        self.post_message(self.SearchChanged())
