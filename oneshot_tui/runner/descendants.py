@@ -14,7 +14,6 @@ lives outside our tree is not found; without /proc (not Linux) only the group is
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import sys
 from collections.abc import Collection
@@ -29,6 +28,8 @@ def become_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process (Linux); False where unsupported."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here, not at the top: every headless start would pay for it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
