@@ -26,6 +26,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.orchestrator.workspaces import Workspaces
 from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
@@ -37,6 +38,7 @@ from oneshot_tui.store.paths import (
     run_dir,
     safe_file_stem,
 )
+from oneshot_tui.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Orchestrator:
         self.data_dir = data_dir
         self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
         self._body_factory = body_factory
+        self.workspaces = Workspaces(data_dir, self.run_id, self.bus, self.clock)
+        """Makes worktree tasks' git worktrees before they start, and inspects them after."""
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
@@ -331,6 +335,7 @@ class Orchestrator:
                 return
             with output_log:
                 try:
+                    worktree = await self.workspaces.enter(task)
                     outcome = await self._body_factory(task.spec).run(
                         Attempt(
                             task,
@@ -340,16 +345,20 @@ class Orchestrator:
                             run_id=self.run_id,
                             redactor=self.redactor,
                             data_dir=self.data_dir,
+                            worktree=worktree,
                         )
                     )
-                except SpawnError as exc:
+                except (SpawnError, WorkspaceError) as exc:
                     outcome = Outcome(False, str(exc))
                 except Exception as exc:  # a bug in a body must not take the whole run down
                     output_log.write(traceback.format_exc().encode())
                     log.exception("task %s crashed", task.id)
                     outcome = Outcome(False, f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            self._end_attempt(task, outcome)
+            try:
+                await self.workspaces.leave(task)
+            finally:
+                self._end_attempt(task, outcome)
 
     def _end_attempt(self, task: Task, outcome: Outcome | None) -> None:
         task.ended_at = self.clock.monotonic()
