@@ -60,7 +60,7 @@ def add_worktrees_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     add_data_dir(worktrees)
     worktrees.set_defaults(handler=guarded(_cmd_list))
-    actions = worktrees.add_subparsers(dest="action", metavar="ACTION")
+    actions = worktrees.add_subparsers(dest="action", metavar="{clean}")
     clean = actions.add_parser(
         "clean",
         help="remove worktrees and their branches",
@@ -84,7 +84,13 @@ def add_worktrees_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     clean.add_argument(
         "-n", "--dry-run", action="store_true", help="say what would be removed; remove nothing"
     )
-    add_data_dir(clean)
+    clean.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        default=argparse.SUPPRESS,  # else `worktrees --data-dir X clean` would lose X
+        help="where runs and logs are kept (default: $ONESHOT_TUI_HOME or the user data dir)",
+    )
     clean.set_defaults(handler=guarded(_cmd_clean))
 
 

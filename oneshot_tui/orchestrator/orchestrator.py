@@ -120,12 +120,13 @@ class Orchestrator:
             task.stop = StopRequest(reason)
             self._queue_scopes[task.id].cancel()
             return True
-        return task.state.active and self._request_stop(task, StopRequest(reason))
+        live = task.state.active or self._starting(task)
+        return live and self._request_stop(task, StopRequest(reason))
 
     def kill(self, task_id: str, reason: str = "killed by user") -> bool:
         """SIGKILL to the task's whole process group, now."""
         task = self.tasks.get(task_id)
-        if task is None or not task.state.active:
+        if task is None or not (task.state.active or self._starting(task)):
             return self.interrupt(task_id, reason) if task is not None else False
         return self._request_stop(task, StopRequest(reason, kill=True))
 
@@ -152,7 +153,7 @@ class Orchestrator:
 
     def kill_all(self, reason: str = "killed") -> None:
         for task in self.tasks.values():
-            if task.state.active:
+            if task.state.active or self._starting(task):
                 self._request_stop(task, StopRequest(reason, kill=True))
 
     def add(self, spec: TaskSpec) -> Task:
@@ -174,7 +175,7 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.state is TaskState.CREATED and task.id in self._queue_scopes:
                 self._queue_scopes[task.id].cancel()
-            elif task.state.active:
+            elif task.state.active or self._starting(task):
                 self._request_stop(task, StopRequest(reason))
         self._check_settled()
 
@@ -201,6 +202,12 @@ class Orchestrator:
                     self._request_stop(
                         task, StopRequest(f"idle for {_seconds(idle_for)}", restart=restart)
                     )
+
+    @staticmethod
+    def _starting(task: Task) -> bool:
+        """In an attempt but with no process yet (its worktree is being made): a stop now means
+        it never starts."""
+        return task.state is TaskState.CREATED and task.stop_event is not None
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -336,6 +343,8 @@ class Orchestrator:
             with output_log:
                 try:
                     worktree = await self.workspaces.enter(task)
+                    if task.stop is not None or self._stopping:
+                        return  # stopped while its worktree was being made: never started
                     outcome = await self._body_factory(task.spec).run(
                         Attempt(
                             task,
@@ -371,7 +380,8 @@ class Orchestrator:
             reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
             if state.active:
                 task.lifecycle.interrupt(reason=reason)
-            elif state is TaskState.CREATED:
+            elif state is TaskState.CREATED:  # stopped before its first process started
+                reason = f"not started: {reason}"
                 task.lifecycle.fail(reason=reason)
         elif state is TaskState.CREATED or not outcome.ok:
             reason = outcome.reason

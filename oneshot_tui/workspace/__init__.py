@@ -7,8 +7,8 @@ thread in async code.
 
     info = create_worktree(cwd, path, branch_name(run_id, task))   # WorktreeInfo
     summary = summarize(info)                                      # WorktreeSummary
-    text = diff_text(info, colour=True)                            # for a diff view
-    files = parse_diff(diff_text(info))                            # or as files and hunks
+    view = task_diff(info)          # TaskDiff: summary, ANSI text and parsed files, for a view
+    text = diff_text(info, colour=True)                            # or just the text
 """
 
 from oneshot_tui.workspace.diff import (
@@ -17,8 +17,10 @@ from oneshot_tui.workspace.diff import (
     Hunk,
     LineKind,
     Scope,
+    TaskDiff,
     diff_text,
     parse_diff,
+    task_diff,
 )
 from oneshot_tui.workspace.git import GitError
 from oneshot_tui.workspace.inspect import Review, State, review, summarize
@@ -40,6 +42,7 @@ __all__ = [
     "Review",
     "Scope",
     "State",
+    "TaskDiff",
     "WorkspaceError",
     "branch_name",
     "create_worktree",
@@ -50,4 +53,5 @@ __all__ = [
     "reopen_worktree",
     "review",
     "summarize",
+    "task_diff",
 ]

@@ -7,12 +7,14 @@ This is the API a diff view calls (the TUI's `d` key, `oneshot-tui diff`): UI-fr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from oneshot_tui.core.worktree import WorktreeInfo
+from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.workspace.git import run_git
-from oneshot_tui.workspace.inspect import snapshot_tree
+from oneshot_tui.workspace.inspect import summarize, untracked_included
 from oneshot_tui.workspace.worktree import WorkspaceError, is_worktree, repository_alive
 
 
@@ -27,6 +29,40 @@ class Scope(StrEnum):
     """Only the changes left uncommitted, against the worktree's HEAD (not the base)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    where: str
+    """Where git runs: the worktree, or the repository for a removed worktree."""
+    revisions: tuple[str, ...]
+    """One revision: against the files on disk; two: between them."""
+    env: dict[str, str] | None
+    scope: Scope
+
+
+@contextmanager
+def _source(info: WorktreeInfo, scope: Scope, final_commit: str | None) -> Iterator[_Source]:
+    if is_worktree(info.path):
+        if scope is Scope.COMMITTED:
+            yield _Source(info.path, (info.base_commit, "HEAD"), None, scope)
+            return
+        with untracked_included(info.path) as env:
+            old = info.base_commit if scope is Scope.ALL else "HEAD"
+            yield _Source(info.path, (old,), env, scope)
+        return
+    if repository_alive(info.repo) and final_commit and scope is not Scope.UNCOMMITTED:
+        yield _Source(info.repo, (info.base_commit, final_commit), None, Scope.COMMITTED)
+        return
+    raise WorkspaceError(f"the worktree {info.path} is gone, and with it the task's changes")
+
+
+def _git_diff(source: _Source, *, colour: bool, stat: bool = False) -> str:
+    args = ["diff", "--no-ext-diff", "--find-renames", f"--color={'always' if colour else 'never'}"]
+    if stat:
+        args.append("--stat")
+    proc = run_git([*args, *source.revisions, "--"], source.where, env=source.env)
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
 def diff_text(
     info: WorktreeInfo,
     *,
@@ -39,27 +75,43 @@ def diff_text(
 
     A worktree that was removed can still be shown from its recorded `final_commit`, as long as
     the repository has that commit (its uncommitted changes are gone with it). Raises
-    WorkspaceError when there is nothing to show it from.
+    WorkspaceError when there is nothing to show it from, GitError if git fails.
     """
-    if is_worktree(info.path):
-        where = info.path
-        head = "HEAD"
-        tree = snapshot_tree(where) if scope is not Scope.COMMITTED else ""
-    elif repository_alive(info.repo) and final_commit and scope is not Scope.UNCOMMITTED:
-        where, head, tree = info.repo, final_commit, ""
-        scope = Scope.COMMITTED
-    else:
-        raise WorkspaceError(f"the worktree {info.path} is gone, and with it the task's changes")
-    old, new = {
-        Scope.ALL: (info.base_commit, tree),
-        Scope.COMMITTED: (info.base_commit, head),
-        Scope.UNCOMMITTED: (head, tree),
-    }[scope]
-    args = ["diff", "--no-ext-diff", "--find-renames", f"--color={'always' if colour else 'never'}"]
-    if stat:
-        args.append("--stat")
-    proc = run_git([*args, old, new, "--"], where)
-    return proc.stdout.decode("utf-8", "surrogateescape")
+    with _source(info, scope, final_commit) as source:
+        return _git_diff(source, colour=colour, stat=stat)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDiff:
+    """Everything a diff view shows for one task, read at one moment."""
+
+    summary: WorktreeSummary
+    """Branch, commits and diff stats (its `error` says why if the worktree is gone)."""
+    scope: Scope
+    """What the diff shows (COMMITTED for a removed worktree shown from its last commit)."""
+    text: str
+    """As `git diff` prints it: ANSI-coloured if asked for, else plain."""
+    files: list[FileDiff]
+    """The same diff parsed into files and hunks, for a view that draws it itself."""
+
+
+def task_diff(
+    info: WorktreeInfo,
+    *,
+    colour: bool = True,
+    scope: Scope = Scope.ALL,
+    final_commit: str | None = None,
+) -> TaskDiff:
+    """A task's summary and diff for a diff view (the TUI's `d` key). Synchronous: a few git
+    commands, so call it from a worker thread; it changes nothing in the worktree.
+
+    Raises WorkspaceError when the changes are gone, GitError if git fails.
+    """
+    summary = summarize(info)
+    with _source(info, scope, final_commit) as source:
+        plain = _git_diff(source, colour=False)
+        text = _git_diff(source, colour=True) if colour else plain
+    return TaskDiff(summary, source.scope, text, parse_diff(plain))
 
 
 class LineKind(StrEnum):

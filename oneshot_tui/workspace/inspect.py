@@ -1,8 +1,8 @@
 """What a task changed in its worktree, and whether its branch may be removed.
 
-Uncommitted work counts: modified, deleted and untracked files (not ignored ones) are read into a
-temporary index, never the worktree's own, so inspecting a worktree changes nothing in it, even
-while an agent is still working there.
+Uncommitted work counts: modified, deleted and untracked files (not ignored ones) are compared as
+they are on disk, through a throwaway index, never the worktree's own, so inspecting a worktree
+changes nothing in it, even while an agent is still working there.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from oneshot_tui.core.worktree import DiffStat, WorktreeInfo, WorktreeSummary
@@ -46,25 +48,31 @@ def parse_numstat(data: bytes) -> DiffStat:
     return DiffStat(files, insertions, deletions)
 
 
-def diff_stat(path: str, old: str, new: str) -> DiffStat:
-    args = ["diff", "--numstat", "-z", "--no-ext-diff", "--find-renames", old, new]
-    return parse_numstat(run_git(args, path).stdout)
+def diff_stat(
+    path: str, old: str, new: str | None = None, env: Mapping[str, str] | None = None
+) -> DiffStat:
+    """Stats of `old` against `new`, or against the files in the worktree if `new` is None."""
+    args = ["diff", "--numstat", "-z", "--no-ext-diff", "--find-renames", old]
+    return parse_numstat(run_git([*args, *([new] if new else [])], path, env=env).stdout)
 
 
-def snapshot_tree(path: str) -> str:
-    """A tree object holding the worktree's files as they are now, committed or not.
+@contextmanager
+def untracked_included(path: str) -> Iterator[dict[str, str]]:
+    """An environment for git in the worktree at `path` in which `git diff REV` compares REV with
+    every file there, untracked ones included (not ignored ones).
 
-    Built in a copy of the worktree's index (whose stat cache spares hashing unchanged files),
-    then thrown away: the worktree's own index and files are not touched.
+    The index is a throwaway copy of the worktree's own (whose stat cache spares reading
+    unchanged files), with untracked files added as intent-to-add: that records their names
+    only, so their contents are not written into the repository's object store.
     """
-    own_index = os.path.join(path, git_text(["rev-parse", "--git-path", "index"], path))
+    own = os.path.join(path, git_text(["rev-parse", "--git-path", "index"], path))
     with tempfile.TemporaryDirectory(prefix="oneshot-index-") as tmp:
         index = os.path.join(tmp, "index")
-        if os.path.exists(own_index):
-            shutil.copyfile(own_index, index)
+        if os.path.exists(own):
+            shutil.copyfile(own, index)
         env = {"GIT_INDEX_FILE": index}
-        run_git(["add", "--all"], path, env=env)
-        return git_text(["write-tree"], path, env=env)
+        run_git(["add", "--intent-to-add", "--all"], path, env=env)
+        yield env
 
 
 def summarize(info: WorktreeInfo) -> WorktreeSummary:
@@ -74,10 +82,10 @@ def summarize(info: WorktreeInfo) -> WorktreeSummary:
     try:
         head = head_commit(info.path)
         count = git_text(["rev-list", "--count", f"{info.base_commit}..{head}"], info.path)
-        tree = snapshot_tree(info.path)
         committed = diff_stat(info.path, info.base_commit, head)
-        uncommitted = diff_stat(info.path, head, tree)
-        total = diff_stat(info.path, info.base_commit, tree)
+        with untracked_included(info.path) as env:
+            uncommitted = diff_stat(info.path, head, env=env)
+            total = diff_stat(info.path, info.base_commit, env=env)
     except GitError as exc:
         return WorktreeSummary(info, None, error=str(exc))
     return WorktreeSummary(info, head, int(count), committed, uncommitted, total)

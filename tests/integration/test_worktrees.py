@@ -4,17 +4,19 @@ agents that edit and commit files, and plain commands)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import pytest
 
-from oneshot_tui.core.events import Output, WorktreeFinished, WorktreeReady
+from oneshot_tui.core.events import Output, ProcessStarted, WorktreeFinished, WorktreeReady
 from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.core.worktree import DiffStat
 from oneshot_tui.orchestrator import Orchestrator
+from oneshot_tui.workspace import Scope, create_worktree, diff_text, summarize, task_diff
 from tests.agents.helpers import agent_spec, settings
 from tests.git_helpers import (
     IDENTITY,
@@ -237,3 +239,86 @@ async def test_a_loop_runs_worker_and_auditor_in_the_worktree_and_saves_it_for_r
         "cwd": r.worktree.worktree.cwd,
     }
     assert not (repo / "loop.txt").exists()
+
+
+async def test_a_task_stopped_while_its_worktree_is_made_never_starts(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    # `git worktree add` runs the repository's post-checkout hook: this one holds the checkout
+    # until the test lets it go, so the stop lands while the worktree is being made.
+    entered, release = tmp_path / "entered", tmp_path / "release"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\ntouch {entered}\nwhile [ ! -e {release} ]; do sleep 0.01; done\n")
+    hook.chmod(0o755)
+    spec = TaskSpec("slow", py("-c", "print('started')"), cwd=str(repo), policy=WORKTREE)
+    orch = Orchestrator([spec], RUN, data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(orch.run)
+            while not entered.exists():
+                await anyio.sleep(0.01)
+            assert orch.interrupt("slow")
+            release.touch()
+    task = orch.tasks["slow"]
+    assert task.state is S.FAILED and task.reason == "not started: interrupted by user"
+    assert not any(isinstance(e, ProcessStarted) for e in watcher.all())
+    assert task.worktree is not None  # made all the same, and reported
+    assert task.worktree_summary is not None and task.worktree_summary.total.empty
+
+
+async def test_a_diff_view_can_read_a_running_task_and_its_result(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """What the TUI's `d` key calls: `task_diff` on the worktree of the `WorktreeReady` event."""
+    repo = make_repo(tmp_path / "repo")
+    command = (
+        commit_command("src/app.py", "print(2)", "edit app")
+        + " && echo draft > draft.md && echo ready && sleep 60"
+    )
+    spec = TaskSpec("live", command, cwd=str(repo), env=IDENTITY, policy=WORKTREE)
+    orch = Orchestrator([spec], RUN, data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(orch.run)
+        ready = await watcher.wait_for(lambda e: isinstance(e, WorktreeReady), 30)
+        assert isinstance(ready, WorktreeReady)
+        await watcher.wait_for(lambda e: isinstance(e, Output) and "ready" in e.text, 30)
+        view = await anyio.to_thread.run_sync(task_diff, ready.worktree)
+        orch.interrupt("live")
+    assert view.scope is Scope.ALL
+    assert [(f.path, f.status, f.added, f.removed) for f in view.files] == [
+        ("draft.md", "added", 1, 0),
+        ("src/app.py", "modified", 1, 0),
+    ]
+    assert "\x1b[" in view.text and "draft" in view.text
+    assert view.summary.commits == 1 and view.summary.uncommitted == DiffStat(1, 1, 0)
+    committed = task_diff(ready.worktree, colour=False, scope=Scope.COMMITTED)
+    assert [f.path for f in committed.files] == ["src/app.py"] and "\x1b[" not in committed.text
+    # Interrupted, it still reports what it left, the same as the view saw.
+    task = orch.tasks["live"]
+    assert task.state is S.INTERRUPTED
+    assert task.worktree_summary == view.summary
+
+
+def test_inspecting_a_worktree_changes_nothing_in_it_or_in_the_object_store(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    info = create_worktree(str(repo), str(data_dir / "wt"), "oneshot/r/t")
+    work = Path(info.path)
+    (work / "big.bin").write_bytes(os.urandom(4096))  # untracked: counted, never stored
+    (work / "README.md").write_text("changed\n")
+    (work / "src" / "app.py").unlink()
+    blob = git(work, "hash-object", "big.bin")
+    index = (repo / ".git" / "worktrees" / "wt" / "index").read_bytes()
+    status = git(work, "status", "--porcelain")
+
+    summary = summarize(info)
+    text = diff_text(info, stat=True)
+    assert summary.uncommitted == summary.total == DiffStat(3, 1, 2)
+    assert "big.bin" in text and "README.md" in text and "src/app.py" in text
+    assert subprocess.run(["git", "cat-file", "-e", blob], cwd=repo).returncode != 0
+    assert (repo / ".git" / "worktrees" / "wt" / "index").read_bytes() == index
+    assert git(work, "status", "--porcelain") == status

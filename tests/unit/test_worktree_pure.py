@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from oneshot_tui.cli.worktrees import age_text
+from oneshot_tui.config import ConfigError, load_run_config
 from oneshot_tui.config.fields import seconds
 from oneshot_tui.core.events import TaskResult
 from oneshot_tui.core.report import summary_lines
@@ -151,3 +153,20 @@ def test_ages_and_day_durations() -> None:
         "3d",
     ]
     assert seconds("7d") == 7 * 86400 and seconds("12h") == 12 * 3600
+
+
+def test_worktree_is_a_task_key_with_a_run_default_and_a_flag(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.toml"
+    tasks.write_text(
+        '[run]\nworktree = true\n\n[[task]]\nname = "in"\ncommand = "true"\n\n'
+        '[[task]]\nname = "out"\ncommand = "true"\nworktree = false\n'
+    )
+    config = load_run_config(tasks, cwd=tmp_path, user_config=tmp_path / "none.toml")
+    assert [(s.name, s.policy.worktree) for s in config.specs] == [("in", True), ("out", False)]
+    flagged = load_run_config(
+        None, commands=["true"], flags={"worktree": True}, cwd=tmp_path, user_config=tmp_path
+    )
+    assert flagged.specs[0].policy.worktree
+    tasks.write_text('[[task]]\ncommand = "true"\nworktree = "maybe"\n')
+    with pytest.raises(ConfigError, match=r'tasks\.toml:3: "worktree": expected true or false'):
+        load_run_config(tasks, cwd=tmp_path, user_config=tmp_path / "none.toml")
