@@ -71,6 +71,8 @@ class LoopBody:
         self.worker: AgentSettings = spec.agent
         self.loop: LoopSettings = spec.loop
         self.prompts = prompt_set(spec.loop)
+        self.record: dict[str, Any] = loop_settings_record(spec)
+        """What is saved beside the loop's state (with its worktree, once the attempt has one)."""
 
     def _open(self, data_dir: Path, record: dict[str, Any]) -> tuple[LoopSession, LoopState]:
         if self.loop.oneshot_id is not None:
@@ -86,7 +88,7 @@ class LoopBody:
     async def run(self, attempt: Attempt) -> Outcome:
         if attempt.data_dir is None:
             raise RuntimeError("a loop task needs the run's data dir to keep its session")
-        record = loop_settings_record(self.spec, attempt.worktree)
+        self.record = record = loop_settings_record(self.spec, attempt.worktree)
         session, state = self._open(attempt.data_dir, record)
         meter = Meter(attempt, self.worker.budget)  # one budget across every step
         agents = {
@@ -139,7 +141,7 @@ class LoopBody:
             if sid and state.sessions.get(key) != sid:
                 # Saved at once: a crash mid-step can then resume the agent's own session.
                 state.sessions[key] = sid
-                session.save(state, settings=loop_settings_record(self.spec))
+                session.save(state, settings=self.record)
             session.log_activity(state, str(step.role), to_data(event))
 
         request = AgentRequest(

@@ -64,7 +64,9 @@ class Workspaces:
             ensure_private_dir(path.parent)
         except OSError as exc:
             raise WorkspaceError(f"worktree: cannot make {path.parent}: {exc}") from None
-        make = partial(create_worktree, cwd, str(path), branch_name(self.run_id, task.file_stem))
+        # Two names may make the same branch ("a b", "a-b"): `create_worktree` then picks a free
+        # variant, under the lock so two tasks of this run cannot both pick it.
+        make = partial(create_worktree, cwd, str(path), branch_name(self.run_id, task.id))
         async with self._locks.setdefault(repo.top, anyio.Lock()):
             return await anyio.to_thread.run_sync(make)
 

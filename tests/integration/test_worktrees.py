@@ -322,3 +322,17 @@ def test_inspecting_a_worktree_changes_nothing_in_it_or_in_the_object_store(
     assert subprocess.run(["git", "cat-file", "-e", blob], cwd=repo).returncode != 0
     assert (repo / ".git" / "worktrees" / "wt" / "index").read_bytes() == index
     assert git(work, "status", "--porcelain") == status
+
+
+async def test_task_names_that_make_the_same_branch_get_distinct_branches(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    specs = [
+        TaskSpec(name, "true", cwd=str(repo), policy=WORKTREE) for name in ("fix it", "fix-it")
+    ]
+    orch = Orchestrator(specs, RUN, data_dir=data_dir)
+    result, _ = await run_recorded(orch)
+    assert result.exit_code == 0
+    branches = sorted(r.worktree.branch for r in result.results if r.worktree is not None)
+    assert branches == [f"oneshot/{orch.run_id}/fix-it", f"oneshot/{orch.run_id}/fix-it-2"]
