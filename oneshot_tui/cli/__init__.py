@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from oneshot_tui import __version__
 from oneshot_tui.cli.cleanup import add_cleanup_parser
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
+from oneshot_tui.cli.diff import add_diff_parser
 from oneshot_tui.cli.history import add_history_parsers
 from oneshot_tui.cli.logs import add_logs_parser
 from oneshot_tui.cli.rerun import add_rerun_parser
 from oneshot_tui.cli.run import add_run_parser
+from oneshot_tui.cli.worktrees import add_worktrees_parser
 from oneshot_tui.core.exit_codes import ExitCode
 
 
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_logs_parser(sub)
     add_rerun_parser(sub)
     add_cleanup_parser(sub)
+    add_diff_parser(sub)
+    add_worktrees_parser(sub)
     return parser
 
 

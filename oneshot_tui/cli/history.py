@@ -24,7 +24,12 @@ from oneshot_tui.cli.past import (
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.records import RunRecord, TaskRecord, TransitionRecord
+    from oneshot_tui.store.records import (
+        RunRecord,
+        TaskRecord,
+        TransitionRecord,
+        WorktreeRecord,
+    )
 
 _STATE_ORDER = ("completed", "failed", "interrupted", "running", "idle", "created")
 
@@ -144,8 +149,24 @@ def task_json(task: TaskRecord) -> dict[str, Any]:
         "duration": task.duration,
         "log": task.log_path,
         "agent": asdict(task.agent),
+        "worktree": worktree_json(task.worktree),
         "spec": task.spec,
     }
+
+
+def worktree_json(record: WorktreeRecord | None) -> dict[str, Any] | None:
+    """Where a worktree task ran and, once an attempt ended, what it changed there."""
+    if record is None:
+        return None
+    doc: dict[str, Any] = {**asdict(record.info), "created": record.created}
+    doc["removed"] = record.removed
+    summary = record.summary
+    doc["final_commit"] = summary.final_commit if summary else None
+    doc["commits"] = summary.commits if summary else None
+    for part in ("committed", "uncommitted", "total"):
+        doc[part] = asdict(getattr(summary, part)) if summary else None
+    doc["error"] = summary.error if summary else ""
+    return doc
 
 
 def transition_json(t: TransitionRecord) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,14 @@ ONESHOT_FLAG_KEYS = (
     "reworker_prompt_header",
     "auditor_prompt_header",
 )
-RUN_FLAG_KEYS = ("max_concurrent", "idle_threshold", "heartbeat_interval", "grace", "timeout")
+RUN_FLAG_KEYS = (
+    "max_concurrent",
+    "idle_threshold",
+    "heartbeat_interval",
+    "grace",
+    "timeout",
+    "worktree",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat-interval", metavar="S", help="seconds between idle checks")
     p.add_argument("--timeout", metavar="S", help="wall-time limit of a whole loop")
     p.add_argument("--grace", metavar="S", help="seconds from SIGINT to SIGKILL when stopping")
+    p.add_argument(
+        "--worktree",
+        action="store_const",
+        const=True,
+        help="run each loop in a git worktree of its own, on a new branch oneshot/RUN/TASK",
+    )
     p.add_argument("--verbose", action="store_true", help="state changes and the summary table too")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where sessions, runs and logs go")
     return p
@@ -201,9 +215,18 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
             loop_values.setdefault(f"{role}_prompt_header", header)
         name = str(saved.get("task") or "oneshot")
         cwd = str(saved.get("cwd") or os.getcwd())
-        specs.append(
-            _loop_spec(name, state.instruction, cwd, worker, auditor, loop_values, base.policy)
-        )
+        policy = base.policy
+        worktree = saved.get("worktree")
+        if isinstance(worktree, dict) and os.path.isdir(str(worktree.get("cwd"))):
+            # The worker's changes are in the loop's own worktree: carry on there, on its
+            # branch, rather than in a new worktree made from the user's HEAD.
+            cwd = str(worktree["cwd"])
+            policy = replace(policy, worktree=False)
+            print(
+                f"{PROG}: resuming in worktree {cwd} (branch {worktree.get('branch')})",
+                file=sys.stderr,
+            )
+        specs.append(_loop_spec(name, state.instruction, cwd, worker, auditor, loop_values, policy))
     else:
         prompts = [p for p in args.prompts if p.strip()]
         if not prompts:

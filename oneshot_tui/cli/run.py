@@ -66,6 +66,12 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     run.add_argument("--pty", action="store_const", const=True, help="run tasks under a PTY")
     run.add_argument(
+        "--worktree",
+        action="store_const",
+        const=True,
+        help="run each task in a git worktree of its own, on a new branch oneshot/RUN/TASK",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -84,6 +90,7 @@ RUN_FLAG_KEYS = (
     "grace",
     "fail_fast",
     "pty",
+    "worktree",
 )
 
 

@@ -15,13 +15,13 @@ class FieldError(ValueError):
     """A value of the wrong type or range; the loader adds the file, line and key."""
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _OFF = {"off", "none", "never", "no"}
 
 
 def seconds(value: Any) -> float:
-    """A duration: a number of seconds, or a string like "500ms", "30s", "5m", "2h"."""
+    """A duration: a number of seconds, or a string like "500ms", "30s", "5m", "2h", "7d"."""
     if isinstance(value, bool):
         raise FieldError(f'expected a duration (seconds, or like "5m"), got {value!r}')
     if isinstance(value, int | float):
@@ -144,6 +144,12 @@ POLICY_FIELDS: dict[str, Field] = {
         Field("grace", seconds, "seconds from SIGINT to SIGKILL when stopping a task"),
         Field("scrollback", integer(0), "lines of output kept in memory per task", "N"),
         Field("pty", boolean, "run tasks under a pseudo-terminal instead of pipes", ""),
+        Field(
+            "worktree",
+            boolean,
+            "run each task in a git worktree of its own, on a branch oneshot/RUN/TASK",
+            "",
+        ),
     )
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,29 @@ class LoopVerdict:
 
 
 @dataclass(frozen=True, slots=True)
+class WorktreeReady:
+    """A worktree task's worktree is ready (made, or reused by a later attempt); its processes
+    run in `worktree.cwd`. Published before the attempt's first process starts."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    worktree: WorktreeInfo
+    reused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorktreeFinished:
+    """What a worktree task's attempt left in its worktree: published after its processes are
+    gone, just before its `TaskExited`."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    summary: WorktreeSummary
+
+
+@dataclass(frozen=True, slots=True)
 class TaskExited:
     """A task's attempt ended: its processes are gone and its state is final for this attempt."""
 
@@ -179,6 +203,8 @@ class TaskResult:
     reason: str = ""
     totals: AgentTotals | None = None
     """Agent tasks only: tokens, cost and tool calls over all attempts."""
+    worktree: WorktreeSummary | None = None
+    """Worktree tasks only: the branch and what the last attempt changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +237,8 @@ Event = (
     | RetryScheduled
     | LoopPhase
     | LoopVerdict
+    | WorktreeReady
+    | WorktreeFinished
     | TaskExited
     | RunStarted
     | RunFinished

@@ -37,6 +37,8 @@ def exit_text(exit_code: int | None, sig: int | None) -> str:
 SUMMARY_HEADERS = ("TASK", "STATE", "EXIT", "TIME", "TRIES", "LOG")
 AGENT_HEADERS = ("TOKENS", "COST", "TOOLS")
 """Columns added (before LOG) when some task is an agent task."""
+WORKTREE_HEADERS = ("TASK", "BRANCH", "CHANGES", "WORKTREE")
+"""The table of worktree tasks, under the summary: what each changed, and where."""
 
 
 def usage_cells(result: TaskResult) -> tuple[str, str, str]:
@@ -78,11 +80,23 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     return lines
 
 
+def worktree_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
+    """Branch, commits and diff stat of each task that ran in a worktree."""
+    return [
+        (r.task_id, w.branch, w.changes_text(), w.worktree.path)
+        for r in results
+        if (w := r.worktree) is not None
+    ]
+
+
 def summary_lines(results: Sequence[TaskResult]) -> list[str]:
     lines = render_table(summary_headers(results), summary_rows(results))
     reasons = [(r.task_id, r.reason) for r in results if r.reason and r.state != "completed"]
     for task_id, reason in reasons:
         lines.append(f"  {task_id}: {reason}")
+    worktrees = worktree_rows(results)
+    if worktrees:
+        lines.extend(["", *render_table(WORKTREE_HEADERS, worktrees)])
     return lines
 
 

@@ -33,6 +33,9 @@ class TaskPolicy:
     """Lines of recent output kept in memory for display (the log file keeps everything)."""
     pty: bool = False
     """Give the task a pseudo-terminal instead of pipes (line-buffered output, colours)."""
+    worktree: bool = False
+    """Run the task in a git worktree of its own, on a new branch `oneshot/RUN/TASK` made from
+    the HEAD of the repository its cwd is in (the user's checkout is left alone)."""
 
 
 AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "direct")

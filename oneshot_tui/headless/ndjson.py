@@ -7,8 +7,11 @@ Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_a
 readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
 `cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
 Worker/auditor loops add `loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and
-`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Consumers should ignore events
-they do not know.
+`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Worktree tasks add `worktree`
+(`path`, `branch`, `repo`, `base_commit`, `base_ref`, `cwd`, `reused`) before their processes start
+and `worktree_result` (the same, plus `final_commit`, `commits`, `committed`, `uncommitted` and
+`total` diff stats as `files`, `insertions`, `deletions`, and `error`) when an attempt ends; their
+`run_finished` results carry it as `worktree`. Consumers should ignore events they do not know.
 """
 
 from __future__ import annotations
@@ -33,11 +36,26 @@ from oneshot_tui.core.events import (
     TaskAdded,
     TaskExited,
     TotalsChanged,
+    WorktreeFinished,
+    WorktreeReady,
 )
+from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 def _totals(totals: AgentTotals | None) -> dict[str, Any] | None:
     return None if totals is None else asdict(totals)
+
+
+def worktree_json(info: WorktreeInfo) -> dict[str, Any]:
+    return asdict(info)
+
+
+def worktree_result_json(summary: WorktreeSummary | None) -> dict[str, Any] | None:
+    """A worktree summary as JSON: the worktree's fields, then what changed in it."""
+    if summary is None:
+        return None
+    data = asdict(summary)
+    return {**data.pop("worktree"), **data}
 
 
 class JsonPrinter:
@@ -132,6 +150,27 @@ class JsonPrinter:
                         label=e.label,
                     )
                 )
+            elif isinstance(e, WorktreeReady):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "worktree",
+                        attempt=e.attempt,
+                        reused=e.reused,
+                        **worktree_json(e.worktree),
+                    )
+                )
+            elif isinstance(e, WorktreeFinished):
+                lines.append(
+                    self._obj(
+                        e.ts,
+                        e.task_id,
+                        "worktree_result",
+                        attempt=e.attempt,
+                        **(worktree_result_json(e.summary) or {}),
+                    )
+                )
             elif isinstance(e, TotalsChanged):
                 lines.append(
                     self._obj(e.ts, e.task_id, "totals", attempt=e.attempt, **asdict(e.totals))
@@ -190,6 +229,7 @@ class JsonPrinter:
                         "log": r.log_path,
                         "reason": r.reason,
                         "totals": _totals(r.totals),
+                        "worktree": worktree_result_json(r.worktree),
                     }
                     for r in e.results
                 ]

@@ -12,6 +12,7 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    WorktreeReady,
 )
 from oneshot_tui.core.report import summary_lines, verdict_line
 
@@ -92,6 +93,9 @@ class TextPrinter:
                     self._prefixes.clear()
                 if event.task_id not in self._names:
                     self._names.append(event.task_id)
+            elif isinstance(event, WorktreeReady):
+                self._flush(parts)
+                self._worktree(event)
             elif isinstance(event, TaskExited):
                 pass  # the transition line and the summary say it all
             elif isinstance(event, RunFinished):
@@ -119,11 +123,23 @@ class TextPrinter:
         name = display_name(event.task_id)
         self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
 
+    def _worktree(self, event: WorktreeReady) -> None:
+        w = event.worktree
+        prefix = "" if self._plain else f"{display_name(event.task_id)}: "
+        if event.reused:
+            self._note(f"{prefix}worktree {w.path} again (branch {w.branch})")
+        else:
+            base = f"{w.base_ref or 'detached HEAD'} at {w.base_commit[:10]}"
+            self._note(f"{prefix}worktree {w.path} (branch {w.branch}, from {base})")
+
     def _summary(self, event: RunFinished) -> None:
         if self._plain:
             for r in event.results:
                 mark = "✔" if r.state == "completed" else "✘"
                 self._note(f"{mark} {r.state}: {r.reason}  (log: {r.log_path})")
+                if r.worktree is not None:
+                    w = r.worktree
+                    self._note(f"  branch {w.branch}: {w.changes_text()} ({w.worktree.path})")
             return
         lines = summary_lines(event.results)
         verdict = verdict_line(event.run_id, event.exit_code, event.signal)

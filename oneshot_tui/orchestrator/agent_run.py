@@ -164,7 +164,7 @@ async def run_agent(
     run = AgentRun(executor.name)
     invocation = executor.invocation(request)
     env = agent_env(attempt, dict(invocation.env), dict(invocation.secret_env))
-    spec = ProcessSpec(invocation.argv, cwd=attempt.task.spec.cwd, env=env)
+    spec = ProcessSpec(invocation.argv, cwd=attempt.cwd, env=env)
     parser = executor.parser()
     stderr = LineSplitter()
     usage = Usage(0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,10 +14,12 @@ from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.output import LineSplitter, OutputLog
 from oneshot_tui.runner.process import ChildProcess, ExitStatus, ProcessSpec
 from oneshot_tui.runner.supervise import supervise
+from oneshot_tui.workspace.git import REPOSITORY_VARS
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -37,6 +40,7 @@ class Attempt:
         run_id: str = "",
         redactor: Redactor | None = None,
         data_dir: Path | None = None,
+        worktree: WorktreeInfo | None = None,
     ) -> None:
         self.task = task
         self.bus = bus
@@ -45,6 +49,10 @@ class Attempt:
         self.redactor = redactor or Redactor()
         self.data_dir = data_dir
         """The data dir of the run; a loop saves its session under it."""
+        self.worktree = worktree
+        """The task's git worktree, if it runs in one."""
+        self.cwd = worktree.cwd if worktree is not None else task.spec.cwd
+        """Where the attempt's processes run: the task's cwd, or its place in the worktree."""
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
 
@@ -91,6 +99,8 @@ class Attempt:
         task = self.task
         if spec.marker is None:
             spec = replace(spec, marker=self.marker)
+        if self.worktree is not None:
+            spec = replace(spec, env=self._worktree_env(spec))
         child = await ChildProcess.spawn(spec)
         task.child = child
         if task.state is TaskState.CREATED:
@@ -140,6 +150,16 @@ class Attempt:
                         self.show(stream, text, count)
                 task.child = None
         return status
+
+    def _worktree_env(self, spec: ProcessSpec) -> dict[str, str]:
+        """The environment without inherited variables that would point git at another
+        repository (the user's checkout); a task's own `env` may still set them."""
+        env = dict(os.environ if spec.env is None else spec.env)
+        own = self.task.spec.env
+        for name in REPOSITORY_VARS:
+            if name not in own:
+                env.pop(name, None)
+        return env
 
     def show(self, stream: str, text: str, count: int) -> None:
         """Display lines for this task: into its bounded view and onto the bus."""

@@ -39,10 +39,12 @@ def child_env(spec: TaskSpec) -> dict[str, str]:
     return env
 
 
-def process_spec(spec: TaskSpec, command: str | tuple[str, ...] | None = None) -> ProcessSpec:
+def process_spec(
+    spec: TaskSpec, cwd: str | None, command: str | tuple[str, ...] | None = None
+) -> ProcessSpec:
     return ProcessSpec(
         command=spec.command if command is None else command,
-        cwd=spec.cwd,
+        cwd=cwd,
         env=child_env(spec),
         pty=spec.policy.pty,
     )
@@ -55,7 +57,7 @@ class CommandBody:
         self.spec = spec
 
     async def run(self, attempt: Attempt) -> Outcome:
-        status = await attempt.run_process(process_spec(self.spec))
+        status = await attempt.run_process(process_spec(self.spec, attempt.cwd))
         return Outcome(status.ok, status.describe(), status)
 
 

@@ -11,6 +11,7 @@ from oneshot_tui.agents import AgentRequest, Executor, executor
 from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentEvent, SessionStarted, one_line, to_data
 from oneshot_tui.core.events import LoopPhase, LoopVerdict
 from oneshot_tui.core.spec import AgentSettings, LoopSettings, TaskSpec
+from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.loop.policy import (
     LoopState,
     LoopStatus,
@@ -43,17 +44,21 @@ def prompt_set(loop: LoopSettings) -> PromptSet:
     )
 
 
-def loop_settings_record(spec: TaskSpec) -> dict[str, Any]:
-    """What `oneshot --resume` needs to run the loop again without the original flags."""
+def loop_settings_record(spec: TaskSpec, worktree: WorktreeInfo | None = None) -> dict[str, Any]:
+    """What `oneshot --resume` needs to run the loop again without the original flags (and in
+    the same worktree, where the worker's changes are)."""
     assert spec.agent is not None and spec.loop is not None
     worker, auditor = spec.agent, spec.loop.auditor
-    return {
+    record = {
         "task": spec.name,
         "cwd": spec.cwd,
         "worker": {"agent": worker.agent, "model": worker.model, "args": list(worker.args)},
         "auditor": {"agent": auditor.agent, "model": auditor.model, "args": list(auditor.args)},
         "headers": dict(spec.loop.headers),
     }
+    if worktree is not None:
+        record["worktree"] = {"path": worktree.path, "branch": worktree.branch, "cwd": worktree.cwd}
+    return record
 
 
 class LoopBody:
@@ -66,8 +71,10 @@ class LoopBody:
         self.worker: AgentSettings = spec.agent
         self.loop: LoopSettings = spec.loop
         self.prompts = prompt_set(spec.loop)
+        self.record: dict[str, Any] = loop_settings_record(spec)
+        """What is saved beside the loop's state (with its worktree, once the attempt has one)."""
 
-    def _open(self, data_dir: Path) -> tuple[LoopSession, LoopState]:
+    def _open(self, data_dir: Path, record: dict[str, Any]) -> tuple[LoopSession, LoopState]:
         if self.loop.oneshot_id is not None:
             session = find_session(data_dir, self.loop.oneshot_id)
             state = session.load()
@@ -75,20 +82,20 @@ class LoopBody:
         else:
             state = LoopState(new_oneshot_id(), self.worker.prompt, self.loop.max_iterations)
             session = LoopSession.create(data_dir, state)
-        session.save(state, settings=loop_settings_record(self.spec))
+        session.save(state, settings=record)
         return session, state
 
     async def run(self, attempt: Attempt) -> Outcome:
         if attempt.data_dir is None:
             raise RuntimeError("a loop task needs the run's data dir to keep its session")
-        session, state = self._open(attempt.data_dir)
+        self.record = record = loop_settings_record(self.spec, attempt.worktree)
+        session, state = self._open(attempt.data_dir, record)
         meter = Meter(attempt, self.worker.budget)  # one budget across every step
         agents = {
             Role.WORKER: executor(self.worker.agent),
             Role.AUDITOR: executor(self.loop.auditor.agent),
         }
         settings = {Role.WORKER: self.worker, Role.AUDITOR: self.loop.auditor}
-        record = loop_settings_record(self.spec)
         while not attempt.stopping and (step := next_step(state, self.prompts)) is not None:
             self._announce(attempt, state, step)
             run = await self._run_step(
@@ -134,7 +141,7 @@ class LoopBody:
             if sid and state.sessions.get(key) != sid:
                 # Saved at once: a crash mid-step can then resume the agent's own session.
                 state.sessions[key] = sid
-                session.save(state, settings=loop_settings_record(self.spec))
+                session.save(state, settings=self.record)
             session.log_activity(state, str(step.role), to_data(event))
 
         request = AgentRequest(

@@ -26,6 +26,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.orchestrator.workspaces import Workspaces
 from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
@@ -37,6 +38,7 @@ from oneshot_tui.store.paths import (
     run_dir,
     safe_file_stem,
 )
+from oneshot_tui.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Orchestrator:
         self.data_dir = data_dir
         self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
         self._body_factory = body_factory
+        self.workspaces = Workspaces(data_dir, self.run_id, self.bus, self.clock)
+        """Makes worktree tasks' git worktrees before they start, and inspects them after."""
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
@@ -116,12 +120,13 @@ class Orchestrator:
             task.stop = StopRequest(reason)
             self._queue_scopes[task.id].cancel()
             return True
-        return task.state.active and self._request_stop(task, StopRequest(reason))
+        live = task.state.active or self._starting(task)
+        return live and self._request_stop(task, StopRequest(reason))
 
     def kill(self, task_id: str, reason: str = "killed by user") -> bool:
         """SIGKILL to the task's whole process group, now."""
         task = self.tasks.get(task_id)
-        if task is None or not task.state.active:
+        if task is None or not (task.state.active or self._starting(task)):
             return self.interrupt(task_id, reason) if task is not None else False
         return self._request_stop(task, StopRequest(reason, kill=True))
 
@@ -148,7 +153,7 @@ class Orchestrator:
 
     def kill_all(self, reason: str = "killed") -> None:
         for task in self.tasks.values():
-            if task.state.active:
+            if task.state.active or self._starting(task):
                 self._request_stop(task, StopRequest(reason, kill=True))
 
     def add(self, spec: TaskSpec) -> Task:
@@ -170,7 +175,7 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.state is TaskState.CREATED and task.id in self._queue_scopes:
                 self._queue_scopes[task.id].cancel()
-            elif task.state.active:
+            elif task.state.active or self._starting(task):
                 self._request_stop(task, StopRequest(reason))
         self._check_settled()
 
@@ -197,6 +202,12 @@ class Orchestrator:
                     self._request_stop(
                         task, StopRequest(f"idle for {_seconds(idle_for)}", restart=restart)
                     )
+
+    @staticmethod
+    def _starting(task: Task) -> bool:
+        """In an attempt but with no process yet (its worktree is being made): a stop now means
+        it never starts."""
+        return task.state is TaskState.CREATED and task.stop_event is not None
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -331,6 +342,9 @@ class Orchestrator:
                 return
             with output_log:
                 try:
+                    worktree = await self.workspaces.enter(task)
+                    if task.stop is not None or self._stopping:
+                        return  # stopped while its worktree was being made: never started
                     outcome = await self._body_factory(task.spec).run(
                         Attempt(
                             task,
@@ -340,16 +354,20 @@ class Orchestrator:
                             run_id=self.run_id,
                             redactor=self.redactor,
                             data_dir=self.data_dir,
+                            worktree=worktree,
                         )
                     )
-                except SpawnError as exc:
+                except (SpawnError, WorkspaceError) as exc:
                     outcome = Outcome(False, str(exc))
                 except Exception as exc:  # a bug in a body must not take the whole run down
                     output_log.write(traceback.format_exc().encode())
                     log.exception("task %s crashed", task.id)
                     outcome = Outcome(False, f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            self._end_attempt(task, outcome)
+            try:
+                await self.workspaces.leave(task)
+            finally:
+                self._end_attempt(task, outcome)
 
     def _end_attempt(self, task: Task, outcome: Outcome | None) -> None:
         task.ended_at = self.clock.monotonic()
@@ -362,7 +380,8 @@ class Orchestrator:
             reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
             if state.active:
                 task.lifecycle.interrupt(reason=reason)
-            elif state is TaskState.CREATED:
+            elif state is TaskState.CREATED:  # stopped before its first process started
+                reason = f"not started: {reason}"
                 task.lifecycle.fail(reason=reason)
         elif state is TaskState.CREATED or not outcome.ok:
             reason = outcome.reason

@@ -14,6 +14,7 @@ from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.runner.output import LineView
 from oneshot_tui.runner.process import ChildProcess, ExitStatus
 
@@ -47,6 +48,10 @@ class Task:
     """True while a coroutine owns the task (queued or running)."""
     totals: AgentTotals | None = None
     """Agent tasks: tokens, cost and tool calls over all attempts so far."""
+    worktree: WorktreeInfo | None = None
+    """Worktree tasks: their worktree, once made (every later attempt reuses it)."""
+    worktree_summary: WorktreeSummary | None = None
+    """Worktree tasks: what the latest attempt that ran left in the worktree."""
 
     @classmethod
     def create(
@@ -107,4 +112,5 @@ class Task:
             log_path=str(self.log_path) if self.log_path else None,
             reason=self.reason,
             totals=self.totals,
+            worktree=self.worktree_summary,
         )

@@ -1,4 +1,5 @@
-"""The data directory and the files of a run: `DATA_DIR/runs/RUN_ID/TASK[.N].log`."""
+"""The data directory and the files of a run: `DATA_DIR/runs/RUN_ID/TASK[.N].log`, and worktree
+tasks' checkouts in `DATA_DIR/worktrees/RUN_ID/TASK`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def new_run_id(now: float | None = None) -> str:
 
 def run_dir(data_dir: Path, run_id: str) -> Path:
     return data_dir / "runs" / run_id
+
+
+def worktrees_root(data_dir: Path) -> Path:
+    """Where every worktree task's checkout lives; nothing else is ever removed from here."""
+    return data_dir / "worktrees"
+
+
+def worktree_dir(data_dir: Path, run_id: str, stem: str) -> Path:
+    """A worktree task's checkout (`stem` is the task's unique file stem in its run)."""
+    return worktrees_root(data_dir) / run_id / stem
 
 
 def safe_file_stem(name: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.store.db import HistoryError, connect, explain
+from oneshot_tui.store.db import HistoryError, connect, explain, write_transaction
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.records import (
     AgentFields,
@@ -36,6 +36,8 @@ from oneshot_tui.store.recovery import (
     recover_lost_runs,
 )
 from oneshot_tui.store.schema import SchemaTooNew, migrate
+from oneshot_tui.store.worktree_fields import COLUMNS as WORKTREE_COLUMNS
+from oneshot_tui.store.worktree_fields import worktree_record
 
 LAST = "last"
 """The run reference that means the most recent run."""
@@ -61,7 +63,7 @@ _RUN_COLUMNS = (
 _TASK_COLUMNS = (
     "run_id, name, position, kind, command, spec, state, reason, exit_code, signal, attempts,"
     " started, ended, duration, log_path, executor, model, iterations, verdict, input_tokens,"
-    " output_tokens, cost_usd, agent_session_id"
+    " output_tokens, cost_usd, agent_session_id, " + ", ".join(WORKTREE_COLUMNS)
 )
 
 
@@ -232,6 +234,34 @@ class HistoryReader:
             rows = conn.execute(query + " ORDER BY seq", params).fetchall()
             return [TransitionRecord(*row) for row in rows]
 
+    def worktree_tasks(self, *, removed: bool = False) -> list[TaskRecord]:
+        """Tasks that ran in a git worktree, newest run first (the ones `worktrees clean` has
+        removed only if `removed`)."""
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            query = (
+                f"SELECT {', '.join('t.' + c for c in _TASK_COLUMNS.split(', '))} FROM tasks t"
+                " JOIN runs r ON r.id = t.run_id WHERE t.worktree IS NOT NULL"
+            )
+            if not removed:
+                query += " AND t.worktree_removed IS NULL"
+            rows = conn.execute(query + " ORDER BY r.started DESC, r.id DESC, t.position")
+            return [_task_record(row) for row in rows.fetchall()]
+
+    def mark_worktree_removed(self, run_id: str, task: str, when: float | None = None) -> None:
+        """Record that `worktrees clean` removed the task's worktree (and its branch)."""
+        with self._reading() as conn:
+            if conn is not None:
+                values = (time.time() if when is None else when, run_id, task)
+                write_transaction(
+                    conn,
+                    lambda c: c.execute(
+                        "UPDATE tasks SET worktree_removed = ? WHERE run_id = ? AND name = ?",
+                        values,
+                    ),
+                )
+
     def attempts(self, run_id: str, task: str | None = None) -> list[AttemptRecord]:
         """The attempts that started (each has its own log), by task then attempt number."""
         with self._reading() as conn:
@@ -333,6 +363,7 @@ def _task_record(row: tuple[Any, ...]) -> TaskRecord:
         duration=row[13],
         log_path=row[14],
         agent=AgentFields(*row[15:23]),
+        worktree=worktree_record(row[23 : 23 + len(WORKTREE_COLUMNS)]),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from oneshot_tui.core.events import TaskResult
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 class RunStatus:
@@ -103,6 +104,22 @@ class AgentFields:
 
 
 @dataclass(frozen=True, slots=True)
+class WorktreeRecord:
+    """A worktree task's worktree as history knows it."""
+
+    info: WorktreeInfo
+    created: float | None
+    removed: float | None
+    """When `worktrees clean` removed it (None while it exists, as far as history knows)."""
+    summary: WorktreeSummary | None
+    """What the task's latest attempt left in it (None until an attempt ended)."""
+
+    @property
+    def final_commit(self) -> str | None:
+        return self.summary.final_commit if self.summary is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRecord:
     run_id: str
     name: str
@@ -121,6 +138,8 @@ class TaskRecord:
     duration: float | None
     log_path: str | None
     agent: AgentFields = field(default_factory=AgentFields)
+    worktree: WorktreeRecord | None = None
+    """Set for a task that ran in a git worktree."""
 
     def result(self) -> TaskResult:
         """As the engine reports it, for the summary table shared with headless runs."""
@@ -133,6 +152,7 @@ class TaskRecord:
             duration=self.duration,
             log_path=self.log_path,
             reason=self.reason,
+            worktree=self.worktree.summary if self.worktree is not None else None,
         )
 
 

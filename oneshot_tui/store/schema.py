@@ -120,7 +120,33 @@ STEP_2_AGENT_FIELDS = tuple(
     )
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (STEP_1_HISTORY, STEP_2_AGENT_FIELDS)
+STEP_3_WORKTREES = tuple(
+    f"ALTER TABLE tasks ADD COLUMN {column}"
+    for column in (
+        # Set when a worktree task's worktree is made: where, on which branch, from what.
+        "worktree TEXT",
+        "worktree_cwd TEXT",
+        "repo TEXT",
+        "branch TEXT",
+        "base_ref TEXT",
+        "base_commit TEXT",
+        "worktree_created REAL",
+        # Set after each attempt: the worktree's HEAD, and the diff stats as JSON
+        # ({"committed": {"files", "insertions", "deletions"}, "uncommitted": ..., "total": ...,
+        # "error": "..."}).
+        "final_commit TEXT",
+        "commits INTEGER",
+        "diff_stat TEXT",
+        # Set by `worktrees clean` when it removed the worktree and its branch.
+        "worktree_removed REAL",
+    )
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    STEP_1_HISTORY,
+    STEP_2_AGENT_FIELDS,
+    STEP_3_WORKTREES,
+)
 """Step N (1-based) takes the file from version N-1 to version N."""
 
 LATEST = len(MIGRATIONS)

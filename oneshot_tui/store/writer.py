@@ -23,6 +23,8 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    WorktreeFinished,
+    WorktreeReady,
 )
 from oneshot_tui.core.spec import RunSettings
 from oneshot_tui.store.agent_fields import GROWING, agent_updates
@@ -30,6 +32,7 @@ from oneshot_tui.store.db import write_transaction
 from oneshot_tui.store.procinfo import ProcessIdentity
 from oneshot_tui.store.records import RunOrigin, RunStatus
 from oneshot_tui.store.specs import dumps, settings_to_json
+from oneshot_tui.store.worktree_fields import finished_updates, ready_updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ RECORDED = (
     Activity,
     LoopPhase,
     LoopVerdict,
+    WorktreeReady,
+    WorktreeFinished,
     RunStarted,
     RunFinished,
 )
@@ -106,6 +111,10 @@ class HistoryWriter:
                 self._update(conn, run, event.task_id, {"iterations": event.iteration})
             elif isinstance(event, LoopVerdict):
                 self._update(conn, run, event.task_id, {"verdict": event.verdict})
+            elif isinstance(event, WorktreeReady):
+                self._update(conn, run, event.task_id, ready_updates(event))
+            elif isinstance(event, WorktreeFinished):
+                self._update(conn, run, event.task_id, finished_updates(event))
             elif isinstance(event, TaskAdded):
                 self._task_added(conn, run, event, batch.specs.get(event.task_id))
             elif isinstance(event, RunStarted):
@@ -265,7 +274,7 @@ class HistoryWriter:
     def _update(
         self, conn: sqlite3.Connection, run: str, task: str, updates: dict[str, Any]
     ) -> None:
-        """Set agent columns of a task (`GROWING` ones keep their largest value)."""
+        """Set columns of a task (`GROWING` agent ones keep their largest value)."""
         if not updates:
             return
         assignments = ", ".join(

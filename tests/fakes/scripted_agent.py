@@ -6,10 +6,14 @@ $FAKE_SCRIPT names a JSON list, one entry per run across all binaries (the last 
 `crash` exits 1 after the session line, with no result; `sleep` waits before answering (a slow
 agent, to be interrupted or killed). Each run appends {"binary", "argv", "n"} to
 $FAKE_SCRIPT.calls as a JSON line.
+
+$FAKE_SHELL, if set, is run through /bin/sh in the agent's cwd before it answers, as an agent's
+shell tool would (editing and committing files, say); if it fails, so does the agent (exit 1).
 """
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -48,6 +52,13 @@ else:
         }
     )
 time.sleep(step.get("sleep", 0))
+if os.environ.get("FAKE_SHELL"):
+    tool = subprocess.run(
+        ["/bin/sh", "-c", os.environ["FAKE_SHELL"]], capture_output=True, text=True
+    )
+    if tool.returncode != 0:
+        sys.stderr.write(f"fake agent: tool failed: {tool.stderr}")
+        sys.exit(1)
 if step.get("crash"):
     sys.stderr.write("fake agent: crashed\n")
     sys.exit(1)

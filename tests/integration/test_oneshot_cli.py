@@ -110,6 +110,17 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
     )
 
 
+def auditor_session_saved(tmp_path: Path) -> bool:
+    for path in (tmp_path / "data" / "oneshot").glob("*/state.json"):
+        try:
+            sessions = json.loads(path.read_text()).get("sessions", {})
+        except (OSError, ValueError):
+            continue
+        if "auditor#1" in sessions:
+            return True
+    return False
+
+
 def test_resume_after_kill_9_mid_auditor_continues_with_the_auditor(tmp_path: Path) -> None:
     agents = ScriptedAgents(
         tmp_path,
@@ -128,7 +139,8 @@ def test_resume_after_kill_9_mid_auditor_continues_with_the_auditor(tmp_path: Pa
     )
     try:
         deadline = time.monotonic() + 60
-        while len(agents.calls()) < 2 and time.monotonic() < deadline:
+        # Killed once the auditor's session is saved (what a resume needs), not merely started.
+        while not auditor_session_saved(tmp_path) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [c["binary"] for c in agents.calls()] == ["claude", "codex"]
     finally:

@@ -129,3 +129,20 @@ def test_a_missing_file_is_an_empty_history_and_is_not_created(tmp_path: Path) -
     with HistoryReader.open(tmp_path) as reader:
         assert reader.list_runs() == []
     assert not (tmp_path / "history.db").exists()
+
+
+def test_tasks_from_before_worktrees_read_as_tasks_without_one(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "history.db")
+    migrate(conn, target=2)
+    _insert_v1_run(conn)
+    conn.execute("UPDATE tasks SET model = 'sonnet', cost_usd = 0.25")
+    conn.close()
+    with HistoryReader.open(tmp_path) as reader:
+        (task,) = reader.tasks("20260101-000000-abcd")
+        assert task.worktree is None and task.result().worktree is None
+        assert (task.agent.model, task.agent.cost_usd) == ("sonnet", 0.25)
+        assert reader.worktree_tasks() == []
+    conn = connect(tmp_path / "history.db")
+    assert version(conn) == LATEST
+    row = conn.execute("SELECT branch, base_commit, final_commit FROM tasks").fetchone()
+    assert row == (None, None, None)
