@@ -7,6 +7,7 @@ run of 500 tasks reads nothing but the one on screen. Nothing here can act on a 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.message import Message
 
 from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.store.records import RunStatus
+from oneshot_tui.ui.format import short_path
 from oneshot_tui.ui.keys import PAST_RUN_BINDINGS
 from oneshot_tui.ui.messages import LiveRequested
 from oneshot_tui.ui.model import TaskInfo
@@ -49,13 +51,16 @@ class PastRunScreen(TasksScreen):
 
     def make_status_bar(self) -> StatusBar:
         run = self.past.run
-        bar = StatusBar(self.model, f"started {when(run.started)}", label="history", slots=False)
+        log_dir = short_path(run.log_dir, os.path.expanduser("~"))
+        bar = StatusBar(self.model, log_dir, slots=False)
         if run.status == RunStatus.FINISHED:
             ended = f"exit {exit_text(run.exit_code, run.signal)}"
         else:
             ended = run.status  # live (another process runs it) or lost
         took = run.duration(self._now())
-        bar.phase = f"read-only · {ended}" + (f" · {duration(took)}" if took is not None else "")
+        # Most telling first: at 80 columns the end of the line is cut.
+        facts = ["history", ended, *([duration(took)] if took is not None else [])]
+        bar.phase = " · ".join([*facts, when(run.started)])
         return bar
 
     def selection_changed(self, info: TaskInfo) -> None:

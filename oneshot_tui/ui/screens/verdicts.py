@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -58,9 +59,7 @@ def verdict_history(info: TaskInfo) -> RenderableType:
         if not entry.well_formed:
             title.append("  unreadable answer: counted as RETRY", style="italic")
         parts.append(title)
-        feedback = _feedback(entry.feedback)
-        feedback.pad_left(2)
-        parts.append(feedback)
+        parts.append(Padding(_feedback(entry.feedback), (0, 0, 0, 2)))
     return Group(*parts)
 
 

@@ -26,14 +26,12 @@ class StatusBar(Widget):
         model: RunModel,
         data_dir: str,
         *,
-        label: str = "oneshot-tui",
         slots: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.model = model
         self.data_dir = data_dir
-        self.label = label
         self.slots = slots
         """False for a past run: nothing is using slots."""
         self.in_use = 0
@@ -46,7 +44,7 @@ class StatusBar(Widget):
         wide = self.size.width >= 120
         text = Text(no_wrap=True, overflow="ellipsis")
         if wide:
-            text.append(f" {self.label} ", style="bold reverse")
+            text.append(" oneshot-tui ", style="bold reverse")
         text.append(f" run {model.run_id} ", style="dim")
         counts = model.counts()
         for state in STATE_ORDER:
