@@ -10,6 +10,7 @@ from pathlib import Path
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.store.paths import history_db_path
+from oneshot_tui.store.records import RunOrigin
 from oneshot_tui.ui.app import OneshotApp, make_app
 from oneshot_tui.ui.model import RunModel
 from oneshot_tui.ui.past import fill, read_output, read_tail
@@ -124,6 +125,30 @@ async def test_h_lists_past_runs_and_opens_one_read_only(data_dir: Path) -> None
         assert app.model.tasks["live"].state is S.RUNNING
         assert app.model.tasks["live"].attempt == 1
         assert app.result is None
+        await stop_app(pilot)
+
+
+async def test_the_live_run_is_listed_as_this_run_and_opens_from_its_logs(data_dir: Path) -> None:
+    spec = TaskSpec("live", (sys.executable, fake("quiet.py"), "still-live"))
+    app = make_app([spec], FAST, data_dir=data_dir, origin=RunOrigin(argv=("oneshot-tui",)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.model.tasks["live"].buffer.end > 0)
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        [run] = history.runs
+        assert run.id == app.orch.run_id and run.status == "live"
+        row = history.table.get_row_at(0)
+        assert str(row[2]) == "this run"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        past = app.screen
+        assert isinstance(past, PastRunScreen)
+        await until(pilot, lambda: "still-live" in past_rows(past))  # from its log, as it grows
+        assert " running " in past.pane.title_bar.render().plain
+        await pilot.press("q")
+        await until(pilot, lambda: app.screen is main_screen(app))
         await stop_app(pilot)
 
 
