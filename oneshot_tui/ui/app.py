@@ -44,11 +44,9 @@ from oneshot_tui.ui.messages import (
     TaskCommand,
 )
 from oneshot_tui.ui.model import RunModel
-from oneshot_tui.ui.past import PastRun
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
 from oneshot_tui.ui.screens.history import HistoryScreen
 from oneshot_tui.ui.screens.main import MainScreen
-from oneshot_tui.ui.screens.past_run import PastRunScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
 _ENGINE_EXIT_MARGIN = 10.0
@@ -249,12 +247,8 @@ class OneshotApp(App[int]):
                 self._data_dir_label(),
                 self.clock.time,
                 live_run=self.orch.run_id,
-                open_run=self._open_past_run,
             )
         )
-
-    def _open_past_run(self, past: PastRun) -> None:
-        self.push_screen(PastRunScreen(past, self.clock.time))
 
     @on(LiveRequested)
     def _live_requested(self, message: LiveRequested) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -109,3 +110,13 @@ def last_verdict(info: TaskInfo) -> str:
     if info.loop is None or not info.loop.verdicts:
         return ""
     return info.loop.verdicts[-1].verdict
+
+
+def when(ts: float) -> str:
+    """A wall-clock time in local time, to the minute: `2027-01-16 09:30`."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one line for a notification."""
+    return str(exc) or type(exc).__name__

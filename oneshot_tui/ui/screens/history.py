@@ -8,7 +8,6 @@ run goes on underneath.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +25,12 @@ from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.records import RunRecord, RunStatus
-from oneshot_tui.ui.format import STATE_ORDER, look
+from oneshot_tui.ui.format import STATE_ORDER, describe, look, when
 from oneshot_tui.ui.past import PastRun, list_runs, load_run
+from oneshot_tui.ui.screens.past_run import PastRunScreen
 
 RUN_LIMIT = 200
 """Runs listed: the newest ones (`oneshot-tui history --all` lists every one)."""
-
-
-def when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
 def states_cell(counts: dict[str, int]) -> Text:
@@ -59,10 +55,6 @@ def status_cell(run: RunRecord, live_run: str) -> Text:
         shown = exit_text(run.exit_code, run.signal)
         return Text(shown, style="" if run.exit_code == 0 else "bold red")
     return Text(run.status, style="italic yellow" if run.status == RunStatus.LIVE else "red")
-
-
-def describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 class HistoryScreen(Screen[None]):
@@ -103,15 +95,12 @@ class HistoryScreen(Screen[None]):
         data_dir_label: str,
         now: Callable[[], float],
         live_run: str = "",
-        open_run: Callable[[PastRun], None] | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
         self._label = data_dir_label
         self._now = now
         self.live_run = live_run
-        self._open_run = open_run
-        """Called with a run once it is loaded (the app pushes its screen)."""
         self.runs: list[RunRecord] = []
         self.loaded = False
 
@@ -203,8 +192,8 @@ class HistoryScreen(Screen[None]):
 
     @on(Opened)
     def _opened(self, message: Opened) -> None:
-        if self._open_run is not None and self.is_current:
-            self._open_run(message.past)
+        if self.is_current:  # not if the user left meanwhile
+            self.app.push_screen(PastRunScreen(message.past, self._now))
 
     # -- keys --------------------------------------------------------------------------------------
 

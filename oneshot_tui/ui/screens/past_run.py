@@ -19,12 +19,11 @@ from textual.message import Message
 
 from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.store.records import RunStatus
-from oneshot_tui.ui.format import short_path
+from oneshot_tui.ui.format import describe, short_path, when
 from oneshot_tui.ui.keys import PAST_RUN_BINDINGS
 from oneshot_tui.ui.messages import LiveRequested
 from oneshot_tui.ui.model import TaskInfo
 from oneshot_tui.ui.past import LogPart, PastRun, fill, past_model, read_output
-from oneshot_tui.ui.screens.history import describe, when
 from oneshot_tui.ui.screens.tasks import TasksScreen
 from oneshot_tui.ui.widgets.status_bar import StatusBar
 
