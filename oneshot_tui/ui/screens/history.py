@@ -57,11 +57,22 @@ def status_cell(run: RunRecord, live_run: str) -> Text:
     return Text(run.status, style="italic yellow" if run.status == RunStatus.LIVE else "red")
 
 
+class RunTable(DataTable[str | Text]):
+    """The runs, one row each; enter opens the row under the cursor (`RowSelected`).
+
+    Enter is the table's own key, not the screen's: a screen (or priority) binding would act
+    before the table has handled an arrow key typed just before it, and open the wrong run.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", key_display="enter"),
+    ]
+
+
 class HistoryScreen(Screen[None]):
     """The list of runs. Esc or q goes back to the live run."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", priority=True),
         Binding("r", "reload", "Reload"),
         Binding("escape,q,h", "back", "Live run", key_display="esc"),
     ]
@@ -74,7 +85,7 @@ class HistoryScreen(Screen[None]):
         color: $text;
     }
     HistoryScreen #history-note { height: auto; padding: 0 1; color: $text-muted; }
-    HistoryScreen DataTable { height: 1fr; }
+    HistoryScreen RunTable { height: 1fr; }
     """
 
     @dataclass
@@ -107,7 +118,7 @@ class HistoryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="history-title")
         yield Static("reading the history…", id="history-note")
-        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        table = RunTable(cursor_type="row", zebra_stripes=True)
         for label, key in (
             ("run", "run"),
             ("started", "started"),
@@ -129,8 +140,8 @@ class HistoryScreen(Screen[None]):
         return text
 
     @property
-    def table(self) -> DataTable[str | Text]:
-        return self.query_one(DataTable)
+    def table(self) -> RunTable:
+        return self.query_one(RunTable)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -201,11 +212,6 @@ class HistoryScreen(Screen[None]):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self._load_run(event.row_key.value)
-
-    def action_open(self) -> None:
-        table = self.table
-        if self.runs and 0 <= table.cursor_row < len(self.runs):
-            self._load_run(self.runs[table.cursor_row].id)
 
     def action_reload(self) -> None:
         self._load_runs()
