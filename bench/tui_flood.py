@@ -1,7 +1,8 @@
-"""The TUI under an output flood: 20 tasks x 50,000 lines at 200x50, side by side with mprocs.
+"""The TUI under an output flood: 20 tasks x 50,000 lines at 200x50, side by side with mprocs;
+and keys while 200 tasks start at once.
 
     python bench/tui_flood.py [--repeat 3] [--tasks 20] [--lines 50000] [--mprocs PATH]
-                              [--install-mprocs] [--skip-terminal]
+                              [--install-mprocs] [--skip-terminal] [--many 200] [--only-many]
 
 Two parts, each run in fresh processes:
 
@@ -16,6 +17,10 @@ Two parts, each run in fresh processes:
    and the peak RSS of the app's process (VmHWM, sampled every 20 ms). mprocs comes from --mprocs,
    PATH, a node_modules folder under /tmp or the project, or --install-mprocs (npm, into a temp
    dir). Targets (issue 4): faster than mprocs, lower RSS at equal scrollback, keys < 100 ms.
+3. Many tasks at once (in-process, headless Textual, 200x50): `--many N` tasks (200 by default)
+   start together, each printing a line every 0.1 s for 3 s; keys are posted every 20 ms from the
+   first frame until every task has ended. Reports the key latency (target, issue 9: < 100 ms),
+   the time until all ended and the peak RSS.
 """
 
 from __future__ import annotations
@@ -108,6 +113,80 @@ async def inner(tasks: int, lines: int, scrollback: int, wide: bool) -> dict[str
         "rss_kb": peak_rss_kb(),
         "gaps": gaps,
     }
+
+
+async def inner_many(tasks: int) -> dict[str, Any]:
+    from textual import events
+
+    from oneshot_tui.core.spec import RunSettings, TaskSpec
+    from oneshot_tui.ui.app import make_app
+    from oneshot_tui.ui.screens.main import MainScreen
+
+    handled: list[float] = []
+    move = MainScreen.action_move
+
+    def timed_move(self: MainScreen, delta: int) -> None:
+        handled.append(time.perf_counter())
+        move(self, delta)
+
+    MainScreen.action_move = timed_move  # type: ignore[method-assign]
+    ticker = str(ROOT / "tests" / "fakes" / "ticker.py")
+    specs = [
+        TaskSpec(f"t{i:03d}", (sys.executable, ticker, "tick", "0.1", "30")) for i in range(tasks)
+    ]
+    data_dir = Path(tempfile.mkdtemp(prefix="oneshot-bench-"))
+    start = time.perf_counter()
+    app = make_app(specs, RunSettings(max_concurrent=tasks), data_dir=data_dir)
+    sent: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        while app.model.finished is None:
+            key = "j" if len(sent) % 2 == 0 else "k"
+            sent.append(time.perf_counter())
+            app.post_message(events.Key(key, key))
+            await asyncio.sleep(0.02)
+        ended = time.perf_counter() - start
+        while len(handled) < len(sent):
+            await pilot.pause(0.02)
+        exit_code = app.model.finished.exit_code
+        app.exit()
+    latencies = sorted((h - s) * 1000 for s, h in zip(sent, handled, strict=True))
+    return {
+        "ended": ended,
+        "exit_code": exit_code,
+        "keys": len(latencies),
+        "key_median_ms": statistics.median(latencies) if latencies else None,
+        "key_p95_ms": latencies[int(len(latencies) * 0.95)] if latencies else None,
+        "key_max_ms": latencies[-1] if latencies else None,
+        "rss_kb": peak_rss_kb(),
+    }
+
+
+def run_inner_many(tasks: int) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--inner-many", str(tasks)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def report_many(tasks: int, repeat: int) -> None:
+    print(
+        f"\n3. {tasks} tasks at once (headless Textual, {SIZE[0]}x{SIZE[1]}): each prints a line"
+        " every 0.1 s for 3 s; keys posted every 20 ms until all have ended"
+    )
+    header = "   {:<34} {:>10} {:>10} {:>10} {:>10} {:>9}"
+    print(header.format("case", "all ended", "key p50", "key p95", "key max", "peak RSS"))
+    runs = [run_inner_many(tasks) for _ in range(repeat)]
+    assert all(r["exit_code"] == 0 for r in runs), runs
+    print(
+        header.format(
+            f"{tasks} tasks, {median([r['keys'] for r in runs]):.0f} keys per run",
+            f"{median([r['ended'] for r in runs]):.2f} s",
+            fmt_ms(median([r["key_median_ms"] or 0 for r in runs])),
+            fmt_ms(median([r["key_p95_ms"] or 0 for r in runs])),
+            fmt_ms(max(r["key_max_ms"] or 0 for r in runs)),
+            f"{median([r['rss_kb'] for r in runs]) / 1024:.0f} MB",
+        )
+    )
 
 
 def run_inner(tasks: int, lines: int, scrollback: int, wide: bool) -> dict[str, Any]:
@@ -211,8 +290,13 @@ def main() -> None:
     parser.add_argument("--mprocs", help="path to the mprocs binary")
     parser.add_argument("--install-mprocs", action="store_true", help="npm install it if missing")
     parser.add_argument("--skip-terminal", action="store_true", help="only the in-process part")
+    parser.add_argument("--many", type=int, default=200, help="tasks at once for part 3 (0: skip)")
+    parser.add_argument("--only-many", action="store_true", help="only part 3")
     args = parser.parse_args()
     n, lines = args.tasks, args.lines
+    if args.only_many:
+        report_many(args.many, args.repeat)
+        return
 
     print(f"{n} tasks x {lines:,} lines, {SIZE[0]}x{SIZE[1]}, median of {args.repeat} runs\n")
     print(
@@ -236,6 +320,8 @@ def main() -> None:
                 )
             )
 
+    if args.many:
+        report_many(args.many, args.repeat)
     if args.skip_terminal:
         return
     if shutil.which("tmux") is None:
@@ -266,7 +352,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--inner":
+    if len(sys.argv) > 1 and sys.argv[1] == "--inner-many":
+        print(json.dumps(asyncio.run(inner_many(int(sys.argv[2])))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--inner":
         tasks, lines, scrollback = (int(v) for v in sys.argv[2:5])
         report = asyncio.run(inner(tasks, lines, scrollback, "--wide" in sys.argv))
         print(json.dumps(report))

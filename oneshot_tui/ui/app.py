@@ -38,12 +38,16 @@ from oneshot_tui.ui.messages import (
     EngineEvents,
     EngineStopped,
     EngineWarning,
+    HistoryRequested,
+    LiveRequested,
     QuitRequested,
     TaskCommand,
 )
 from oneshot_tui.ui.model import RunModel
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
+from oneshot_tui.ui.screens.history import HistoryScreen
 from oneshot_tui.ui.screens.main import MainScreen
+from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
 _ENGINE_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for the engine's cleanup when the app leaves."""
@@ -187,6 +191,9 @@ class OneshotApp(App[int]):
             self._main.apply(changes, self.orch.in_use, self._phase())
         finally:
             message.ack()
+        screen = self.screen
+        if isinstance(screen, VerdictScreen) and screen.task_id in changes.rows:
+            screen.refresh_content()
         if self.exit_on_finish and self.model.finished is not None and not self.stopping:
             self._stop("every task has ended")
         if isinstance(self.screen, ConfirmQuit) and not self._live_tasks():
@@ -227,6 +234,26 @@ class OneshotApp(App[int]):
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:
         self.request_quit()
+
+    # -- the history (read-only; the live run goes on underneath) --------------------------------
+
+    @on(HistoryRequested)
+    def _history_requested(self, message: HistoryRequested) -> None:
+        if any(isinstance(s, HistoryScreen) for s in self.screen_stack):
+            return
+        self.push_screen(
+            HistoryScreen(
+                self.orch.data_dir,
+                self._data_dir_label(),
+                self.clock.time,
+                live_run=self.orch.run_id,
+            )
+        )
+
+    @on(LiveRequested)
+    def _live_requested(self, message: LiveRequested) -> None:
+        while len(self.screen_stack) > 1 and self.screen is not self._main:
+            self.pop_screen()
 
     def request_quit(self) -> None:
         """Quit now if nothing runs; else ask, then stop everything and leave once it has ended.
@@ -271,6 +298,8 @@ class OneshotApp(App[int]):
             ("Interrupt idle tasks", "Interrupt every idle task (I)", "interrupt_idle"),
             ("Zoom", "Show the selected pane full screen (z)", "zoom"),
             ("Search output", "Search the selected task's output (/)", "search"),
+            ("Verdicts", "The selected loop task's verdicts and feedback (v)", "verdicts"),
+            ("History", "Past runs, read-only (h)", "history"),
             ("Follow output", "Toggle following the newest output (f)", "follow"),
             ("Help", "Every key (?)", "help"),
         ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -74,3 +76,47 @@ def short_path(path: str, home: str) -> str:
     if home and (path == home or path.startswith(home.rstrip("/") + "/")):
         return "~" + path[len(home.rstrip("/")) :]
     return path
+
+
+def phase_text(info: TaskInfo) -> str:
+    """A running loop's step: `worker 2/3`, `auditor 2/3`; empty otherwise."""
+    loop = info.loop
+    if loop is None or not loop.role or info.state.ended or info.state is TaskState.CREATED:
+        return ""
+    return f"{loop.role} {loop.iteration}/{loop.max_iterations}"
+
+
+def short_phase(info: TaskInfo) -> str:
+    """The same for the task list, where room is short: `w2/3`, `a2/3`."""
+    text = phase_text(info)
+    return f"{text[0]}{text.split(' ', 1)[1]}" if text else ""
+
+
+def retry_text(info: TaskInfo, now: float) -> str:
+    """A rate-limit pause as a countdown: `retry 1/3 in 12s` (then `retrying…`)."""
+    retry = info.retry
+    if retry is None or info.state.ended:
+        return ""
+    left = retry.resume_at - now
+    if left <= 0:
+        return f"retry {retry.retry}/{retry.retries}: retrying…"
+    # Whole seconds, rounded up: a countdown that reads "0.4s" or "in 0s" while waiting is noise.
+    shown = f"{math.ceil(left)}s" if left < 60 else duration(left)
+    return f"retry {retry.retry}/{retry.retries} in {shown}"
+
+
+def last_verdict(info: TaskInfo) -> str:
+    """The latest verdict of a loop (`RETRY`), or empty."""
+    if info.loop is None or not info.loop.verdicts:
+        return ""
+    return info.loop.verdicts[-1].verdict
+
+
+def when(ts: float) -> str:
+    """A wall-clock time in local time, to the minute: `2027-01-16 09:30`."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one line for a notification."""
+    return str(exc) or type(exc).__name__

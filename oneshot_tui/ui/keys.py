@@ -1,4 +1,8 @@
-"""Every key of the main screen in one list: the bindings, the help screen and the README agree."""
+"""Every key of the main screen in one list: the bindings, the help screen and the README agree.
+
+A past run (history) is shown with the same panes and the same keys to move, search and scroll;
+only the commands are missing, and esc / q go back.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,60 @@ from textual.binding import Binding, BindingType
 
 MATCH = Binding.Group("match", compact=True)
 
-MAIN_BINDINGS: list[BindingType] = [
+_SELECT: list[BindingType] = [
     # Arrows are not in the footer: everyone tries them, and 80 columns have no room to spare.
     Binding("up,k", "move(-1)", "Previous task", show=False),
     Binding("down,j", "move(1)", "Next task", show=False),
     Binding("tab", "next_pane", "Next pane", show=False),
     Binding("shift+tab", "previous_pane", "Previous pane", show=False),
     Binding("enter,z", "zoom", "Zoom", key_display="z"),
-    Binding("i", "interrupt", "Interrupt"),
-    Binding("x", "kill", "Kill"),
-    Binding("r", "restart", "Restart"),
-    Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
+]
+
+_SEARCH: list[BindingType] = [
     Binding("slash", "search", "Search", key_display="/"),
     Binding("n", "search_step(1)", "Next match", group=MATCH),
     Binding("N", "search_step(-1)", "Previous match", key_display="N", group=MATCH),
-    Binding("escape", "clear_search", "Clear search", show=False),
+]
+
+_SCROLL: list[BindingType] = [
     # Not in the footer (room at 80 columns): the "N new lines" marker says when it matters.
     Binding("f", "follow", "Follow", show=False),
     Binding("pageup", "page(-1)", "Page up", show=False),
     Binding("pagedown", "page(1)", "Page down", show=False),
     Binding("shift+up", "scroll_lines(-1)", "Scroll up", show=False),
     Binding("shift+down", "scroll_lines(1)", "Scroll down", show=False),
-    Binding("left,h", "scroll_columns(-8)", "Scroll left", show=False),
-    Binding("right,l", "scroll_columns(8)", "Scroll right", show=False),
+    # Only the arrows: h is the history.
+    Binding("left", "scroll_columns(-8)", "Scroll left", show=False),
+    Binding("right", "scroll_columns(8)", "Scroll right", show=False),
     Binding("home,g", "top", "Oldest line", show=False),
     Binding("end,G", "bottom", "Newest line (follow)", show=False),
+]
+
+MAIN_BINDINGS: list[BindingType] = [
+    *_SELECT,
+    Binding("i", "interrupt", "Interrupt"),
+    Binding("x", "kill", "Kill"),
+    Binding("r", "restart", "Restart"),
+    Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
+    # In the footer only in a run with loop tasks (greyed for the others), see check_action.
+    Binding("v", "verdicts", "Verdicts"),
+    *_SEARCH,
+    Binding("escape", "clear_search", "Clear search", show=False),
+    *_SCROLL,
     Binding("question_mark", "help", "Help", key_display="?"),
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("h", "history", "History", show=False),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False),
+]
+
+PAST_RUN_BINDINGS: list[BindingType] = [
+    *_SELECT,
+    *_SEARCH,
+    # esc clears a search first, then goes back to the list of runs; q goes back to the live run.
+    Binding("escape", "back", "Back", key_display="esc"),
+    *_SCROLL,
+    Binding("q", "live", "Live run"),
 ]
 
 HELP_ROWS: list[tuple[str, str]] = [
@@ -44,12 +74,14 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "restart: a new attempt in the same pane"),
     ("I", "interrupt every idle task"),
+    ("v", "a loop's verdicts, with the auditor's feedback"),
     ("/  n  N", "search the output; next / previous match"),
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),
     ("pgup pgdn  shift+↑↓", "scroll by pages / lines (or the wheel)"),
-    ("← →  h l", "scroll sideways (long lines are cut)"),
+    ("← →", "scroll sideways (long lines are cut)"),
     ("home g  end G", "oldest line / newest line (follows)"),
+    ("h", "history: past runs, read-only (esc goes back)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
     ("q  ctrl+c", "quit; asks first if tasks still run"),

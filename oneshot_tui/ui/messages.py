@@ -61,5 +61,15 @@ class TaskCommand(Message):
 
 
 @dataclass
+class HistoryRequested(Message):
+    """The user asked for the history of runs (h)."""
+
+
+@dataclass
+class LiveRequested(Message):
+    """The user asked to go back from the history to the live run (q)."""
+
+
+@dataclass
 class QuitRequested(Message):
     """The user asked to leave (q or ctrl+c)."""

@@ -10,20 +10,58 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    LoopPhase,
+    LoopVerdict,
     Output,
     ProcessStarted,
+    RetryScheduled,
     RunFinished,
     RunStarted,
     StateChanged,
     TaskAdded,
     TaskExited,
+    TotalsChanged,
 )
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.buffer import LineBuffer, ViewState
 from oneshot_tui.ui.messages import TaskTail, UiEvent
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictInfo:
+    """One auditor verdict of a loop, as the verdict history shows it."""
+
+    attempt: int
+    iteration: int
+    verdict: str
+    feedback: str
+    well_formed: bool = True
+
+
+@dataclass
+class LoopInfo:
+    """Where a worker/auditor loop is, and every verdict so far (all attempts)."""
+
+    oneshot_id: str = ""
+    role: str = ""
+    """"worker" or "auditor" while a step runs; empty before the first step."""
+    iteration: int = 0
+    max_iterations: int = 0
+    verdicts: list[VerdictInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryInfo:
+    """A pause before the next try after a rate or usage limit (shown as a countdown)."""
+
+    resume_at: float
+    retry: int
+    retries: int
+    reason: str
 
 
 @dataclass
@@ -49,6 +87,12 @@ class TaskInfo:
     log_path: str = ""
     step: str = ""
     """What the running process is, for tasks that run several ("worker #2"); else empty."""
+    loop: LoopInfo | None = None
+    """Loop tasks only (set by their first loop event, or at once for a task of kind "loop")."""
+    totals: AgentTotals | None = None
+    """Agent tasks only: tokens, cost and tool calls so far, over every attempt."""
+    retry: RetryInfo | None = None
+    """Set while the task waits to try again after a rate limit."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -95,6 +139,8 @@ class RunModel:
         info = self.tasks.get(task_id)
         if info is None:
             info = TaskInfo(task_id, command, LineBuffer(self._scrollback_of(task_id)), kind)
+            if kind == "loop":
+                info.loop = LoopInfo()
             self.tasks[task_id] = info
             self.order.append(task_id)
         return info
@@ -115,6 +161,9 @@ class RunModel:
                 info.exit_code, info.signal = event.exit_code, event.signal
                 info.duration, info.reason = event.duration, event.reason
                 info.ended_ts = event.ts
+                info.retry = None
+                if event.totals is not None:
+                    info.totals = event.totals
                 changes.rows.add(event.task_id)
             elif isinstance(event, Activity):
                 info = self._info(event.task_id, changes)
@@ -124,6 +173,16 @@ class RunModel:
             elif isinstance(event, ProcessStarted):
                 info = self._info(event.task_id, changes)
                 info.log_path, info.step = event.log_path, event.label
+                info.retry = None  # the next try has started
+                changes.rows.add(event.task_id)
+            elif isinstance(event, (LoopPhase, LoopVerdict)):
+                self._loop(event, changes)
+            elif isinstance(event, TotalsChanged):
+                self._info(event.task_id, changes).totals = event.totals
+                changes.rows.add(event.task_id)
+            elif isinstance(event, RetryScheduled):
+                info = self._info(event.task_id, changes)
+                info.retry = RetryInfo(event.resume_at, event.retry, event.retries, event.reason)
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
@@ -146,6 +205,27 @@ class RunModel:
             info = self.add(task_id, "")
             changes.added.append(task_id)
         return info
+
+    def _loop(self, event: LoopPhase | LoopVerdict, changes: Changes) -> None:
+        info = self._info(event.task_id, changes)
+        loop = info.loop
+        if loop is None:
+            loop = info.loop = LoopInfo()
+        loop.oneshot_id = event.oneshot_id
+        if isinstance(event, LoopPhase):
+            loop.role, loop.iteration = event.role, event.iteration
+            loop.max_iterations = event.max_iterations
+        else:
+            loop.verdicts.append(
+                VerdictInfo(
+                    event.attempt,
+                    event.iteration,
+                    event.verdict,
+                    event.feedback,
+                    event.well_formed,
+                )
+            )
+        changes.rows.add(event.task_id)
 
     def _output(self, event: Output, changes: Changes) -> None:
         info = self._info(event.task_id, changes)
@@ -179,6 +259,9 @@ class RunModel:
             info.started_ts = info.ended_ts = info.last_output_ts = None
             info.exit_code = info.signal = info.duration = None
             info.reason = info.activity = info.step = ""
+            info.retry = None
+            if info.loop is not None:  # the verdicts so far stay: they are the task's history
+                info.loop.role, info.loop.iteration = "", 0
             if info.buffer.end:
                 info.buffer.add_marker("attempt", f"attempt {event.attempt}")
                 changes.output[event.task_id] = changes.output.get(event.task_id, 0) + 1
@@ -189,3 +272,4 @@ class RunModel:
         if event.target.ended:
             info.ended_ts = event.ts
             info.reason = event.reason
+            info.retry = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import sys
@@ -327,3 +328,22 @@ async def test_quit_again_while_stopping_kills_at_once(data_dir: Path) -> None:
         await pilot.press("q")
         await until(pilot, lambda: app.result is not None, timeout=30)
     assert app.result is not None and app.result.results[0].state is TaskState.INTERRUPTED
+
+
+def painted(app: OneshotApp) -> str:
+    """The screen as the terminal would show it (not what a widget would render now)."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+async def test_a_queued_pane_says_so_then_no_output_yet_once_it_runs(data_dir: Path) -> None:
+    specs = [
+        TaskSpec("first", (sys.executable, "-c", "import time; time.sleep(1)")),
+        TaskSpec("silent", (sys.executable, fake("quiet.py"), "--silent")),
+    ]
+    app = make_app(specs, RunSettings(max_concurrent=1, heartbeat_interval=0.05), data_dir=data_dir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.press("j")
+        await until(pilot, lambda: "(queued: waiting for a free slot)" in painted(app))
+        await until(pilot, lambda: state_of(app, "silent") is TaskState.RUNNING)
+        await until(pilot, lambda: "(no output yet)" in painted(app), timeout=5)
+        await stop_app(pilot)

@@ -2,7 +2,8 @@
 
 The screen owns the selection and the keys. A key that acts on a task posts a `TaskCommand` up to
 the app (the only holder of the orchestrator); a key is greyed out (`check_action` -> None) when
-the selected task's state does not allow it.
+the selected task's state does not allow it. Selecting, zooming, searching and scrolling are the
+same for a past run (`TasksScreen`).
 """
 
 from __future__ import annotations
@@ -10,72 +11,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import Footer
 
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.keys import MAIN_BINDINGS
-from oneshot_tui.ui.messages import QuitRequested, TaskCommand
-from oneshot_tui.ui.model import Changes, RunModel, TaskInfo
+from oneshot_tui.ui.messages import HistoryRequested, QuitRequested, TaskCommand
+from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.help import HelpScreen
-from oneshot_tui.ui.widgets.output_view import OutputView
+from oneshot_tui.ui.screens.tasks import TasksScreen
+from oneshot_tui.ui.screens.verdicts import VerdictScreen
 from oneshot_tui.ui.widgets.status_bar import StatusBar
-from oneshot_tui.ui.widgets.task_list import TaskList
-from oneshot_tui.ui.widgets.task_pane import TaskPane
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TasksScreen):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
-    DEFAULT_CSS = """
-    MainScreen #body { height: 1fr; }
-    MainScreen.-zoomed TaskList { display: none; }
-    """
+    _DYNAMIC: ClassVar[tuple[str, ...]] = (
+        "interrupt",
+        "kill",
+        "restart",
+        "interrupt_idle",
+        "verdicts",
+        "search_step",
+        "clear_search",
+    )
 
     def __init__(self, model: RunModel, now: Callable[[], float], data_dir: str) -> None:
-        super().__init__()
-        self.model = model
-        self._now = now
+        super().__init__(model, now)
         self._data_dir = data_dir
-        self.selected = 0
-        self._keys: tuple[bool | None, ...] = ()
         self.stopping = False
         """Set by the app once the run is being stopped: restart is no longer possible."""
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(self.model, self._data_dir)
-        with Horizontal(id="body"):
-            yield TaskList(self.model)
-            yield TaskPane(self._now)
-        # ctrl+p (the palette) is listed in the help screen: the footer needs the room at 80 cols.
-        yield Footer(compact=True, show_command_palette=False)
-
-    @property
-    def task_list(self) -> TaskList:
-        return self.query_one(TaskList)
-
-    @property
-    def pane(self) -> TaskPane:
-        return self.query_one(TaskPane)
-
-    @property
-    def status_bar(self) -> StatusBar:
-        return self.query_one(StatusBar)
-
-    @property
-    def selected_info(self) -> TaskInfo | None:
-        order = self.model.order
-        if not order:
-            return None
-        return self.model.tasks[order[min(self.selected, len(order) - 1)]]
-
-    def on_mount(self) -> None:
-        self.task_list.sync()
-        self._select(0)
+    def make_status_bar(self) -> StatusBar:
+        return StatusBar(self.model, self._data_dir)
 
     # -- updates from the app --------------------------------------------------------------------
 
@@ -109,39 +77,6 @@ class MainScreen(Screen[None]):
         self.status_bar.refresh()
         self._refresh_keys()
 
-    def tick(self) -> None:
-        """A second passed: redraw the times."""
-        self.pane.title_bar.refresh()
-
-    # -- selection -------------------------------------------------------------------------------
-
-    def _select(self, index: int) -> None:
-        order = self.model.order
-        if not order:
-            return
-        self.selected = max(0, min(index, len(order) - 1))
-        self.task_list.select(self.selected)
-        self.pane.show(self.model.tasks[order[self.selected]])
-        self._refresh_keys()
-
-    def action_move(self, delta: int) -> None:
-        self._select(self.selected + delta)
-
-    def action_next_pane(self) -> None:
-        if self.model.order:
-            self._select((self.selected + 1) % len(self.model.order))
-
-    def action_previous_pane(self) -> None:
-        if self.model.order:
-            self._select((self.selected - 1) % len(self.model.order))
-
-    @on(TaskList.Clicked)
-    def _clicked(self, event: TaskList.Clicked) -> None:
-        self._select(event.index)
-
-    def action_zoom(self) -> None:
-        self.toggle_class("-zoomed")
-
     # -- commands for the engine (through the app) -----------------------------------------------
 
     def _command(self, command: str) -> None:
@@ -164,61 +99,20 @@ class MainScreen(Screen[None]):
     def action_quit(self) -> None:
         self.post_message(QuitRequested())
 
-    # -- output ----------------------------------------------------------------------------------
-
-    @property
-    def _view(self) -> OutputView:
-        return self.pane.output
-
-    def action_search(self) -> None:
-        self.pane.open_search()
-
-    def action_search_step(self, delta: int) -> None:
-        self.pane.step_search(delta)
-
-    def action_clear_search(self) -> None:
-        self.pane.clear_search()
-
-    @on(TaskPane.SearchChanged)
-    def _search_changed(self) -> None:
-        self._refresh_keys()
-
-    def action_follow(self) -> None:
-        state = self._view.state
-        if state is not None:
-            self._view.set_follow(not state.follow)
-
-    def action_page(self, direction: int) -> None:
-        view = self._view
-        step = max(view.scrollable_content_region.height - 1, 1)
-        view.scroll_to(y=view.scroll_y + direction * step, animate=False)
-
-    def action_scroll_lines(self, delta: int) -> None:
-        self._view.scroll_to(y=self._view.scroll_y + delta, animate=False)
-
-    def action_scroll_columns(self, delta: int) -> None:
-        self._view.scroll_to(x=max(self._view.scroll_x + delta, 0), animate=False)
-
-    def action_top(self) -> None:
-        self._view.scroll_to(y=0, animate=False)
-
-    def action_bottom(self) -> None:
-        self._view.set_follow(True)
+    # -- other screens ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
+    def action_verdicts(self) -> None:
+        info = self.selected_info
+        if info is not None and info.loop is not None:
+            self.app.push_screen(VerdictScreen(info))
+
+    def action_history(self) -> None:
+        self.post_message(HistoryRequested())
+
     # -- which keys apply now --------------------------------------------------------------------
-
-    _DYNAMIC = ("interrupt", "kill", "restart", "interrupt_idle", "search_step", "clear_search")
-
-    def _refresh_keys(self) -> None:
-        """Redraw the footer only when a key became enabled or disabled: the footer rebuilds
-        itself on every refresh, which would be wasted work (and flicker) on each batch."""
-        keys = tuple(self.check_action(action, ()) for action in self._DYNAMIC)
-        if keys != self._keys:
-            self._keys = keys
-            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         info = self.selected_info
@@ -235,6 +129,9 @@ class MainScreen(Screen[None]):
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.
             return any(t.state is TaskState.IDLE for t in self.model.tasks.values())
-        if action in ("search_step", "clear_search"):
-            return info is not None and info.view.search is not None
-        return True
+        if action == "verdicts":
+            # Greyed for a task that is not a loop; hidden in a run without loops (footer room).
+            if info is not None and info.loop is not None:
+                return True
+            return None if any(t.loop is not None for t in self.model.tasks.values()) else False
+        return super().check_action(action, parameters)

@@ -1,4 +1,5 @@
-"""A pane's title bar: name, state badge, attempt, times, exit, search and agent activity."""
+"""A pane's title bar: name, state badge, attempt, loop phase, times, a rate-limit countdown,
+exit, agent totals, search and agent activity."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.ui.format import badge, end_text, timing_text
+from oneshot_tui.ui.format import badge, end_text, phase_text, retry_text, timing_text
 from oneshot_tui.ui.model import TaskInfo
 
 
@@ -41,17 +42,26 @@ class PaneTitle(Widget):
         text.append_text(badge(info.state))
         if info.attempt > 1:
             text.append(f" attempt {info.attempt}", style="bold")
-        if info.step and not info.state.ended:
+        now = self._now()
+        phase = phase_text(info)
+        if phase:
+            text.append(f" · {phase}", style="bold magenta")
+        elif info.step and not info.state.ended and info.loop is None:
             text.append(f" · {info.step}")
-        timing = timing_text(info, self._now())
+        timing = timing_text(info, now)
         if timing:
             text.append(f"  {timing}")
+        retry = retry_text(info, now)
+        if retry:
+            text.append(f"  ⏳ {retry}", style="bold yellow")
         ended = end_text(info)
         if ended:
             style = "bold red" if info.state is TaskState.FAILED else "bold"
             text.append(f"  {ended}", style=style)
         if info.state.ended and info.reason and not info.reason.startswith("exit "):
             text.append(f"  {info.reason}", style="italic")
+        if info.totals is not None:
+            text.append(f"  {info.totals.brief()}", style="dim")
         search = info.view.search
         if search is not None:
             position = "" if search.current is None else f"{search.current + 1}/"

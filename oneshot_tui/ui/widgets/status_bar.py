@@ -21,10 +21,19 @@ class StatusBar(Widget):
     }
     """
 
-    def __init__(self, model: RunModel, data_dir: str, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        model: RunModel,
+        data_dir: str,
+        *,
+        slots: bool = True,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.model = model
         self.data_dir = data_dir
+        self.slots = slots
+        """False for a past run: nothing is using slots."""
         self.in_use = 0
         self.phase = ""
         """"", "stopping N tasks…" or "finished · exit N" (set by the app)."""
@@ -45,7 +54,8 @@ class StatusBar(Widget):
                 text.append(" ")
                 shown = f"{entry.icon} {n} {entry.label}" if wide else f"{entry.icon} {n}"
                 text.append(shown, style=entry.colour)
-        text.append(f"  slots {self.in_use}/{model.max_concurrent}", style="bold")
+        if self.slots:
+            text.append(f"  slots {self.in_use}/{model.max_concurrent}", style="bold")
         if self.phase:
             text.append(f"  {self.phase}", style="bold yellow")
         text.append(f"  {self.data_dir}", style="dim")

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from oneshot_tui.ui.format import look
+from oneshot_tui.ui.format import look, short_phase
 from oneshot_tui.ui.model import RunModel
 
 
@@ -112,19 +112,24 @@ class TaskList(ScrollView, can_focus=False):
         info = self.model.tasks[order[index]]
         entry = look(info.state)
         label = entry.label
-        attempt = f" ×{info.attempt}" if info.attempt > 1 else ""
-        room = width - 3 - len(label) - len(attempt) - 1
+        # Muted after the name: the attempt (×2) and a running loop's step ("w2/3": worker,
+        # iteration 2 of 3; "a2/3": its auditor).
+        extra = f" ×{info.attempt}" if info.attempt > 1 else ""
+        phase = short_phase(info)
+        if phase:
+            extra += f" {phase}"
+        room = width - 3 - len(label) - len(extra) - 1
         name = info.task_id
         if room < 4:  # narrow: drop the state word, the icon still says it
             label = ""
-            room = width - 3 - len(attempt)
+            room = width - 3 - len(extra)
         if len(name) > room:
             name = name[: max(room - 1, 1)] + "…"
         row = Text(no_wrap=True, end="")
         row.append(f" {entry.icon} ", style=entry.colour)
         row.append(name)
-        if attempt:
-            row.append(attempt, style=self._style("task-list--muted"))
+        if extra:
+            row.append(extra, style=self._style("task-list--muted"))
         pad = width - row.cell_len - len(label) - 1
         row.append(" " * max(pad, 1))
         row.append(label, style=entry.colour)

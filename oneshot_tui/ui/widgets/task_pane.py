@@ -89,7 +89,10 @@ class TaskPane(Vertical):
     def refresh_title(self) -> None:
         self.title_bar.refresh()
         if self.info is not None:
-            self.output.empty_text = _empty_text(self.info)
+            text = _empty_text(self.info)
+            if text != self.output.empty_text:  # queued -> running: the view must redraw it
+                self.output.empty_text = text
+                self.output.refresh()
 
     # -- search ------------------------------------------------------------------------------
 

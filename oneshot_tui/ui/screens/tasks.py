@@ -1,0 +1,173 @@
+"""What the live run and a past run have in common: a status bar, the task list, the selected
+task's pane, the footer, and the keys that select, zoom, search and scroll.
+
+The subclasses add what differs: the live screen's commands, and the past run's way back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from oneshot_tui.ui.model import RunModel, TaskInfo
+from oneshot_tui.ui.widgets.output_view import OutputView
+from oneshot_tui.ui.widgets.status_bar import StatusBar
+from oneshot_tui.ui.widgets.task_list import TaskList
+from oneshot_tui.ui.widgets.task_pane import TaskPane
+
+
+class TasksScreen(Screen[None]):
+    """Task list and pane over a `RunModel`; the subclass gives the bindings and status bar."""
+
+    DEFAULT_CSS = """
+    TasksScreen #body { height: 1fr; }
+    TasksScreen.-zoomed TaskList { display: none; }
+    """
+
+    _DYNAMIC: ClassVar[tuple[str, ...]] = ("search_step", "clear_search")
+    """Actions whose availability depends on the selection (the footer is redrawn on a change)."""
+
+    def __init__(self, model: RunModel, now: Callable[[], float]) -> None:
+        super().__init__()
+        self.model = model
+        self._now = now
+        self.selected = 0
+        self._keys: tuple[bool | None, ...] = ()
+
+    def make_status_bar(self) -> StatusBar:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield self.make_status_bar()
+        with Horizontal(id="body"):
+            yield TaskList(self.model)
+            yield TaskPane(self._now)
+        # ctrl+p (the palette) is listed in the help screen: the footer needs the room at 80 cols.
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def task_list(self) -> TaskList:
+        return self.query_one(TaskList)
+
+    @property
+    def pane(self) -> TaskPane:
+        return self.query_one(TaskPane)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def selected_info(self) -> TaskInfo | None:
+        order = self.model.order
+        if not order:
+            return None
+        return self.model.tasks[order[min(self.selected, len(order) - 1)]]
+
+    def on_mount(self) -> None:
+        self.task_list.sync()
+        self._select(0)
+
+    def tick(self) -> None:
+        """A second passed: redraw the times."""
+        self.pane.title_bar.refresh()
+
+    # -- selection -------------------------------------------------------------------------------
+
+    def _select(self, index: int) -> None:
+        order = self.model.order
+        if not order:
+            return
+        self.selected = max(0, min(index, len(order) - 1))
+        self.task_list.select(self.selected)
+        info = self.model.tasks[order[self.selected]]
+        self.pane.show(info)
+        self.selection_changed(info)
+        self._refresh_keys()
+
+    def selection_changed(self, info: TaskInfo) -> None:
+        """Hook: another task is shown."""
+
+    def action_move(self, delta: int) -> None:
+        self._select(self.selected + delta)
+
+    def action_next_pane(self) -> None:
+        if self.model.order:
+            self._select((self.selected + 1) % len(self.model.order))
+
+    def action_previous_pane(self) -> None:
+        if self.model.order:
+            self._select((self.selected - 1) % len(self.model.order))
+
+    @on(TaskList.Clicked)
+    def _clicked(self, event: TaskList.Clicked) -> None:
+        self._select(event.index)
+
+    def action_zoom(self) -> None:
+        self.toggle_class("-zoomed")
+
+    # -- output ----------------------------------------------------------------------------------
+
+    @property
+    def _view(self) -> OutputView:
+        return self.pane.output
+
+    def action_search(self) -> None:
+        self.pane.open_search()
+
+    def action_search_step(self, delta: int) -> None:
+        self.pane.step_search(delta)
+
+    def action_clear_search(self) -> None:
+        self.pane.clear_search()
+
+    @on(TaskPane.SearchChanged)
+    def _search_changed(self) -> None:
+        self._refresh_keys()
+
+    def action_follow(self) -> None:
+        state = self._view.state
+        if state is not None:
+            self._view.set_follow(not state.follow)
+
+    def action_page(self, direction: int) -> None:
+        view = self._view
+        step = max(view.scrollable_content_region.height - 1, 1)
+        view.scroll_to(y=view.scroll_y + direction * step, animate=False)
+
+    def action_scroll_lines(self, delta: int) -> None:
+        self._view.scroll_to(y=self._view.scroll_y + delta, animate=False)
+
+    def action_scroll_columns(self, delta: int) -> None:
+        self._view.scroll_to(x=max(self._view.scroll_x + delta, 0), animate=False)
+
+    def action_top(self) -> None:
+        self._view.scroll_to(y=0, animate=False)
+
+    def action_bottom(self) -> None:
+        self._view.set_follow(True)
+
+    # -- which keys apply now --------------------------------------------------------------------
+
+    def _refresh_keys(self) -> None:
+        """Redraw the footer only when a key became enabled or disabled: the footer rebuilds
+        itself on every refresh, which would be wasted work (and flicker) on each batch."""
+        keys = tuple(self.check_action(action, ()) for action in self._DYNAMIC)
+        if keys != self._keys:
+            self._keys = keys
+            self.refresh_bindings()
+
+    def searching(self) -> bool:
+        info = self.selected_info
+        return info is not None and info.view.search is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("search_step", "clear_search"):
+            return self.searching()
+        return True
