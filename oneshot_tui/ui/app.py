@@ -299,6 +299,7 @@ class OneshotApp(App[int]):
             ("Zoom", "Show the selected pane full screen (z)", "zoom"),
             ("Search output", "Search the selected task's output (/)", "search"),
             ("Verdicts", "The selected loop task's verdicts and feedback (v)", "verdicts"),
+            ("Diff", "What the selected worktree task changed (d)", "diff"),
             ("History", "Past runs, read-only (h)", "history"),
             ("Follow output", "Toggle following the newest output (f)", "follow"),
             ("Help", "Every key (?)", "help"),

@@ -47,6 +47,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # In the footer only in a run with loop tasks (greyed for the others), see check_action.
     Binding("v", "verdicts", "Verdicts"),
+    # Likewise: in the footer only in a run with worktree tasks.
+    Binding("d", "diff", "Diff"),
     *_SEARCH,
     Binding("escape", "clear_search", "Clear search", show=False),
     *_SCROLL,
@@ -75,6 +77,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("r", "restart: a new attempt in the same pane"),
     ("I", "interrupt every idle task"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
+    ("d", "a worktree task's diff against its base"),
     ("/  n  N", "search the output; next / previous match"),
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),

@@ -24,8 +24,11 @@ from oneshot_tui.core.events import (
     TaskAdded,
     TaskExited,
     TotalsChanged,
+    WorktreeFinished,
+    WorktreeReady,
 )
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.buffer import LineBuffer, ViewState
 from oneshot_tui.ui.messages import TaskTail, UiEvent
@@ -93,6 +96,10 @@ class TaskInfo:
     """Agent tasks only: tokens, cost and tool calls so far, over every attempt."""
     retry: RetryInfo | None = None
     """Set while the task waits to try again after a rate limit."""
+    worktree: WorktreeInfo | None = None
+    """Worktree tasks only: where it runs (its branch), for the title and the `d` diff."""
+    changes: str = ""
+    """What the last ended attempt left in its worktree: "2 commits, 3 files +10 -2"."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -177,6 +184,13 @@ class RunModel:
                 changes.rows.add(event.task_id)
             elif isinstance(event, (LoopPhase, LoopVerdict)):
                 self._loop(event, changes)
+            elif isinstance(event, WorktreeReady):
+                info = self._info(event.task_id, changes)
+                info.worktree, info.changes = event.worktree, ""
+                changes.rows.add(event.task_id)
+            elif isinstance(event, WorktreeFinished):
+                self._info(event.task_id, changes).changes = event.summary.changes_text()
+                changes.rows.add(event.task_id)
             elif isinstance(event, TotalsChanged):
                 self._info(event.task_id, changes).totals = event.totals
                 changes.rows.add(event.task_id)

@@ -17,6 +17,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.keys import MAIN_BINDINGS
 from oneshot_tui.ui.messages import HistoryRequested, QuitRequested, TaskCommand
 from oneshot_tui.ui.model import Changes, RunModel
+from oneshot_tui.ui.screens.diff import DiffScreen
 from oneshot_tui.ui.screens.help import HelpScreen
 from oneshot_tui.ui.screens.tasks import TasksScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
@@ -32,6 +33,7 @@ class MainScreen(TasksScreen):
         "restart",
         "interrupt_idle",
         "verdicts",
+        "diff",
         "search_step",
         "clear_search",
     )
@@ -109,6 +111,11 @@ class MainScreen(TasksScreen):
         if info is not None and info.loop is not None:
             self.app.push_screen(VerdictScreen(info))
 
+    def action_diff(self) -> None:
+        info = self.selected_info
+        if info is not None and info.worktree is not None:
+            self.app.push_screen(DiffScreen(info.task_id, info.worktree))
+
     def action_history(self) -> None:
         self.post_message(HistoryRequested())
 
@@ -129,6 +136,11 @@ class MainScreen(TasksScreen):
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.
             return any(t.state is TaskState.IDLE for t in self.model.tasks.values())
+        if action == "diff":
+            # Greyed for a task without a worktree; hidden in a run without any (footer room).
+            if info is not None and info.worktree is not None:
+                return True
+            return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
         if action == "verdicts":
             # Greyed for a task that is not a loop; hidden in a run without loops (footer room).
             if info is not None and info.loop is not None:

@@ -1,5 +1,5 @@
 """A pane's title bar: name, state badge, attempt, loop phase, times, a rate-limit countdown,
-exit, agent totals, search and agent activity."""
+exit, agent totals, worktree branch and changes, search and agent activity."""
 
 from __future__ import annotations
 
@@ -62,6 +62,10 @@ class PaneTitle(Widget):
             text.append(f"  {info.reason}", style="italic")
         if info.totals is not None:
             text.append(f"  {info.totals.brief()}", style="dim")
+        if info.worktree is not None:
+            text.append(f"  ⎇ {info.worktree.branch}", style="green")
+            if info.changes and info.state.ended:
+                text.append(f" {info.changes}", style="dim")
         search = info.view.search
         if search is not None:
             position = "" if search.current is None else f"{search.current + 1}/"
