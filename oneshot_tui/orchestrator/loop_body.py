@@ -90,6 +90,20 @@ class LoopBody:
             raise RuntimeError("a loop task needs the run's data dir to keep its session")
         self.record = record = loop_settings_record(self.spec, attempt.worktree)
         session, state = self._open(attempt.data_dir, record)
+        task = attempt.task
+        for earlier in state.verdicts:  # a resumed loop: its history shows every verdict
+            attempt.bus.publish(
+                LoopVerdict(
+                    task.id,
+                    task.attempt,
+                    attempt.clock.time(),
+                    state.oneshot_id,
+                    earlier.iteration,
+                    str(earlier.verdict),
+                    earlier.feedback,
+                    earlier.well_formed,
+                )
+            )
         meter = Meter(attempt, self.worker.budget)  # one budget across every step
         agents = {
             Role.WORKER: executor(self.worker.agent),

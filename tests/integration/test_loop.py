@@ -162,3 +162,32 @@ async def test_history_records_the_loop_and_rerun_keeps_its_settings(
         "codex",
         3,
     )
+
+
+async def test_a_resumed_loop_announces_its_earlier_verdicts(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    agents = ScriptedAgents(
+        tmp_path,
+        [
+            {"result": "w1"},
+            verdict("RETRY", "more"),
+            {"result": "w2"},
+            {"crash": True},
+            verdict("DONE", "ok"),
+        ],
+    )
+    spec = loop_spec("Do it", cwd=tmp_path, env=agents.env)
+    first, _ = await run_recorded(Orchestrator([spec], data_dir=data_dir))
+    assert first.results[0].reason.startswith("auditor #2 failed")
+    state = find_session(data_dir, "last").load()
+    assert spec.loop is not None
+    resumed = replace(spec, loop=replace(spec.loop, oneshot_id=state.oneshot_id))
+    result, watcher = await run_recorded(Orchestrator([resumed], data_dir=data_dir))
+    assert result.exit_code == 0
+    verdicts = [(e.iteration, e.verdict) for e in watcher.all() if isinstance(e, LoopVerdict)]
+    assert verdicts == [(1, "RETRY"), (2, "DONE")]
+    assert [c["binary"] for c in agents.calls()][-1] == "codex"  # the auditor ran again, alone
+    assert len(agents.calls()) == 5
