@@ -14,8 +14,13 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
+MIN_FREE_BYTES = 4 * 1024 * 1024
+"""Less free space than this in the data dir refuses a run: its logs would fail at once."""
+
+
 def resolve_data_dir(explicit: Path | None) -> Path:
-    """The data dir, created user-only and checked writable before anything starts."""
+    """The data dir, created user-only and checked writable (and not full) before anything
+    starts: a full disk is a clear error now, not a crash mid-run."""
     import os
     import tempfile
 
@@ -31,4 +36,8 @@ def resolve_data_dir(explicit: Path | None) -> Path:
             raise PermissionError(13, "Permission denied")
     except OSError as exc:
         raise ConfigError(f"data dir {path} is not writable: {exc.strerror or exc}") from None
+    stats = os.statvfs(path)
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(f"data dir {path} is full: {free // 1024} KiB free")
     return path

@@ -47,6 +47,8 @@ class Attempt:
         self.clock = clock
         self.log = log
         self.redactor = redactor or Redactor()
+        self.log_error: OSError | None = None
+        """Set when a write to the log failed; the attempt is then being stopped."""
         self.data_dir = data_dir
         """The data dir of the run; a loop saves its session under it."""
         self.worktree = worktree
@@ -117,7 +119,11 @@ class Attempt:
         async def sink(stream: str, data: bytes) -> None:
             if redact is not None:
                 data = redact(data)
-            self.log.write(data)
+            if self.log_error is None:
+                try:
+                    self.log.write(data)
+                except OSError as exc:
+                    self._log_failed(exc)
             task.last_output_at = self.clock.monotonic()
             if task.state is TaskState.IDLE:
                 task.lifecycle.resumed(reason="output")
@@ -160,6 +166,13 @@ class Attempt:
             if name not in own:
                 env.pop(name, None)
         return env
+
+    def _log_failed(self, exc: OSError) -> None:
+        """The log cannot be written (a full disk): what the task writes from now on would be
+        kept nowhere, so it is stopped, with the reason. Lines still reach the display."""
+        self.log_error = exc
+        reason = exc.strerror or str(exc)
+        self.stop(f"cannot write its log {self.log.path}: {reason}; stopped to lose no more output")
 
     def show(self, stream: str, text: str, count: int) -> None:
         """Display lines for this task: into its bounded view and onto the bus."""
