@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
-from oneshot_tui.core.spec import AGENTS, AgentSettings
+from oneshot_tui.core.spec import AGENTS, BACKENDS, AgentSettings
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
@@ -61,6 +61,16 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     run.add_argument("--pty", action="store_const", const=True, help="run tasks under a PTY")
     run.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="where task processes run: local (default) or ray (needs oneshot-tui[ray])",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster's HOST:PORT (default: $RAY_ADDRESS, else the one on this machine)",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -79,6 +89,8 @@ RUN_FLAG_KEYS = (
     "grace",
     "fail_fast",
     "pty",
+    "backend",
+    "ray_address",
 )
 
 

@@ -120,6 +120,7 @@ class JsonPrinter:
                     )
                 )
             elif isinstance(e, ProcessStarted):
+                where = {"node": e.node} if e.node else {}  # only for a process on a cluster node
                 lines.append(
                     self._obj(
                         e.ts,
@@ -129,6 +130,7 @@ class JsonPrinter:
                         pid=e.pid,
                         log=e.log_path,
                         label=e.label,
+                        **where,
                     )
                 )
             elif isinstance(e, TaskAdded):

@@ -26,6 +26,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
 from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
@@ -69,6 +70,7 @@ class Orchestrator:
         clock: Clock | None = None,
         run_id: str | None = None,
         body_factory: BodyFactory = default_body,
+        backend: ProcessBackend | None = None,
     ) -> None:
         self.settings = settings or RunSettings()
         self.bus = bus or EventBus()
@@ -77,6 +79,8 @@ class Orchestrator:
         self.data_dir = data_dir
         self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
         self._body_factory = body_factory
+        self.backend: ProcessBackend = backend or LocalBackend()
+        """Where the processes run; opened and closed by the caller (orchestrator.backends)."""
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
@@ -116,7 +120,8 @@ class Orchestrator:
             task.stop = StopRequest(reason)
             self._queue_scopes[task.id].cancel()
             return True
-        return task.state.active and self._request_stop(task, StopRequest(reason))
+        live = task.state.active or task.starting
+        return live and self._request_stop(task, StopRequest(reason))
 
     def kill(self, task_id: str, reason: str = "killed by user") -> bool:
         """SIGKILL to the task's whole process group, now."""
@@ -148,7 +153,7 @@ class Orchestrator:
 
     def kill_all(self, reason: str = "killed") -> None:
         for task in self.tasks.values():
-            if task.state.active:
+            if task.state.active or task.starting:
                 self._request_stop(task, StopRequest(reason, kill=True))
 
     def add(self, spec: TaskSpec) -> Task:
@@ -170,7 +175,7 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.state is TaskState.CREATED and task.id in self._queue_scopes:
                 self._queue_scopes[task.id].cancel()
-            elif task.state.active:
+            elif task.state.active or task.starting:
                 self._request_stop(task, StopRequest(reason))
         self._check_settled()
 
@@ -280,11 +285,11 @@ class Orchestrator:
                     await self._run_attempt(task)
                 finally:
                     self._limiter.release()
-                stop = task.stop
-                if stop is None or not stop.restart or self._stopping:
+                reason = self._restart_reason(task)
+                if reason is None or self._stopping:
                     break
                 task.stop = None
-                task.lifecycle.restart(reason=stop.reason)
+                task.lifecycle.restart(reason=reason)
         finally:
             if task.state is TaskState.CREATED:
                 self._never_started(task)
@@ -307,6 +312,21 @@ class Orchestrator:
             return False
         return True
 
+    def _restart_reason(self, task: Task) -> str | None:
+        """Why the task's next attempt starts at once, or None if it does not."""
+        stop = task.stop
+        if stop is not None:
+            return stop.reason if stop.restart else None
+        if self._restarts_lost(task):
+            task.lost_restarts += 1
+            allowed = task.spec.policy.restart_on_node_lost
+            return f"node lost: restart {task.lost_restarts} of {allowed}"
+        return None
+
+    def _restarts_lost(self, task: Task) -> bool:
+        """The task lost its node, and its policy says to start it again."""
+        return task.lost and task.lost_restarts < task.spec.policy.restart_on_node_lost
+
     def _never_started(self, task: Task) -> None:
         reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
         task.reason = f"not started: {reason}"
@@ -319,6 +339,7 @@ class Orchestrator:
         task.ended_at = task.idle_since = None
         task.exit_status = None
         task.reason = ""
+        task.lost = False
         task.stop_event = anyio.Event()
         path = self.log_dir / log_file_name(task.file_stem, task.attempt)
         task.log_paths.append(path)
@@ -332,10 +353,20 @@ class Orchestrator:
             with output_log:
                 try:
                     outcome = await self._body_factory(task.spec).run(
-                        Attempt(task, self.bus, self.clock, output_log, self.run_id, self.redactor)
+                        Attempt(
+                            task,
+                            self.bus,
+                            self.clock,
+                            output_log,
+                            self.run_id,
+                            self.redactor,
+                            self.backend,
+                        )
                     )
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))
+                except ProcessLost as exc:
+                    outcome = Outcome(False, f"node lost ({exc})", lost=True)
                 except Exception as exc:  # a bug in a body must not take the whole run down
                     output_log.write(traceback.format_exc().encode())
                     log.exception("task %s crashed", task.id)
@@ -349,6 +380,7 @@ class Orchestrator:
         task.stop_event = None
         if outcome is not None and outcome.status is not None:
             task.exit_status = outcome.status
+        task.lost = outcome is not None and outcome.lost
         state = task.state
         if task.stop is not None or outcome is None:
             reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
@@ -364,7 +396,11 @@ class Orchestrator:
             task.lifecycle.finish(reason=reason)
         task.reason = reason
         self._publish_exit(task)
-        if task.state is TaskState.FAILED and self.settings.fail_fast:
+        if (
+            task.state is TaskState.FAILED
+            and self.settings.fail_fast
+            and not self._restarts_lost(task)
+        ):
             self.shutdown(f"fail-fast: {task.id} failed")
 
     def _publish_exit(self, task: Task) -> None:

@@ -14,8 +14,9 @@ from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.runner.backend import ProcessHandle
 from oneshot_tui.runner.output import LineView
-from oneshot_tui.runner.process import ChildProcess, ExitStatus
+from oneshot_tui.runner.process import ExitStatus
 
 
 @dataclass
@@ -40,13 +41,17 @@ class Task:
     idle_since: float | None = None
     exit_status: ExitStatus | None = None
     reason: str = ""
-    child: ChildProcess | None = None
+    child: ProcessHandle | None = None
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
     scheduled: bool = False
     """True while a coroutine owns the task (queued or running)."""
     totals: AgentTotals | None = None
     """Agent tasks: tokens, cost and tool calls over all attempts so far."""
+    lost: bool = False
+    """The last attempt ended because its node or worker went away."""
+    lost_restarts: int = 0
+    """Attempts started again after a lost node (bounded by `restart_on_node_lost`)."""
 
     @classmethod
     def create(
@@ -66,6 +71,11 @@ class Task:
     @property
     def state(self) -> TaskState:
         return self.lifecycle.state
+
+    @property
+    def starting(self) -> bool:
+        """An attempt is under way but its process has not started (waiting for a node)."""
+        return self.state is TaskState.CREATED and self.stop_event is not None
 
     @property
     def attempt(self) -> int:

@@ -109,6 +109,20 @@ def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:
     return out
 
 
+def marked_processes(marker: str) -> list[int]:
+    """Every live process on this machine carrying `marker`, wherever it hangs (a full /proc
+    scan: for a process whose supervisor died, so that nothing of it is left in our tree)."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    out = []
+    for name in os.listdir(_PROC):
+        if not name.isdigit():
+            continue
+        stat = _stat(int(name))
+        if stat is not None and stat[0] not in ("Z", "X") and _has_marker(int(name), needle):
+            out.append(int(name))
+    return out
+
+
 def reap_adopted(leaders: Collection[int]) -> int:
     """Reap zombie children we adopted as subreaper.
 

@@ -1,0 +1,335 @@
+"""The ray backend: every process runs on a node of a Ray cluster, beside an actor that hosts it.
+
+Imported only when a run chooses `--backend ray`: it imports Ray (the optional `[ray]` extra).
+
+One actor per process. Ray places it on a node with room for the task's `num_cpus` and
+`resources`; the actor (a `ProcessHost`) starts the process there, in a process group of its own,
+and keeps its output. This side fetches the output with `read` calls awaited as ObjectRefs (no
+thread, and the event loop never blocks) and hands each chunk to the attempt's sink, exactly as a
+local pipe would: the log file, idle detection and the bus see no difference. A stop is the same
+ladder, carried out by the actor on its node. If the actor's worker or its node dies, the process
+is lost: `follow` raises ProcessLost, and what the task left on a node that is still up is found
+by its marker and killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import ray
+from ray.exceptions import RayError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from oneshot_tui.runner.backend import BackendError, Placement, ProcessLost
+from oneshot_tui.runner.process import (
+    ChunkSink,
+    ExitStatus,
+    ProcessSpec,
+    ProgramNotFound,
+    SpawnError,
+)
+from oneshot_tui.runner.process_host import READ_LIMIT, ProcessHost, Started, sweep, to_wire
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 60.0
+"""Seconds to reach the cluster before the run gives up (nothing has started by then)."""
+CALL_SLACK = 30.0
+"""Seconds a call to a live actor may take beyond the work it was asked to do."""
+SWEEP_TIMEOUT = 30.0
+"""Seconds to clean a node after a lost worker; a node that is gone took its processes along."""
+ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
+"""A host that dies is not brought back: its process died with it, and a new attempt is the
+orchestrator's decision (`restart_on_node_lost`)."""
+
+
+class RayProcessHost(ProcessHost):
+    """The host as a Ray actor; it also says which node it is on."""
+
+    def base_environment(self) -> Mapping[str, str]:
+        return node_environment(os.environ)
+
+    async def start(self, wire: Any) -> Started:
+        started = await super().start(wire)
+        started["node_id"] = ray.get_runtime_context().get_node_id()
+        started["node_ip"] = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+        return started
+
+
+def node_environment(worker: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment less what Ray added for its workers (PYTHONBREAKPOINT,
+    OMP_NUM_THREADS, RAY_JOB_ID, ...): a task sees the node as `ray start` left it. Those are
+    the variables the raylet, our worker's parent, does not have."""
+    try:
+        with open(f"/proc/{int(worker.get('RAY_RAYLET_PID', ''))}/environ", "rb") as f:
+            raw = f.read()
+    except (OSError, ValueError):
+        return {k: v for k, v in worker.items() if k not in RAY_WORKER_VARIABLES}
+    names = {entry.split(b"=", 1)[0].decode(errors="replace") for entry in raw.split(b"\0")}
+    return {k: v for k, v in worker.items() if k in names}
+
+
+RAY_WORKER_VARIABLES = frozenset(
+    {"PYTHONBREAKPOINT", "OMP_NUM_THREADS", "SPT_NOENV", "RAY_JOB_ID", "RAY_RAYLET_PID"}
+)
+"""What Ray sets for its workers, for when the raylet's environment cannot be read."""
+
+_Host: Any = ray.remote(RayProcessHost)
+_sweep: Any = ray.remote(num_cpus=0, max_retries=0)(sweep)
+
+
+def ray_options(placement: Placement) -> dict[str, Any]:
+    """Ray's actor options for a placement: GPU and memory have options of their own."""
+    custom = dict(placement.resources)
+    options: dict[str, Any] = {"num_cpus": placement.num_cpus, **ACTOR_OPTIONS}
+    if "GPU" in custom:
+        options["num_gpus"] = custom.pop("GPU")
+    if "memory" in custom:
+        options["memory"] = custom.pop("memory")
+    if custom:
+        options["resources"] = custom
+    return options
+
+
+def demand(placement: Placement) -> dict[str, float]:
+    """What a node must have in total to ever take the placement, in Ray's resource names."""
+    wanted = {"CPU": placement.num_cpus, **placement.resources}
+    return {name: amount for name, amount in wanted.items() if amount > 0}
+
+
+def fits_a_node(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> bool:
+    for node in nodes:
+        have = node.get("Resources", {})
+        if node.get("Alive") and all(have.get(k, 0) >= v for k, v in wanted.items()):
+            return True
+    return False
+
+
+def _quiet_driver_errors() -> None:
+    """Ray prints the errors it hears from the cluster ("a worker died ...") on our stdout, which
+    carries only data in a headless run: send them to the log (stderr) instead."""
+    worker = ray._private.worker
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "_oneshot", False):
+        return
+
+    def to_log(data: dict[str, Any], ignore_prefix: bool) -> None:
+        for line in data.get("lines", ()):
+            log.info("ray: %s", str(line).splitlines()[0] if line else "")
+
+    to_log._oneshot = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_log
+
+
+class RayBackend:
+    """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self._connected_here = False
+
+    @property
+    def local(self) -> bool:
+        return False
+
+    async def start(self) -> None:
+        if ray.is_initialized():
+            return
+        if self.address != "auto":
+            await anyio.to_thread.run_sync(self._check_reachable)
+        done = anyio.Event()
+        outcome: list[BaseException | None] = []
+        token = anyio.lowlevel.current_token()
+
+        def connect() -> None:
+            try:
+                self._connect()
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+            with contextlib.suppress(RuntimeError):  # the run gave up waiting and ended
+                anyio.from_thread.run_sync(done.set, token=token)
+
+        # A daemon thread, not anyio's worker threads: Ray may keep trying to reach a cluster
+        # that does not answer, and a run that gives up must still be able to exit. From a thread,
+        # Ray also leaves our signal handlers alone (it sets SIGTERM's only from the main thread).
+        threading.Thread(target=connect, name="ray-connect", daemon=True).start()
+        with anyio.move_on_after(CONNECT_TIMEOUT):
+            await done.wait()
+        if not outcome:
+            raise BackendError(
+                f"no answer from the Ray cluster at {self.address} within {CONNECT_TIMEOUT:.0f}s"
+            )
+        if outcome[0] is not None:
+            raise outcome[0]
+        self._connected_here = True
+
+    def _check_reachable(self) -> None:
+        """Fail at once when nothing listens at the address (Ray itself would retry for long)."""
+        host, _, port = self.address.rpartition(":")
+        host = host.removeprefix("ray://").strip("[]")
+        if not host or not port.isdigit():
+            raise BackendError(f"the Ray address must be HOST:PORT, got {self.address!r}")
+        try:
+            socket.create_connection((host, int(port)), timeout=10).close()
+        except OSError as exc:
+            raise BackendError(
+                f"cannot connect to the Ray cluster at {self.address}: {exc.strerror or exc}"
+            ) from None
+
+    def _connect(self) -> None:
+        try:
+            ray.init(
+                address=self.address,
+                namespace="oneshot-tui",
+                log_to_driver=False,  # the task's output comes to us as data, not as prints
+                logging_level=logging.ERROR,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            hint = "" if self.address != "auto" else " (start one with `ray start --head`)"
+            raise BackendError(
+                f"cannot connect to the Ray cluster at {self.address}{hint}: {_first_line(exc)}"
+            ) from None
+        _quiet_driver_errors()
+
+    async def aclose(self) -> None:
+        if self._connected_here:
+            self._connected_here = False
+            await anyio.to_thread.run_sync(ray.shutdown)
+
+    async def spawn(self, spec: ProcessSpec, placement: Placement) -> RayProcess:
+        wanted = demand(placement)
+        if wanted and not fits_a_node(wanted, await anyio.to_thread.run_sync(ray.nodes)):
+            shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
+            raise SpawnError(f"no node of the Ray cluster has {shown}")
+        actor = _Host.options(**ray_options(placement)).remote()
+        try:
+            started: Started = await actor.start.remote(to_wire(spec, os.environ))
+        except RayError as exc:
+            ray.kill(actor)
+            raise ProcessLost(f"its Ray worker died while starting: {_first_line(exc)}") from None
+        except BaseException:
+            # Given up (a stop) while Ray was still placing the actor: killing it cancels the
+            # placement, so the process never starts. (Had the start just happened, its reply
+            # still on the way, the process would be left on the node: a window of a few ms.)
+            ray.kill(actor)
+            raise
+        node = started.get("node_ip", "?")
+        if "error" in started:
+            ray.kill(actor)
+            message = f"{started['error']} (on node {node})"
+            raise ProgramNotFound(message) if started.get("not_found") else SpawnError(message)
+        return RayProcess(self, actor, started, spec.marker)
+
+    async def sweep(self, node_id: str, marker: str) -> None:
+        """Kill what a task left on `node_id` after its host died, found by its marker."""
+        strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+        ref = _sweep.options(scheduling_strategy=strategy).remote(marker)
+        with anyio.move_on_after(SWEEP_TIMEOUT):
+            try:
+                found = await ref
+            except RayError:
+                return  # the node is gone, and so is everything that ran on it
+            if found:
+                log.info("swept %d process(es) of %s from node %s", found, marker, node_id)
+
+    async def why_lost(self, node_id: str, node_ip: str) -> str:
+        nodes = await anyio.to_thread.run_sync(ray.nodes)
+        if any(n.get("NodeID") == node_id and n.get("Alive") for n in nodes):
+            return f"its Ray worker on {node_ip} died"
+        return f"node {node_ip} left the cluster"
+
+
+class RayProcess:
+    """A process on a cluster node, through the actor that hosts it."""
+
+    def __init__(
+        self, backend: RayBackend, actor: Any, started: Started, marker: str | None
+    ) -> None:
+        self._backend = backend
+        self._actor = actor
+        self._pid = started.get("pid", 0)
+        self._node_id = started.get("node_id", "")
+        self._node_ip = started.get("node_ip", "?")
+        self._marker = marker
+        self._pending: list[Any] = []
+        """Calls sent without waiting (kill), collected at the end so Ray reports no error."""
+        self._ended = False
+        self._lost = False
+        self._closed = False
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def node(self) -> str:
+        return self._node_ip
+
+    async def follow(self, sink: ChunkSink, *, grace: float) -> ExitStatus:
+        self._pending.append(self._actor.follow.remote(grace))
+        while True:
+            try:
+                chunks, status = await self._actor.read.remote(READ_LIMIT)
+            except RayTaskError as exc:  # the host raised: a bug, not a lost node
+                raise RuntimeError(f"process host on {self._node_ip}: {_first_line(exc)}") from None
+            except RayError:
+                self._lost = True
+                why = await self._backend.why_lost(self._node_id, self._node_ip)
+                raise ProcessLost(why) from None
+            for stream, data in chunks:
+                await sink(stream, data)
+            if status is not None:
+                self._ended = True
+                return ExitStatus(*status)
+
+    def alive(self) -> bool:
+        # Once `follow` returned, the host has stopped whatever the process left behind; a lost
+        # host cannot be asked (`aclose` sweeps its node instead).
+        return not (self._ended or self._lost or self._closed)
+
+    async def stop(self, grace: float) -> None:
+        if self._lost or self._closed:
+            return
+        try:
+            with anyio.move_on_after(grace + CALL_SLACK):
+                await self._actor.stop.remote(grace)
+        except RayError:
+            self._lost = True
+
+    def kill(self) -> None:
+        if not (self._lost or self._closed):
+            self._pending.append(self._actor.kill.remote())
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            if not self._lost:
+                try:
+                    with anyio.move_on_after(CALL_SLACK):
+                        await self._actor.close.remote()
+                except RayError:
+                    self._lost = True
+            for ref in self._pending:
+                with anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
+                    await ref
+            self._pending.clear()
+            if self._lost and self._node_id and self._marker:
+                await self._backend.sweep(self._node_id, self._marker)
+            ray.kill(self._actor)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
