@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from oneshot_tui.runner.descendants import reap_adopted
+from tests.helpers import group_members
+
 # Ray replaces 127.0.0.1 with the machine's outward address, in `ray start` and in every driver;
 # this switch (meant for laptops) keeps the whole cluster on loopback. Ray reads it when it is
 # imported, so it is set before any test imports Ray, and the CLIs the tests start inherit it.
@@ -73,18 +76,21 @@ def _wait_until_up(ray_bin: Path, address: str, deadline: float) -> None:
 
 
 def _stop_group(pgid: int) -> None:
-    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 10.0)):
+    # Orphaned daemons re-parent to this process when an earlier test made it a subreaper, so
+    # their zombies stay in the group: count only live members, and reap what is ours.
+    # SIGTERM lets the daemons shut down in order; some wait on each other and linger, so
+    # SIGKILL follows soon (the test cluster keeps nothing worth a clean shutdown).
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 10.0)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                return
+        while group_members(pgid) and time.monotonic() < deadline:
             time.sleep(0.1)
+        reap_adopted(())
+        if not group_members(pgid):
+            return
 
 
 def node_environment() -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""The headless acceptance run with `--backend ray`: the real console script, the real cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.helpers import cli_argv
+from tests.ray.conftest import Cluster, ray_or_skip
+
+LINES = 100_000
+"""Per `seq` task: about 590 KB, so output crosses many reads and the host's buffer."""
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli_argv(), *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+    )
+
+
+def test_headless_run_on_ray_is_lossless_ordered_and_honest_about_exit_codes(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    seqs = "".join(f'\n[[task]]\nname = "seq{i}"\ncommand = "seq {LINES}"\n' for i in range(4))
+    task_file = tmp_path / "tasks.toml"
+    task_file.write_text(
+        textwrap.dedent(
+            f"""
+            [run]
+            backend = "ray"
+            ray_address = "{ray_cluster.address}"
+            num_cpus = 0.25
+            grace = "2s"
+
+            [[task]]
+            name = "mixed"
+            command = "echo out; echo err >&2; exit 3"
+
+            [[task]]
+            name = "signalled"
+            command = "echo bye; kill -9 $$"
+            """
+        )
+        + seqs
+    )
+    proc = run_cli("run", str(task_file), "--json")
+    assert proc.returncode == 1, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    expected = [str(n) for n in range(1, LINES + 1)]
+    for i in range(4):
+        lines = [e["line"] for e in events if e["event"] == "output" and e["task"] == f"seq{i}"]
+        assert lines == expected
+    exits = {e["task"]: e for e in events if e["event"] == "exit"}
+    assert exits["mixed"]["exit_code"] == 3 and exits["mixed"]["state"] == "failed"
+    assert exits["signalled"]["signal"] == 9 and exits["signalled"]["exit_code"] is None
+    assert all(exits[f"seq{i}"]["exit_code"] == 0 for i in range(4))
+    streams = {
+        (e["line"], e["stream"]) for e in events if e["event"] == "output" and e["task"] == "mixed"
+    }
+    assert {("out", "stdout"), ("err", "stderr")} <= streams
+    processes = [e for e in events if e["event"] == "process"]
+    assert len(processes) == 6 and {p["node"] for p in processes} == {"127.0.0.1"}
+    final = events[-1]
+    assert final["event"] == "run_finished" and final["exit_code"] == 1
+    logs = {r["task"]: Path(r["log"]) for r in final["results"]}
+    reference = "".join(f"{n}\n" for n in range(1, LINES + 1)).encode()
+    assert all(logs[f"seq{i}"].read_bytes() == reference for i in range(4))
+    assert logs["mixed"].read_bytes() in (b"out\nerr\n", b"err\nout\n")
+
+
+def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    proc = run_cli(
+        "run",
+        "--no-ui",
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-c",
+        "seq 3",
+        "-c",
+        "printf 'no newline'",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line for line in lines if line.startswith("seq ")] == [
+        "seq    | 1",
+        "seq    | 2",
+        "seq    | 3",
+    ]
+    assert [line for line in lines if line.startswith("printf ")] == ["printf | no newline"]
+    assert len(lines) == 4
+    assert "seq: created -> running (pid " in proc.stderr
+    assert " on node 127.0.0.1)" in proc.stderr
+    shown = run_cli("show", "last", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"completed"' in shown.stdout
+
+
+def test_an_unreachable_cluster_is_a_usage_error_and_nothing_starts(tmp_path: Path) -> None:
+    ray_or_skip()
+    marker = tmp_path / "ran"
+    proc = run_cli(
+        "run",
+        "--no-ui",
+        "--backend",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:1",
+        "-c",
+        f"touch {marker}",
+    )
+    assert proc.returncode == 2
+    assert "cannot connect to the Ray cluster at 127.0.0.1:1" in proc.stderr
+    assert not marker.exists()
+
+
+def test_without_ray_installed_the_ray_backend_says_how_to_get_it() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["ray"] = None  # as if it were not installed: importing it raises
+        from oneshot_tui.cli import main
+        sys.exit(main(["run", "--no-ui", "--backend", "ray", "-c", "true"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'oneshot-tui[ray]'" in proc.stderr
