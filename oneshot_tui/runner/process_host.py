@@ -127,6 +127,9 @@ class ProcessHost:
         # finds them, as they do to the orchestrator in a local run.
         become_subreaper()
         self._limit = buffer_limit
+        self._reset()
+
+    def _reset(self) -> None:
         self._child: ChildProcess | None = None
         self._chunks: deque[Chunk] = deque()
         self._buffered = 0
@@ -143,6 +146,8 @@ class ProcessHost:
 
     async def start(self, wire: WireSpec) -> Started:
         """Start the process; an error a person can act on comes back as data, not raised."""
+        if self._child is not None:
+            raise RuntimeError("this host already runs a process: close it first")
         spec = from_wire(wire, self.base_environment())
         try:
             self._child = await ChildProcess.spawn(spec)
@@ -214,19 +219,20 @@ class ProcessHost:
             self._child.kill()
 
     async def close(self) -> None:
-        """Make sure nothing of the process is left, and release its pipes."""
+        """Make sure nothing of the process is left and release its pipes; the host is then
+        ready for another process."""
         self._closed = True
         self._room.set()
         child = self._child
-        if child is None:
-            return
-        if child.alive():
-            await child.stop(0)
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.wait([self._follower])  # (awaiting it would raise its cancellation)
-        await child.aclose()
-        atexit.unregister(self._last_rites)
+        if child is not None:
+            if child.alive():
+                await child.stop(0)
+            if self._follower is not None:
+                self._follower.cancel()
+                await asyncio.wait([self._follower])  # (awaiting it would raise its cancellation)
+            await child.aclose()
+            atexit.unregister(self._last_rites)
+        self._reset()
 
     def _last_rites(self) -> None:
         if self._child is not None and self._child.alive():

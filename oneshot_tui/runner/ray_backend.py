@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import anyio
@@ -30,6 +30,7 @@ from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from oneshot_tui.runner.backend import BackendError, Placement, ProcessLost
+from oneshot_tui.runner.host_pool import HostPool
 from oneshot_tui.runner.process import (
     ChunkSink,
     ExitStatus,
@@ -100,6 +101,11 @@ def ray_options(placement: Placement) -> dict[str, Any]:
     return options
 
 
+def placement_key(options: dict[str, Any]) -> Hashable:
+    """Hosts made with equal options can take each other's place."""
+    return tuple(sorted((k, repr(v)) for k, v in options.items()))
+
+
 def demand(placement: Placement) -> dict[str, float]:
     """What a node must have in total to ever take the placement, in Ray's resource names."""
     wanted = {"CPU": placement.num_cpus, **placement.resources}
@@ -136,6 +142,10 @@ class RayBackend:
     def __init__(self, address: str | None = None) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
         self._connected_here = False
+        self._pool = HostPool(ray.kill)
+        """Hosts of ended processes, kept a few seconds for the next with the same placement."""
+        self._placing = 0
+        """Hosts being placed or started right now."""
 
     @property
     def local(self) -> bool:
@@ -201,7 +211,14 @@ class RayBackend:
             ) from None
         _quiet_driver_errors()
 
+    async def keep_tidy(self) -> None:
+        """Run for the length of the run: hosts idle for too long give their resources back."""
+        while True:
+            await anyio.sleep(1.0)
+            self._pool.expire()
+
     async def aclose(self) -> None:
+        self._pool.clear()
         if self._connected_here:
             self._connected_here = False
             await anyio.to_thread.run_sync(ray.shutdown)
@@ -211,7 +228,15 @@ class RayBackend:
         if wanted and not fits_a_node(wanted, await anyio.to_thread.run_sync(ray.nodes)):
             shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
             raise SpawnError(f"no node of the Ray cluster has {shown}")
-        actor = _Host.options(**ray_options(placement)).remote()
+        options = ray_options(placement)
+        key = placement_key(options)
+        self._pool.expire()
+        actor = self._pool.take(key)
+        if actor is None:
+            # Idle hosts hold resources the new one may need: let them all go first.
+            self._pool.clear()
+            actor = _Host.options(**options).remote()
+        self._placing += 1
         try:
             started: Started = await actor.start.remote(to_wire(spec, os.environ))
         except RayError as exc:
@@ -223,12 +248,22 @@ class RayBackend:
             # still on the way, the process would be left on the node: a window of a few ms.)
             ray.kill(actor)
             raise
+        finally:
+            self._placing -= 1
         node = started.get("node_ip", "?")
         if "error" in started:
-            ray.kill(actor)
+            self._pool.give(key, actor)  # nothing started: the host is as good as new
             message = f"{started['error']} (on node {node})"
             raise ProgramNotFound(message) if started.get("not_found") else SpawnError(message)
-        return RayProcess(self, actor, started, spec.marker)
+        return RayProcess(self, actor, key, started, spec.marker)
+
+    def give_back(self, key: Hashable, actor: Any) -> None:
+        """A host whose process ended and was closed cleanly, for the next process; but while
+        another host waits for a node with room, its resources go back to the cluster."""
+        if self._placing:
+            ray.kill(actor)
+        else:
+            self._pool.give(key, actor)
 
     async def sweep(self, node_id: str, marker: str) -> None:
         """Kill what a task left on `node_id` after its host died, found by its marker."""
@@ -253,10 +288,11 @@ class RayProcess:
     """A process on a cluster node, through the actor that hosts it."""
 
     def __init__(
-        self, backend: RayBackend, actor: Any, started: Started, marker: str | None
+        self, backend: RayBackend, actor: Any, key: Hashable, started: Started, marker: str | None
     ) -> None:
         self._backend = backend
         self._actor = actor
+        self._key = key
         self._pid = started.get("pid", 0)
         self._node_id = started.get("node_id", "")
         self._node_ip = started.get("node_ip", "?")
@@ -325,7 +361,10 @@ class RayProcess:
                 with anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
                     await ref
             self._pending.clear()
-            if self._lost and self._node_id and self._marker:
+            if not self._lost:
+                self._backend.give_back(self._key, self._actor)
+                return
+            if self._node_id and self._marker:
                 await self._backend.sweep(self._node_id, self._marker)
             ray.kill(self._actor)
 

@@ -236,3 +236,16 @@ async def test_a_task_waiting_for_a_node_can_be_interrupted(
     assert results["waiter"].reason == "no room"
     assert results["holder"].state is S.INTERRUPTED
     assert watcher.output_text("waiter") == ""
+
+
+async def test_a_queue_of_tasks_reuses_the_hosts_of_ended_ones(
+    backend: RayBackend, data_dir: Path
+) -> None:
+    specs = [TaskSpec(f"q{i}", "echo worker $PPID", policy=policy()) for i in range(3)]
+    settings = RunSettings(max_concurrent=1, heartbeat_interval=0.2)
+    orch = Orchestrator(specs, settings, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    result = await orch.run()
+    assert result.exit_code == 0
+    workers = {n for s in specs for n in numbers_after(watcher, s.name, "worker")}
+    assert len(workers) == 1  # one Ray worker served all three, one after the other
