@@ -1,6 +1,6 @@
 """The ray backend's overhead: 50 short tasks through the engine, on Ray against local.
 
-    python bench/ray_overhead.py [--tasks 50] [--lines 100] [--repeat 3] [--address HOST:PORT]
+    python bench/ray_overhead.py [--tasks 50] [--max-concurrent 8] [--repeat 3] [--address HOST:PORT]
 
 Without --address it starts a private one-node cluster on loopback (as the tests do) and stops
 it afterwards. Each side runs the same tasks (`seq LINES`) through the same orchestrator, logs on
@@ -70,7 +70,9 @@ def private_cluster(cpus: int) -> Iterator[str]:
             time.sleep(3)
 
 
-async def run_tasks(tasks: int, lines: int, backend: object, data_dir: Path) -> tuple[float, int]:
+async def run_tasks(
+    tasks: int, lines: int, concurrent: int, backend: object, data_dir: Path
+) -> tuple[float, int]:
     import anyio
 
     from oneshot_tui.core.bus import EventBus
@@ -83,7 +85,7 @@ async def run_tasks(tasks: int, lines: int, backend: object, data_dir: Path) -> 
     specs = [TaskSpec(f"t{i}", ("seq", str(lines)), policy=policy) for i in range(tasks)]
     orch = Orchestrator(
         specs,
-        RunSettings(max_concurrent=tasks),
+        RunSettings(max_concurrent=concurrent),
         data_dir=data_dir,
         bus=bus,
         backend=backend,  # type: ignore[arg-type]
@@ -119,7 +121,9 @@ async def measure(args: argparse.Namespace, address: str) -> dict[str, list[floa
         for _ in range(args.repeat):
             for name, backend in (("local", LocalBackend()), ("ray", ray)):
                 with tempfile.TemporaryDirectory() as tmp:
-                    wall, got = await run_tasks(args.tasks, args.lines, backend, Path(tmp))
+                    wall, got = await run_tasks(
+                        args.tasks, args.lines, args.max_concurrent, backend, Path(tmp)
+                    )
                 assert got == args.tasks * args.lines, (name, got)
                 times.setdefault(name, []).append(wall)
     finally:
@@ -132,6 +136,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--lines", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--max-concurrent", type=int, default=8, help="tasks at once (default: the run default, 8)"
+    )
     parser.add_argument("--address", help="an existing cluster (default: a private one)")
     args = parser.parse_args()
     import anyio

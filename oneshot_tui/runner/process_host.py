@@ -144,6 +144,10 @@ class ProcessHost:
         """The environment a process starts from here, before the task's changes."""
         return os.environ
 
+    async def ready(self) -> bool:
+        """Answers once the host is up (placed on a node and booted)."""
+        return True
+
     async def start(self, wire: WireSpec) -> Started:
         """Start the process; an error a person can act on comes back as data, not raised."""
         if self._child is not None:

@@ -2,12 +2,13 @@
 
 Imported only when a run chooses `--backend ray`: it imports Ray (the optional `[ray]` extra).
 
-One actor per process. Ray places it on a node with room for the task's `num_cpus` and
-`resources`; the actor (a `ProcessHost`) starts the process there, in a process group of its own,
+One host actor per running process (`ray_hosts.py`: a host whose process ended serves the next
+task of the same placement). Ray places it on a node with room for the task's `num_cpus` and
+`resources`; the host (a `ProcessHost`) starts the process there, in a process group of its own,
 and keeps its output. This side fetches the output with `read` calls awaited as ObjectRefs (no
 thread, and the event loop never blocks) and hands each chunk to the attempt's sink, exactly as a
 local pipe would: the log file, idle detection and the bus see no difference. A stop is the same
-ladder, carried out by the actor on its node. If the actor's worker or its node dies, the process
+ladder, carried out by the host on its node. If the host's worker or its node dies, the process
 is lost: `follow` raises ProcessLost, and what the task left on a node that is still up is found
 by its marker and killed.
 """
@@ -19,7 +20,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from typing import Any
 
 import anyio
@@ -30,7 +31,6 @@ from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from oneshot_tui.runner.backend import BackendError, Placement, ProcessLost
-from oneshot_tui.runner.host_pool import HostPool
 from oneshot_tui.runner.process import (
     ChunkSink,
     ExitStatus,
@@ -38,7 +38,15 @@ from oneshot_tui.runner.process import (
     ProgramNotFound,
     SpawnError,
 )
-from oneshot_tui.runner.process_host import READ_LIMIT, ProcessHost, Started, sweep, to_wire
+from oneshot_tui.runner.process_host import READ_LIMIT, Started, sweep, to_wire
+from oneshot_tui.runner.ray_hosts import (
+    Hosts,
+    demand,
+    first_line,
+    fits_a_node,
+    placement_key,
+    ray_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,76 +56,9 @@ CALL_SLACK = 30.0
 """Seconds a call to a live actor may take beyond the work it was asked to do."""
 SWEEP_TIMEOUT = 30.0
 """Seconds to clean a node after a lost worker; a node that is gone took its processes along."""
-ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
-"""A host that dies is not brought back: its process died with it, and a new attempt is the
-orchestrator's decision (`restart_on_node_lost`)."""
 
 
-class RayProcessHost(ProcessHost):
-    """The host as a Ray actor; it also says which node it is on."""
-
-    def base_environment(self) -> Mapping[str, str]:
-        return node_environment(os.environ)
-
-    async def start(self, wire: Any) -> Started:
-        started = await super().start(wire)
-        started["node_id"] = ray.get_runtime_context().get_node_id()
-        started["node_ip"] = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
-        return started
-
-
-def node_environment(worker: Mapping[str, str]) -> dict[str, str]:
-    """The worker's environment less what Ray added for its workers (PYTHONBREAKPOINT,
-    OMP_NUM_THREADS, RAY_JOB_ID, ...): a task sees the node as `ray start` left it. Those are
-    the variables the raylet, our worker's parent, does not have."""
-    try:
-        with open(f"/proc/{int(worker.get('RAY_RAYLET_PID', ''))}/environ", "rb") as f:
-            raw = f.read()
-    except (OSError, ValueError):
-        return {k: v for k, v in worker.items() if k not in RAY_WORKER_VARIABLES}
-    names = {entry.split(b"=", 1)[0].decode(errors="replace") for entry in raw.split(b"\0")}
-    return {k: v for k, v in worker.items() if k in names}
-
-
-RAY_WORKER_VARIABLES = frozenset(
-    {"PYTHONBREAKPOINT", "OMP_NUM_THREADS", "SPT_NOENV", "RAY_JOB_ID", "RAY_RAYLET_PID"}
-)
-"""What Ray sets for its workers, for when the raylet's environment cannot be read."""
-
-_Host: Any = ray.remote(RayProcessHost)
 _sweep: Any = ray.remote(num_cpus=0, max_retries=0)(sweep)
-
-
-def ray_options(placement: Placement) -> dict[str, Any]:
-    """Ray's actor options for a placement: GPU and memory have options of their own."""
-    custom = dict(placement.resources)
-    options: dict[str, Any] = {"num_cpus": placement.num_cpus, **ACTOR_OPTIONS}
-    if "GPU" in custom:
-        options["num_gpus"] = custom.pop("GPU")
-    if "memory" in custom:
-        options["memory"] = custom.pop("memory")
-    if custom:
-        options["resources"] = custom
-    return options
-
-
-def placement_key(options: dict[str, Any]) -> Hashable:
-    """Hosts made with equal options can take each other's place."""
-    return tuple(sorted((k, repr(v)) for k, v in options.items()))
-
-
-def demand(placement: Placement) -> dict[str, float]:
-    """What a node must have in total to ever take the placement, in Ray's resource names."""
-    wanted = {"CPU": placement.num_cpus, **placement.resources}
-    return {name: amount for name, amount in wanted.items() if amount > 0}
-
-
-def fits_a_node(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> bool:
-    for node in nodes:
-        have = node.get("Resources", {})
-        if node.get("Alive") and all(have.get(k, 0) >= v for k, v in wanted.items()):
-            return True
-    return False
 
 
 def _quiet_driver_errors() -> None:
@@ -142,10 +83,7 @@ class RayBackend:
     def __init__(self, address: str | None = None) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
         self._connected_here = False
-        self._pool = HostPool(ray.kill)
-        """Hosts of ended processes, kept a few seconds for the next with the same placement."""
-        self._placing = 0
-        """Hosts being placed or started right now."""
+        self._hosts = Hosts()
 
     @property
     def local(self) -> bool:
@@ -207,7 +145,7 @@ class RayBackend:
         except (ConnectionError, RuntimeError, ValueError) as exc:
             hint = "" if self.address != "auto" else " (start one with `ray start --head`)"
             raise BackendError(
-                f"cannot connect to the Ray cluster at {self.address}{hint}: {_first_line(exc)}"
+                f"cannot connect to the Ray cluster at {self.address}{hint}: {first_line(exc)}"
             ) from None
         _quiet_driver_errors()
 
@@ -215,10 +153,10 @@ class RayBackend:
         """Run for the length of the run: hosts idle for too long give their resources back."""
         while True:
             await anyio.sleep(1.0)
-            self._pool.expire()
+            self._hosts.expire()
 
     async def aclose(self) -> None:
-        self._pool.clear()
+        self._hosts.clear()
         if self._connected_here:
             self._connected_here = False
             await anyio.to_thread.run_sync(ray.shutdown)
@@ -230,40 +168,29 @@ class RayBackend:
             raise SpawnError(f"no node of the Ray cluster has {shown}")
         options = ray_options(placement)
         key = placement_key(options)
-        self._pool.expire()
-        actor = self._pool.take(key)
-        if actor is None:
-            # Idle hosts hold resources the new one may need: let them all go first.
-            self._pool.clear()
-            actor = _Host.options(**options).remote()
-        self._placing += 1
+        host = await self._hosts.get(key, options)
         try:
-            started: Started = await actor.start.remote(to_wire(spec, os.environ))
+            started: Started = await host.start.remote(to_wire(spec, os.environ))
         except RayError as exc:
-            ray.kill(actor)
-            raise ProcessLost(f"its Ray worker died while starting: {_first_line(exc)}") from None
+            ray.kill(host)
+            raise ProcessLost(f"its Ray worker died while starting: {first_line(exc)}") from None
         except BaseException:
-            # Given up (a stop) while Ray was still placing the actor: killing it cancels the
-            # placement, so the process never starts. (Had the start just happened, its reply
-            # still on the way, the process would be left on the node: a window of a few ms.)
-            ray.kill(actor)
+            # Given up (a stop) while starting: the process may have just started, so the host
+            # closes it before it goes.
+            shielded = anyio.CancelScope(shield=True)
+            with shielded, anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
+                await host.close.remote()
+            ray.kill(host)
             raise
-        finally:
-            self._placing -= 1
         node = started.get("node_ip", "?")
         if "error" in started:
-            self._pool.give(key, actor)  # nothing started: the host is as good as new
+            self._hosts.give_back(key, host)  # nothing started: the host is as good as new
             message = f"{started['error']} (on node {node})"
             raise ProgramNotFound(message) if started.get("not_found") else SpawnError(message)
-        return RayProcess(self, actor, key, started, spec.marker)
+        return RayProcess(self, host, key, started, spec.marker)
 
-    def give_back(self, key: Hashable, actor: Any) -> None:
-        """A host whose process ended and was closed cleanly, for the next process; but while
-        another host waits for a node with room, its resources go back to the cluster."""
-        if self._placing:
-            ray.kill(actor)
-        else:
-            self._pool.give(key, actor)
+    def give_back(self, key: Hashable, host: Any) -> None:
+        self._hosts.give_back(key, host)
 
     async def sweep(self, node_id: str, marker: str) -> None:
         """Kill what a task left on `node_id` after its host died, found by its marker."""
@@ -317,7 +244,7 @@ class RayProcess:
             try:
                 chunks, status = await self._actor.read.remote(READ_LIMIT)
             except RayTaskError as exc:  # the host raised: a bug, not a lost node
-                raise RuntimeError(f"process host on {self._node_ip}: {_first_line(exc)}") from None
+                raise RuntimeError(f"process host on {self._node_ip}: {first_line(exc)}") from None
             except RayError:
                 self._lost = True
                 why = await self._backend.why_lost(self._node_id, self._node_ip)
@@ -367,8 +294,3 @@ class RayProcess:
             if self._node_id and self._marker:
                 await self._backend.sweep(self._node_id, self._marker)
             ray.kill(self._actor)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
