@@ -150,14 +150,14 @@ def main() -> None:
             times = anyio.run(measure, args, address)
     local, ray = median(times["local"]), median(times["ray"])
     print(
-        f"{args.tasks} tasks x `seq {args.lines}`, median of {args.repeat}, {os.cpu_count()} CPUs"
+        f"{args.tasks} tasks x `seq {args.lines}`, {args.max_concurrent} at once, "
+        f"median of {args.repeat}, {os.cpu_count()} CPUs"
     )
     print(f"{'backend':<8} {'wall s':>8}")
     print(f"{'local':<8} {local:>8.3f}")
     print(f"{'ray':<8} {ray:>8.3f}")
-    print(
-        f"ratio ray/local: {ray / local:.1f}x; overhead per task: {(ray - local) / args.tasks * 1000:.0f} ms"
-    )
+    per_task = (ray - local) / args.tasks * 1000
+    print(f"ratio ray/local: {ray / local:.1f}x; overhead per task: {per_task:.0f} ms")
     print(f"connecting to the cluster (once per run): {times['connect'][0]:.2f} s")
     print(json.dumps({k: [round(v, 3) for v in vs] for k, vs in times.items()}))
 

@@ -186,7 +186,8 @@ class RayBackend:
         if "error" in started:
             self._hosts.give_back(key, host)  # nothing started: the host is as good as new
             message = f"{started['error']} (on node {node})"
-            raise ProgramNotFound(message) if started.get("not_found") else SpawnError(message)
+            error = ProgramNotFound if started.get("not_found") else SpawnError
+            raise error(message, node=node)
         return RayProcess(self, host, key, started, spec.marker)
 
     def give_back(self, key: Hashable, host: Any) -> None:

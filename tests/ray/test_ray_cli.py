@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
-from tests.helpers import cli_argv
+from tests.helpers import cli_argv, pid_alive
 from tests.ray.conftest import Cluster, ray_or_skip
 
 LINES = 100_000
@@ -100,6 +101,42 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
     shown = run_cli("show", "last", "--json")
     assert shown.returncode == 0, shown.stderr
     assert '"completed"' in shown.stdout
+
+
+def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Cluster) -> None:
+    proc = subprocess.Popen(
+        [
+            *cli_argv(),
+            "run",
+            "--json",
+            "--backend",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            "-c",
+            "echo started; exec sleep 300",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    pid = None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "process":
+            pid = event["pid"]
+        if event["event"] == "output":
+            break
+    assert pid is not None and pid_alive(pid)
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    # Ray ends the actors of a driver that died; each host stops its process on the way out.
+    deadline = time.monotonic() + 60
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(pid)
 
 
 def test_an_unreachable_cluster_is_a_usage_error_and_nothing_starts(tmp_path: Path) -> None:

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
+from oneshot_tui.core.activity import AgentTotals, Kind
 from oneshot_tui.core.events import Output, ProcessStarted, TaskResult
 from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.orchestrator import Orchestrator, RunResult
 from oneshot_tui.runner.descendants import marked_processes
+from tests.agents.helpers import TRANSCRIPTS, FakeAgent, agent_spec, kinds, settings
 from tests.fakes import fake
 from tests.helpers import Watcher, pid_alive, py
 from tests.ray.conftest import SLOT_RESOURCE, Cluster
@@ -249,3 +251,25 @@ async def test_a_queue_of_tasks_reuses_the_hosts_of_ended_ones(
     assert result.exit_code == 0
     workers = {n for s in specs for n in numbers_after(watcher, s.name, "worker")}
     assert len(workers) == 1  # one Ray worker served all three, one after the other
+
+
+async def test_an_agent_task_runs_on_a_node_like_it_does_here(
+    backend: RayBackend, data_dir: Path, tmp_path: Path
+) -> None:
+    agent = FakeAgent(tmp_path, "claude", [{"out": "claude-tool.out"}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env, policy=policy())
+    missing = agent_spec(
+        "gone", settings(), cwd=tmp_path, env={"PATH": str(tmp_path)}, policy=policy()
+    )
+    orch = Orchestrator([spec, missing], SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    results = by_id(await orch.run())
+    assert results["c"].state is S.COMPLETED, results["c"].reason
+    assert results["c"].totals == AgentTotals(24, 14, 0.00047, 1)
+    assert Kind.TOOL_CALL in kinds(watcher.all(), "c")
+    log = Path(results["c"].log_path or "")
+    assert log.read_bytes() == (TRANSCRIPTS / "claude-tool.out").read_bytes()
+    # Only the node can tell that the CLI is missing, and the reason says which node.
+    assert results["gone"].state is S.FAILED
+    assert "npm install -g @anthropic-ai/claude-code" in results["gone"].reason
+    assert results["gone"].reason.endswith("(on node 127.0.0.1)")
