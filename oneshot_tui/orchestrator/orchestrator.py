@@ -24,6 +24,7 @@ from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.orchestrator.backends import open_backend
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
@@ -80,7 +81,9 @@ class Orchestrator:
         self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
         self._body_factory = body_factory
         self.backend: ProcessBackend = backend or LocalBackend()
-        """Where the processes run; opened and closed by the caller (orchestrator.backends)."""
+        """Where the processes run. A caller may open it (orchestrator.backends) to report a
+        cluster it cannot reach before anything else; else `run` opens the one settings name."""
+        self._open_backend = backend is None and self.settings.backend != "local"
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
@@ -211,7 +214,15 @@ class Orchestrator:
         `stay_open` keeps the run alive after every task has ended (the TUI can still restart
         tasks) until `shutdown()` or cancellation. `handle_signals` turns SIGINT, SIGTERM and
         SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
+        Raises BackendError, before anything starts, if the backend cannot be opened.
         """
+        if not self._open_backend:
+            return await self._run(stay_open, handle_signals)
+        async with open_backend(self.settings) as backend:
+            self.backend = backend
+            return await self._run(stay_open, handle_signals)
+
+    async def _run(self, stay_open: bool, handle_signals: bool) -> RunResult:
         self._settled = anyio.Event()
         become_subreaper()  # escaped descendants re-parent to us, where we can stop them
         self.bus.publish(

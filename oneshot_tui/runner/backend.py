@@ -92,6 +92,10 @@ class LocalProcess:
         return self.child.pid
 
     @property
+    def pgid(self) -> int:
+        return self.child.pgid
+
+    @property
     def node(self) -> str:
         return ""
 

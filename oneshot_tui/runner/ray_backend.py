@@ -163,14 +163,23 @@ class RayBackend:
 
     async def spawn(self, spec: ProcessSpec, placement: Placement) -> RayProcess:
         wanted = demand(placement)
-        if wanted and not fits_a_node(wanted, await anyio.to_thread.run_sync(ray.nodes)):
+        if wanted and not fits_a_node(wanted, await self._nodes()):
             shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
             raise SpawnError(f"no node of the Ray cluster has {shown}")
         options = ray_options(placement)
         key = placement_key(options)
-        host = await self._hosts.get(key, options)
+        wire = to_wire(spec, os.environ)
+        host, reused = await self._hosts.get(key, options)
         try:
-            started: Started = await host.start.remote(to_wire(spec, os.environ))
+            try:
+                started: Started = await host.start.remote(wire)
+            except RayError:
+                if not reused:
+                    raise
+                # An idle host can die unnoticed (its node left): a new one, then.
+                ray.kill(host)
+                host, _ = await self._hosts.get(key, options, reuse=False)
+                started = await host.start.remote(wire)
         except RayError as exc:
             ray.kill(host)
             raise ProcessLost(f"its Ray worker died while starting: {first_line(exc)}") from None
@@ -193,6 +202,13 @@ class RayBackend:
     def give_back(self, key: Hashable, host: Any) -> None:
         self._hosts.give_back(key, host)
 
+    async def _nodes(self) -> list[dict[str, Any]]:
+        try:
+            nodes: list[dict[str, Any]] = await anyio.to_thread.run_sync(ray.nodes)
+        except Exception as exc:
+            raise ProcessLost(f"the cluster does not answer: {first_line(exc)}") from None
+        return nodes
+
     async def sweep(self, node_id: str, marker: str) -> None:
         """Kill what a task left on `node_id` after its host died, found by its marker."""
         strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
@@ -206,7 +222,10 @@ class RayBackend:
                 log.info("swept %d process(es) of %s from node %s", found, marker, node_id)
 
     async def why_lost(self, node_id: str, node_ip: str) -> str:
-        nodes = await anyio.to_thread.run_sync(ray.nodes)
+        try:
+            nodes = await anyio.to_thread.run_sync(ray.nodes)
+        except Exception as exc:  # the head itself is gone: so is every node's work
+            return f"the cluster does not answer: {first_line(exc)}"
         if any(n.get("NodeID") == node_id and n.get("Alive") for n in nodes):
             return f"its Ray worker on {node_ip} died"
         return f"node {node_ip} left the cluster"
@@ -279,17 +298,19 @@ class RayProcess:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
+            clean = False
             if not self._lost:
                 try:
                     with anyio.move_on_after(CALL_SLACK):
                         await self._actor.close.remote()
+                        clean = True
                 except RayError:
                     self._lost = True
             for ref in self._pending:
                 with anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
                     await ref
             self._pending.clear()
-            if not self._lost:
+            if clean:
                 self._backend.give_back(self._key, self._actor)
                 return
             if self._node_id and self._marker:

@@ -111,12 +111,15 @@ class Hosts:
         self._pool = HostPool(ray.kill)
         self._waiting: list[_Waiter] = []
 
-    async def get(self, key: Hashable, options: dict[str, Any]) -> Any:
-        """A booted host for `key`; raises ProcessLost if a new one died while booting."""
+    async def get(
+        self, key: Hashable, options: dict[str, Any], *, reuse: bool = True
+    ) -> tuple[Any, bool]:
+        """A booted host for `key`, and whether it served before; raises ProcessLost if a new
+        one died while booting."""
         self._pool.expire()
-        host = self._pool.take(key)
+        host = self._pool.take(key) if reuse else None
         if host is not None:
-            return host
+            return host, True
         # Idle hosts hold resources the new one may need: let them all go first.
         self._pool.clear()
         new = _Host.options(**options).remote()
@@ -145,11 +148,11 @@ class Hosts:
             self._waiting.remove(waiter)
         if waiter.host is not None:
             ray.kill(new)  # a task of the same placement ended first: its host is ready now
-            return waiter.host
+            return waiter.host, True
         if waiter.error is not None:
             ray.kill(new)
             raise ProcessLost(f"its Ray worker died while starting: {first_line(waiter.error)}")
-        return new
+        return new, False
 
     def give_back(self, key: Hashable, host: Any) -> None:
         """A host whose process ended and was closed cleanly."""

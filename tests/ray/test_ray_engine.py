@@ -273,3 +273,15 @@ async def test_an_agent_task_runs_on_a_node_like_it_does_here(
     assert results["gone"].state is S.FAILED
     assert "npm install -g @anthropic-ai/claude-code" in results["gone"].reason
     assert results["gone"].reason.endswith("(on node 127.0.0.1)")
+
+
+async def test_an_orchestrator_opens_the_backend_its_settings_name(
+    ray_cluster: Cluster, backend: RayBackend, data_dir: Path
+) -> None:
+    # A front end that does not open the backend itself (as headless does) still gets Ray.
+    settings = RunSettings(heartbeat_interval=0.2, backend="ray", ray_address=ray_cluster.address)
+    orch = Orchestrator([TaskSpec("t", "echo hi", policy=policy())], settings, data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    result = await orch.run()
+    assert result.exit_code == 0
+    assert [e.node for e in watcher.all() if isinstance(e, ProcessStarted)] == ["127.0.0.1"]
