@@ -55,9 +55,6 @@ class Started(TypedDict, total=False):
     error: str
     """Why the process could not start, for a person."""
     not_found: bool
-    node_id: str
-    """Which cluster node the host is on (filled in by a remote backend)."""
-    node_ip: str
 
 
 def env_changes(
@@ -144,9 +141,10 @@ class ProcessHost:
         """The environment a process starts from here, before the task's changes."""
         return os.environ
 
-    async def ready(self) -> bool:
-        """Answers once the host is up (placed on a node and booted)."""
-        return True
+    async def ready(self) -> dict[str, str]:
+        """Answers once the host is up (placed on a node and booted): where it is, if a remote
+        backend knows (see ray_hosts.py)."""
+        return {}
 
     async def start(self, wire: WireSpec) -> Started:
         """Start the process; an error a person can act on comes back as data, not raised."""

@@ -41,6 +41,7 @@ from oneshot_tui.runner.process import (
 from oneshot_tui.runner.process_host import READ_LIMIT, Started, sweep, to_wire
 from oneshot_tui.runner.ray_hosts import (
     Hosts,
+    Placed,
     demand,
     first_line,
     fits_a_node,
@@ -172,35 +173,60 @@ class RayBackend:
         host, reused = await self._hosts.get(key, options)
         try:
             try:
-                started: Started = await host.start.remote(wire)
+                started: Started = await host.actor.start.remote(wire)
             except RayError:
                 if not reused:
                     raise
                 # An idle host can die unnoticed (its node left): a new one, then.
-                ray.kill(host)
+                ray.kill(host.actor)
                 host, _ = await self._hosts.get(key, options, reuse=False)
-                started = await host.start.remote(wire)
+                started = await host.actor.start.remote(wire)
         except RayError as exc:
-            ray.kill(host)
-            raise ProcessLost(f"its Ray worker died while starting: {first_line(exc)}") from None
+            # It may have died after starting the process (the process can kill its own host).
+            with anyio.CancelScope(shield=True):
+                await self.lost(host, spec.marker)
+            raise ProcessLost(await self.why_lost(host)) from exc
         except BaseException:
             # Given up (a stop) while starting: the process may have just started, so the host
             # closes it before it goes.
             shielded = anyio.CancelScope(shield=True)
             with shielded, anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
-                await host.close.remote()
-            ray.kill(host)
+                await host.actor.close.remote()
+            ray.kill(host.actor)
             raise
-        node = started.get("node_ip", "?")
         if "error" in started:
             self._hosts.give_back(key, host)  # nothing started: the host is as good as new
-            message = f"{started['error']} (on node {node})"
+            message = f"{started['error']} (on node {host.node_ip})"
             error = ProgramNotFound if started.get("not_found") else SpawnError
-            raise error(message, node=node)
-        return RayProcess(self, host, key, started, spec.marker)
+            raise error(message, node=host.node_ip)
+        return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
 
-    def give_back(self, key: Hashable, host: Any) -> None:
+    def give_back(self, key: Hashable, host: Placed) -> None:
         self._hosts.give_back(key, host)
+
+    async def lost(self, host: Placed, marker: str | None) -> None:
+        """A host died: kill what its process left on its node, found by the task's marker."""
+        ray.kill(host.actor)
+        if marker is None:
+            return
+        strategy = NodeAffinitySchedulingStrategy(host.node_id, soft=False)
+        ref = _sweep.options(scheduling_strategy=strategy).remote(marker)
+        with anyio.move_on_after(SWEEP_TIMEOUT):
+            try:
+                found = await ref
+            except RayError:
+                return  # the node is gone, and so is everything that ran on it
+            if found:
+                log.info("swept %d process(es) of %s from %s", found, marker, host.node_ip)
+
+    async def why_lost(self, host: Placed) -> str:
+        try:
+            nodes = await anyio.to_thread.run_sync(ray.nodes)
+        except Exception as exc:  # the head itself is gone: so is every node's work
+            return f"the cluster does not answer: {first_line(exc)}"
+        if any(n.get("NodeID") == host.node_id and n.get("Alive") for n in nodes):
+            return f"its Ray worker on {host.node_ip} died"
+        return f"node {host.node_ip} left the cluster"
 
     async def _nodes(self) -> list[dict[str, Any]]:
         try:
@@ -209,40 +235,18 @@ class RayBackend:
             raise ProcessLost(f"the cluster does not answer: {first_line(exc)}") from None
         return nodes
 
-    async def sweep(self, node_id: str, marker: str) -> None:
-        """Kill what a task left on `node_id` after its host died, found by its marker."""
-        strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
-        ref = _sweep.options(scheduling_strategy=strategy).remote(marker)
-        with anyio.move_on_after(SWEEP_TIMEOUT):
-            try:
-                found = await ref
-            except RayError:
-                return  # the node is gone, and so is everything that ran on it
-            if found:
-                log.info("swept %d process(es) of %s from node %s", found, marker, node_id)
-
-    async def why_lost(self, node_id: str, node_ip: str) -> str:
-        try:
-            nodes = await anyio.to_thread.run_sync(ray.nodes)
-        except Exception as exc:  # the head itself is gone: so is every node's work
-            return f"the cluster does not answer: {first_line(exc)}"
-        if any(n.get("NodeID") == node_id and n.get("Alive") for n in nodes):
-            return f"its Ray worker on {node_ip} died"
-        return f"node {node_ip} left the cluster"
-
 
 class RayProcess:
     """A process on a cluster node, through the actor that hosts it."""
 
     def __init__(
-        self, backend: RayBackend, actor: Any, key: Hashable, started: Started, marker: str | None
+        self, backend: RayBackend, host: Placed, key: Hashable, pid: int, marker: str | None
     ) -> None:
         self._backend = backend
-        self._actor = actor
+        self._host = host
+        self._actor = host.actor
         self._key = key
-        self._pid = started.get("pid", 0)
-        self._node_id = started.get("node_id", "")
-        self._node_ip = started.get("node_ip", "?")
+        self._pid = pid
         self._marker = marker
         self._pending: list[Any] = []
         """Calls sent without waiting (kill), collected at the end so Ray reports no error."""
@@ -256,7 +260,7 @@ class RayProcess:
 
     @property
     def node(self) -> str:
-        return self._node_ip
+        return self._host.node_ip
 
     async def follow(self, sink: ChunkSink, *, grace: float) -> ExitStatus:
         self._pending.append(self._actor.follow.remote(grace))
@@ -264,11 +268,10 @@ class RayProcess:
             try:
                 chunks, status = await self._actor.read.remote(READ_LIMIT)
             except RayTaskError as exc:  # the host raised: a bug, not a lost node
-                raise RuntimeError(f"process host on {self._node_ip}: {first_line(exc)}") from None
+                raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
             except RayError:
                 self._lost = True
-                why = await self._backend.why_lost(self._node_id, self._node_ip)
-                raise ProcessLost(why) from None
+                raise ProcessLost(await self._backend.why_lost(self._host)) from None
             for stream, data in chunks:
                 await sink(stream, data)
             if status is not None:
@@ -311,8 +314,6 @@ class RayProcess:
                     await ref
             self._pending.clear()
             if clean:
-                self._backend.give_back(self._key, self._actor)
-                return
-            if self._node_id and self._marker:
-                await self._backend.sweep(self._node_id, self._marker)
-            ray.kill(self._actor)
+                self._backend.give_back(self._key, self._host)
+            else:
+                await self._backend.lost(self._host, self._marker)

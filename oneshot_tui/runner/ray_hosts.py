@@ -20,7 +20,7 @@ from ray.exceptions import RayError
 
 from oneshot_tui.runner.backend import Placement, ProcessLost
 from oneshot_tui.runner.host_pool import HostPool
-from oneshot_tui.runner.process_host import ProcessHost, Started
+from oneshot_tui.runner.process_host import ProcessHost
 
 ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
 """A host that dies is not brought back: its process died with it, and a new attempt is the
@@ -33,11 +33,21 @@ class RayProcessHost(ProcessHost):
     def base_environment(self) -> Mapping[str, str]:
         return node_environment(os.environ)
 
-    async def start(self, wire: Any) -> Started:
-        started = await super().start(wire)
-        started["node_id"] = ray.get_runtime_context().get_node_id()
-        started["node_ip"] = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
-        return started
+    async def ready(self) -> dict[str, str]:
+        return {
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
+        }
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A booted host and the node it is on (known before it starts anything, so that what a
+    host leaves behind when it dies can always be found on its node)."""
+
+    actor: Any
+    node_id: str
+    node_ip: str
 
 
 def node_environment(worker: Mapping[str, str]) -> dict[str, str]:
@@ -99,70 +109,74 @@ class _Waiter:
 
     key: Hashable
     done: anyio.Event = field(default_factory=anyio.Event)
-    host: Any = None
+    handed: Placed | None = None
     """A host handed over by a task that ended meanwhile."""
-    error: RayError | None = None
 
 
 class Hosts:
     """Hands out hosts for placements, new or reused; takes them back when their process ends."""
 
     def __init__(self) -> None:
-        self._pool = HostPool(ray.kill)
+        self._pool = HostPool(lambda placed: ray.kill(placed.actor))
         self._waiting: list[_Waiter] = []
 
     async def get(
         self, key: Hashable, options: dict[str, Any], *, reuse: bool = True
-    ) -> tuple[Any, bool]:
+    ) -> tuple[Placed, bool]:
         """A booted host for `key`, and whether it served before; raises ProcessLost if a new
         one died while booting."""
         self._pool.expire()
-        host = self._pool.take(key) if reuse else None
-        if host is not None:
-            return host, True
+        pooled: Placed | None = self._pool.take(key) if reuse else None
+        if pooled is not None:
+            return pooled, True
         # Idle hosts hold resources the new one may need: let them all go first.
         self._pool.clear()
         new = _Host.options(**options).remote()
         waiter = _Waiter(key)
+        booted: Placed | None = None
+        error: RayError | None = None
         self._waiting.append(waiter)
         try:
             async with anyio.create_task_group() as tg:
 
-                async def booted() -> None:
+                async def boot() -> None:
+                    nonlocal booted, error
                     try:
-                        await new.ready.remote()
+                        where = await new.ready.remote()
+                        booted = Placed(new, where["node_id"], where["node_ip"])
                     except RayError as exc:
-                        waiter.error = exc
+                        error = exc
                     waiter.done.set()
 
-                tg.start_soon(booted)
+                tg.start_soon(boot)
                 await waiter.done.wait()
                 tg.cancel_scope.cancel()
         except BaseException:
             # Given up (a stop) while Ray was still placing it: killing it cancels the placement.
             ray.kill(new)
-            if waiter.host is not None:
-                ray.kill(waiter.host)
+            if waiter.handed is not None:
+                ray.kill(waiter.handed.actor)
             raise
         finally:
             self._waiting.remove(waiter)
-        if waiter.host is not None:
+        if waiter.handed is not None:
             ray.kill(new)  # a task of the same placement ended first: its host is ready now
-            return waiter.host, True
-        if waiter.error is not None:
+            return waiter.handed, True
+        if booted is None:
             ray.kill(new)
-            raise ProcessLost(f"its Ray worker died while starting: {first_line(waiter.error)}")
-        return new, False
+            why = first_line(error) if error else "no answer"
+            raise ProcessLost(f"its Ray worker died while starting: {why}")
+        return booted, False
 
-    def give_back(self, key: Hashable, host: Any) -> None:
+    def give_back(self, key: Hashable, host: Placed) -> None:
         """A host whose process ended and was closed cleanly."""
         for waiter in self._waiting:
             if waiter.key == key and not waiter.done.is_set():
-                waiter.host = host
+                waiter.handed = host
                 waiter.done.set()
                 return
         if self._waiting:
-            ray.kill(host)  # its resources may be what the waiting tasks need
+            ray.kill(host.actor)  # its resources may be what the waiting tasks need
         else:
             self._pool.give(key, host)
 

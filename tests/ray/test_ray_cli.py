@@ -9,6 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from oneshot_tui.runner.descendants import marked_processes
 from tests.helpers import cli_argv, pid_alive
 from tests.ray.conftest import Cluster, ray_or_skip
 
@@ -101,6 +102,31 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
     shown = run_cli("show", "last", "--json")
     assert shown.returncode == 0, shown.stderr
     assert '"completed"' in shown.stdout
+
+
+def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cluster) -> None:
+    # The task kills its own host (`$PPID`): Ray then reports a dead worker to the driver, and
+    # that report must not land among the NDJSON events.
+    proc = run_cli(
+        "run",
+        "--json",
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-c",
+        "kill -9 $PPID; sleep 30",
+        "-c",
+        "sleep 2; echo fine",
+    )
+    assert proc.returncode == 1, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every line is an event
+    exits = {e["task"]: e for e in events if e["event"] == "exit"}
+    assert exits["kill"]["state"] == "failed"
+    assert exits["kill"]["reason"].startswith("node lost (its Ray worker on 127.0.0.1 died")
+    assert exits["sleep"]["state"] == "completed"
+    # Its `sleep 30` lost its host and was swept from the node by the task's marker.
+    assert marked_processes(f"{events[0]['run']}/kill/1") == []
 
 
 def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Cluster) -> None:

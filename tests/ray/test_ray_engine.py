@@ -285,3 +285,24 @@ async def test_an_orchestrator_opens_the_backend_its_settings_name(
     result = await orch.run()
     assert result.exit_code == 0
     assert [e.node for e in watcher.all() if isinstance(e, ProcessStarted)] == ["127.0.0.1"]
+
+
+async def test_restart_and_kill_reach_the_remote_process(
+    backend: RayBackend, data_dir: Path
+) -> None:
+    spec = TaskSpec("again", "echo pid $$; exec sleep 60", policy=policy(grace=5.0))
+    orch = Orchestrator([spec], SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    run = Background(orch)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await watcher.wait_until(lambda _: len(numbers_after(watcher, "again", "pid")) == 1, 90)
+        assert orch.restart("again")
+        await watcher.wait_until(lambda _: len(numbers_after(watcher, "again", "pid")) == 2, 90)
+        first, second = numbers_after(watcher, "again", "pid")
+        assert not pid_alive(first)
+        assert orch.kill("again")
+    (result,) = run.results().values()
+    assert result.state is S.INTERRUPTED and result.attempts == 2
+    assert result.signal == signal.SIGKILL  # killed at once, not after the 5 s ladder
+    assert not pid_alive(second)
