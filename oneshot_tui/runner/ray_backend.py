@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -169,6 +170,8 @@ class RayBackend:
             raise SpawnError(f"no node of the Ray cluster has {shown}")
         options = ray_options(placement)
         key = placement_key(options)
+        if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
+            spec = replace(spec, cwd=os.getcwd())
         wire = to_wire(spec, os.environ)
         host, reused = await self._hosts.get(key, options)
         try:

@@ -98,6 +98,7 @@ async def test_output_env_cwd_and_pty_reach_the_remote_process(
         ),
         TaskSpec("tty", "test -t 1 && echo on a tty", policy=policy(pty=True)),
         TaskSpec("nowhere", "true", cwd=str(tmp_path / "missing"), policy=policy()),
+        TaskSpec("here", "pwd", policy=policy()),  # no cwd: ours, not the Ray worker's
     ]
     orch = Orchestrator(specs, SETTINGS, data_dir=data_dir, backend=backend)
     watcher = Watcher(orch.bus)
@@ -107,6 +108,7 @@ async def test_output_env_cwd_and_pty_reach_the_remote_process(
     assert results["nowhere"].state is S.FAILED
     assert "working directory does not exist" in results["nowhere"].reason
     assert "on node 127.0.0.1" in results["nowhere"].reason
+    assert watcher.output_text("here") == os.getcwd()
     nodes = {e.node for e in watcher.all() if isinstance(e, ProcessStarted)}
     assert nodes == {"127.0.0.1"}
 
