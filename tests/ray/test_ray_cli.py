@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -129,7 +130,8 @@ def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cl
     assert marked_processes(f"{events[0]['run']}/kill/1") == []
 
 
-def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Cluster) -> None:
+def start_one_remote_sleeper(cluster: Cluster) -> tuple[subprocess.Popen[str], int]:
+    """`oneshot-tui run --json` of one remote `sleep`, once its output has arrived; its pid."""
     proc = subprocess.Popen(
         [
             *cli_argv(),
@@ -138,7 +140,7 @@ def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Clus
             "--backend",
             "ray",
             "--ray-address",
-            ray_cluster.address,
+            cluster.address,
             "-c",
             "echo started; exec sleep 300",
         ],
@@ -155,14 +157,35 @@ def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Clus
         if event["event"] == "output":
             break
     assert pid is not None and pid_alive(pid)
-    proc.kill()
-    proc.wait()
-    proc.stdout.close()
-    # Ray ends the actors of a driver that died; each host stops its process on the way out.
-    deadline = time.monotonic() + 60
+    return proc, pid
+
+
+def wait_gone(pid: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_alive(pid)
+
+
+def test_sigint_stops_the_remote_processes_and_exits_130(ray_cluster: Cluster) -> None:
+    proc, pid = start_one_remote_sleeper(ray_cluster)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert proc.stdout is not None
+    events = [json.loads(line) for line in proc.stdout]
+    proc.stdout.close()
+    assert not pid_alive(pid)  # gone before oneshot-tui exits
+    assert events[-1]["event"] == "run_finished" and events[-1]["exit_code"] == 130
+
+
+def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Cluster) -> None:
+    proc, pid = start_one_remote_sleeper(ray_cluster)
+    proc.kill()
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+    # Ray ends the actors of a driver that died; each host stops its process on the way out.
+    wait_gone(pid)
 
 
 def test_an_unreachable_cluster_is_a_usage_error_and_nothing_starts(tmp_path: Path) -> None:
