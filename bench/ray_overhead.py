@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,6 +69,7 @@ def private_cluster(cpus: int) -> Iterator[str]:
             except ProcessLookupError:
                 break
             time.sleep(3)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 async def run_tasks(

@@ -308,3 +308,16 @@ async def test_restart_and_kill_reach_the_remote_process(
     assert result.state is S.INTERRUPTED and result.attempts == 2
     assert result.signal == signal.SIGKILL  # killed at once, not after the 5 s ladder
     assert not pid_alive(second)
+
+
+async def test_a_silent_remote_task_goes_idle_and_resumes(
+    backend: RayBackend, data_dir: Path
+) -> None:
+    spec = TaskSpec("quiet", "echo a; sleep 2; echo b", policy=policy(idle_threshold=0.5))
+    orch = Orchestrator([spec], SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    result = await orch.run()
+    assert result.exit_code == 0
+    states = watcher.states("quiet")
+    assert (S.RUNNING, S.IDLE) in states and (S.IDLE, S.RUNNING) in states
+    assert watcher.output_text("quiet") == "a\nb"
