@@ -204,7 +204,7 @@ class ProcessHost:
                 out.append((stream, data))
         self._buffered -= taken
         self._room.set()
-        if self._error is not None and not self._chunks:
+        if self._error is not None and not out:  # the output before the failure went first
             raise RuntimeError(f"following the process failed: {self._error}")
         return out, (self._status if not self._chunks else None)
 
