@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
-from oneshot_tui.core.spec import AGENTS, AgentSettings
+from oneshot_tui.core.spec import AGENTS, BACKENDS, AgentSettings
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
@@ -72,6 +72,16 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="run each task in a git worktree of its own, on a new branch oneshot/RUN/TASK",
     )
     run.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="where task processes run: local (default) or ray (needs oneshot-tui[ray])",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster's HOST:PORT (default: $RAY_ADDRESS, else the one on this machine)",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -91,6 +101,8 @@ RUN_FLAG_KEYS = (
     "fail_fast",
     "pty",
     "worktree",
+    "backend",
+    "ray_address",
 )
 
 

@@ -8,11 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oneshot_tui.core.spec import AGENTS, IdleAction
+from oneshot_tui.core.spec import AGENTS, BACKENDS, IdleAction
 
 
 class FieldError(ValueError):
     """A value of the wrong type or range; the loader adds the file, line and key."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        """The entry at fault inside a table value (a resource name), to point at its line."""
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -109,16 +114,51 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def quantity(value: Any) -> float:
+    """An amount of a cluster resource. Ray accepts fractions below 1 and whole numbers above."""
+    amount = number(value)
+    if amount > 1 and not amount.is_integer():
+        raise FieldError(f"a fraction must be below 1 (above 1, whole numbers only), got {value!r}")
+    return amount
+
+
+SPECIAL_RESOURCES = {"CPU": "num_cpus"}
+"""Ray resources with a key of their own: naming them under `resources` is a mistake."""
+
+
+def resources(value: Any) -> dict[str, float]:
+    """A table of custom resource name = amount."""
+    if not isinstance(value, dict):
+        raise FieldError(f"expected a table of name = amount, like {{ box = 1 }}, got {value!r}")
+    out: dict[str, float] = {}
+    for name, amount in value.items():
+        if not name.strip():
+            raise FieldError("a resource name is empty")
+        if name in SPECIAL_RESOURCES:
+            own = SPECIAL_RESOURCES[name]
+            raise FieldError(f'"{name}" has a key of its own: set "{own}"', key=name)
+        try:
+            out[name] = quantity(amount)
+        except FieldError as exc:
+            raise FieldError(f'"{name}": {exc}', key=name) from None
+    return out
+
+
 DEFAULT_RATE_LIMIT_RETRIES = 3
+DEFAULT_NODE_LOST_RESTARTS = 3
 
 
-def retries(value: Any) -> int:
+def retries(value: Any, default: int = DEFAULT_RATE_LIMIT_RETRIES) -> int:
     """true (a few retries), false (none) or how many."""
     if value is True:
-        return DEFAULT_RATE_LIMIT_RETRIES
+        return default
     if value is False:
         return 0
     return integer(0)(value)
+
+
+def node_lost_restarts(value: Any) -> int:
+    return retries(value, DEFAULT_NODE_LOST_RESTARTS)
 
 
 @dataclass(frozen=True)
@@ -150,6 +190,14 @@ POLICY_FIELDS: dict[str, Field] = {
             "run each task in a git worktree of its own, on a branch oneshot/RUN/TASK",
             "",
         ),
+        Field("num_cpus", quantity, "ray: CPUs each task reserves on its node", "N"),
+        Field("resources", resources, "ray: custom resources each task reserves", "TABLE"),
+        Field(
+            "restart_on_node_lost",
+            node_lost_restarts,
+            "ray: times a task whose node or worker died is started again (true = 3)",
+            "N",
+        ),
     )
 }
 
@@ -160,6 +208,13 @@ RUN_FIELDS: dict[str, Field] = {
             Field("max_concurrent", integer(1), "how many tasks may run at once", "N"),
             Field("heartbeat_interval", positive_seconds, "seconds between idle checks"),
             Field("fail_fast", boolean, "stop every task as soon as one fails", ""),
+            Field(
+                "backend",
+                choice(BACKENDS),
+                "where task processes run: local, or ray (a Ray cluster)",
+                "NAME",
+            ),
+            Field("ray_address", non_empty_text, "the Ray cluster (HOST:PORT)", "ADDR"),
         )
     },
     **POLICY_FIELDS,

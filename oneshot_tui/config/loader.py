@@ -113,7 +113,13 @@ def _convert(f: Field, value: Any, file: _TomlFile, table: Where) -> Any:
     try:
         return f.convert(value)
     except FieldError as exc:
-        raise file.error(f'"{f.name}": {exc}', table, f.name) from None
+        message = f'"{f.name}": {exc}'
+        if exc.key is not None:
+            # The bad entry of a table value: its own line in a [task.resources] sub-table.
+            line = file.locator.line_of((f"{table[0]}.{f.name}", table[1]), exc.key)
+            if line is not None:
+                raise ConfigError(message, path=file.path, line=line) from None
+        raise file.error(message, table, f.name) from None
 
 
 def _run_table(file: _TomlFile, allowed_top: Sequence[str]) -> dict[str, Any]:
@@ -424,6 +430,8 @@ def load_run_config(
         max_concurrent=run_values.get("max_concurrent", defaults.max_concurrent),
         heartbeat_interval=run_values.get("heartbeat_interval", defaults.heartbeat_interval),
         fail_fast=run_values.get("fail_fast", defaults.fail_fast),
+        backend=run_values.get("backend", defaults.backend),
+        ray_address=run_values.get("ray_address", defaults.ray_address),
     )
     return RunConfig(
         settings=settings,

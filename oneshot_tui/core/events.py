@@ -52,6 +52,8 @@ class ProcessStarted:
     log_path: str
     label: str = ""
     """Which step of the task this process is, e.g. "worker #2"; empty for a plain command."""
+    node: str = ""
+    """The cluster node it runs on (the ray backend); empty on this machine."""
 
 
 @dataclass(frozen=True, slots=True)

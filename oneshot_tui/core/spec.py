@@ -36,6 +36,12 @@ class TaskPolicy:
     worktree: bool = False
     """Run the task in a git worktree of its own, on a new branch `oneshot/RUN/TASK` made from
     the HEAD of the repository its cwd is in (the user's checkout is left alone)."""
+    num_cpus: float = 1.0
+    """CPUs a task reserves on a cluster node (the ray backend; ignored when run locally)."""
+    resources: Mapping[str, float] = field(default_factory=dict)
+    """Custom cluster resources a task reserves, e.g. {"gpu_box": 1} (the ray backend)."""
+    restart_on_node_lost: int = 0
+    """How many times a task whose node or worker died is started again before it fails."""
 
 
 AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "direct")
@@ -129,3 +135,12 @@ class RunSettings:
     max_concurrent: int = 8
     heartbeat_interval: float = 1.0
     fail_fast: bool = False
+    backend: str = "local"
+    """Where task processes run: one of BACKENDS."""
+    ray_address: str | None = None
+    """The Ray cluster of the ray backend, HOST:PORT; None: $RAY_ADDRESS, else the cluster
+    started on this machine with `ray start` (a run never starts a cluster of its own)."""
+
+
+BACKENDS = ("local", "ray")
+"""`local` runs processes on this machine; `ray` runs them on the nodes of a Ray cluster."""

@@ -190,6 +190,7 @@ class JsonPrinter:
                     )
                 )
             elif isinstance(e, ProcessStarted):
+                where = {"node": e.node} if e.node else {}  # only for a process on a cluster node
                 lines.append(
                     self._obj(
                         e.ts,
@@ -199,6 +200,7 @@ class JsonPrinter:
                         pid=e.pid,
                         log=e.log_path,
                         label=e.label,
+                        **where,
                     )
                 )
             elif isinstance(e, TaskAdded):

@@ -9,12 +9,14 @@ from typing import Protocol
 
 import anyio
 
-from oneshot_tui.config import RunConfig
+from oneshot_tui.config import ConfigError, RunConfig
 from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, RunFinished
 from oneshot_tui.headless.ndjson import JsonPrinter
 from oneshot_tui.headless.printer import TextPrinter
 from oneshot_tui.orchestrator import Orchestrator
+from oneshot_tui.orchestrator.backends import open_backend
+from oneshot_tui.runner.backend import BackendError, ProcessBackend
 from oneshot_tui.store.recorder import record_history
 from oneshot_tui.store.records import RunOrigin
 
@@ -40,15 +42,30 @@ def run_headless(
 ) -> int:
     """Run every task to its end, print as it goes, record it in the history, and return the
     exit code. `plain` prints one task's lines without a prefix (the `oneshot` console)."""
-    result: int = anyio.run(_run, config, data_dir, json_mode, origin, plain, backend="asyncio")
+    try:
+        result: int = anyio.run(_run, config, data_dir, json_mode, origin, plain, backend="asyncio")
+    except BackendError as exc:
+        raise ConfigError(str(exc)) from None  # nothing was started: a usage error (exit 2)
     return result
 
 
 async def _run(
     config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOrigin | None, plain: bool
 ) -> int:
+    async with open_backend(config.settings) as backend:
+        return await _run_on(backend, config, data_dir, json_mode, origin, plain)
+
+
+async def _run_on(
+    backend: ProcessBackend,
+    config: RunConfig,
+    data_dir: Path,
+    json_mode: bool,
+    origin: RunOrigin | None,
+    plain: bool,
+) -> int:
     bus = EventBus()
-    orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus)
+    orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus, backend=backend)
     printer: Printer
     if json_mode:
         printer = JsonPrinter(sys.stdout.buffer, orch.run_id)

@@ -220,14 +220,20 @@ async def run_agent(
         else:
             handle(parser.feed(data))
 
-    try:
-        check_spawnable(spec)
-    except ProgramNotFound:
-        run.missing = executor.missing_message()
+    def not_found(where: str = "") -> AgentRun:
+        run.missing = executor.missing_message() + where
         handle([AgentError(run.missing)])
         return run
+
+    if attempt.backend.local:  # on a cluster, only the node can tell
+        try:
+            check_spawnable(spec)
+        except ProgramNotFound:
+            return not_found()
     try:
         run.status = await attempt.run_process(spec, label=label, show_lines=False, observe=observe)
+    except ProgramNotFound as exc:
+        return not_found(f" (on node {exc.node})" if exc.node else "")
     finally:
         handle(parser.close())
         text, count = stderr.flush()

@@ -16,9 +16,15 @@ from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import StopRequest, Task
+from oneshot_tui.runner.backend import (
+    LocalBackend,
+    Placement,
+    ProcessBackend,
+    ProcessHandle,
+    ProcessLost,
+)
 from oneshot_tui.runner.output import LineSplitter, OutputLog
-from oneshot_tui.runner.process import ChildProcess, ExitStatus, ProcessSpec
-from oneshot_tui.runner.supervise import supervise
+from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
 from oneshot_tui.workspace.git import REPOSITORY_VARS
 
 ChunkObserver = Callable[[str, bytes], None]
@@ -41,6 +47,7 @@ class Attempt:
         redactor: Redactor | None = None,
         data_dir: Path | None = None,
         worktree: WorktreeInfo | None = None,
+        backend: ProcessBackend | None = None,
     ) -> None:
         self.task = task
         self.bus = bus
@@ -55,6 +62,7 @@ class Attempt:
         """The task's git worktree, if it runs in one."""
         self.cwd = worktree.cwd if worktree is not None else task.spec.cwd
         """Where the attempt's processes run: the task's cwd, or its place in the worktree."""
+        self.backend: ProcessBackend = backend or LocalBackend()
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
 
@@ -103,13 +111,20 @@ class Attempt:
             spec = replace(spec, marker=self.marker)
         if self.worktree is not None:
             spec = replace(spec, env=self._worktree_env(spec))
-        child = await ChildProcess.spawn(spec)
+        child = await self._spawn(spec)
         task.child = child
         if task.state is TaskState.CREATED:
-            task.lifecycle.start(reason=f"pid {child.pid}")
+            where = f" on node {child.node}" if child.node else ""
+            task.lifecycle.start(reason=f"pid {child.pid}{where}")
         self.bus.publish(
             ProcessStarted(
-                task.id, task.attempt, child.pid, self.clock.time(), str(self.log.path), label
+                task.id,
+                task.attempt,
+                child.pid,
+                self.clock.time(),
+                str(self.log.path),
+                label,
+                child.node,
             )
         )
         splitters: dict[str, LineSplitter] = {}
@@ -140,10 +155,15 @@ class Attempt:
                     await self.bus.wait_for_room(task.id)
 
         grace = task.spec.policy.grace
+        status: ExitStatus | None = None
+        lost: ProcessLost | None = None
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._carry_out_stop, child)
-                status = await supervise(child, sink, grace=grace)
+                try:
+                    status = await child.follow(sink, grace=grace)
+                except ProcessLost as exc:
+                    lost = exc  # raised as itself below, not inside the task group's group
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
@@ -155,6 +175,9 @@ class Attempt:
                     if count:
                         self.show(stream, text, count)
                 task.child = None
+        if lost is not None:
+            raise lost
+        assert status is not None
         return status
 
     def _worktree_env(self, spec: ProcessSpec) -> dict[str, str]:
@@ -180,7 +203,36 @@ class Attempt:
         task.view.add(text, count)
         self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
 
-    async def _carry_out_stop(self, child: ChildProcess) -> None:
+    async def _spawn(self, spec: ProcessSpec) -> ProcessHandle:
+        """Start `spec` on the backend. A remote one may wait for a node with room: a stop
+        request meanwhile gives up the wait, and the attempt ends without a process."""
+        policy = self.task.spec.policy
+        placement = Placement(policy.num_cpus, policy.resources)
+        event = self.task.stop_event
+        if self.backend.local or event is None:
+            return await self.backend.spawn(spec, placement)
+        child: ProcessHandle | None = None
+        error: Exception | None = None
+        async with anyio.create_task_group() as tg:
+
+            async def give_up_on_stop() -> None:
+                await event.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(give_up_on_stop)
+            try:
+                child = await self.backend.spawn(spec, placement)
+            except (SpawnError, ProcessLost) as exc:
+                error = exc  # raised as itself below, not inside the task group's group
+            tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        if child is None:
+            stop = self.task.stop
+            raise SpawnError(f"not started: {stop.reason if stop else 'stopped'}")
+        return child
+
+    async def _carry_out_stop(self, child: ProcessHandle) -> None:
         task = self.task
         if task.stop_event is None:
             return

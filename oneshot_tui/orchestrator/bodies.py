@@ -23,6 +23,8 @@ class Outcome:
     ok: bool
     reason: str
     status: ExitStatus | None = None
+    lost: bool = False
+    """The node or worker running it went away (a remote backend): its end is unknown."""
 
 
 class TaskBody(Protocol):

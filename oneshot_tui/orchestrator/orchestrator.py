@@ -24,9 +24,11 @@ from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.orchestrator.backends import open_backend
 from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.orchestrator.workspaces import Workspaces
+from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
 from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
@@ -71,6 +73,7 @@ class Orchestrator:
         clock: Clock | None = None,
         run_id: str | None = None,
         body_factory: BodyFactory = default_body,
+        backend: ProcessBackend | None = None,
     ) -> None:
         self.settings = settings or RunSettings()
         self.bus = bus or EventBus()
@@ -81,6 +84,10 @@ class Orchestrator:
         self._body_factory = body_factory
         self.workspaces = Workspaces(data_dir, self.run_id, self.bus, self.clock)
         """Makes worktree tasks' git worktrees before they start, and inspects them after."""
+        self.backend: ProcessBackend = backend or LocalBackend()
+        """Where the processes run. A caller may open it (orchestrator.backends) to report a
+        cluster it cannot reach before anything else; else `run` opens the one settings name."""
+        self._open_backend = backend is None and self.settings.backend != "local"
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
@@ -120,13 +127,13 @@ class Orchestrator:
             task.stop = StopRequest(reason)
             self._queue_scopes[task.id].cancel()
             return True
-        live = task.state.active or self._starting(task)
+        live = task.state.active or task.starting
         return live and self._request_stop(task, StopRequest(reason))
 
     def kill(self, task_id: str, reason: str = "killed by user") -> bool:
         """SIGKILL to the task's whole process group, now."""
         task = self.tasks.get(task_id)
-        if task is None or not (task.state.active or self._starting(task)):
+        if task is None or not (task.state.active or task.starting):
             return self.interrupt(task_id, reason) if task is not None else False
         return self._request_stop(task, StopRequest(reason, kill=True))
 
@@ -153,7 +160,7 @@ class Orchestrator:
 
     def kill_all(self, reason: str = "killed") -> None:
         for task in self.tasks.values():
-            if task.state.active or self._starting(task):
+            if task.state.active or task.starting:
                 self._request_stop(task, StopRequest(reason, kill=True))
 
     def add(self, spec: TaskSpec) -> Task:
@@ -175,7 +182,7 @@ class Orchestrator:
         for task in self.tasks.values():
             if task.state is TaskState.CREATED and task.id in self._queue_scopes:
                 self._queue_scopes[task.id].cancel()
-            elif task.state.active or self._starting(task):
+            elif task.state.active or task.starting:
                 self._request_stop(task, StopRequest(reason))
         self._check_settled()
 
@@ -203,12 +210,6 @@ class Orchestrator:
                         task, StopRequest(f"idle for {_seconds(idle_for)}", restart=restart)
                     )
 
-    @staticmethod
-    def _starting(task: Task) -> bool:
-        """In an attempt but with no process yet (its worktree is being made): a stop now means
-        it never starts."""
-        return task.state is TaskState.CREATED and task.stop_event is not None
-
     # -- running ---------------------------------------------------------------------------------
 
     async def run(self, *, stay_open: bool = False, handle_signals: bool = False) -> RunResult:
@@ -217,7 +218,15 @@ class Orchestrator:
         `stay_open` keeps the run alive after every task has ended (the TUI can still restart
         tasks) until `shutdown()` or cancellation. `handle_signals` turns SIGINT, SIGTERM and
         SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
+        Raises BackendError, before anything starts, if the backend cannot be opened.
         """
+        if not self._open_backend:
+            return await self._run(stay_open, handle_signals)
+        async with open_backend(self.settings) as backend:
+            self.backend = backend
+            return await self._run(stay_open, handle_signals)
+
+    async def _run(self, stay_open: bool, handle_signals: bool) -> RunResult:
         self._settled = anyio.Event()
         become_subreaper()  # escaped descendants re-parent to us, where we can stop them
         self.bus.publish(
@@ -291,11 +300,11 @@ class Orchestrator:
                     await self._run_attempt(task)
                 finally:
                     self._limiter.release()
-                stop = task.stop
-                if stop is None or not stop.restart or self._stopping:
+                reason = self._restart_reason(task)
+                if reason is None or self._stopping:
                     break
                 task.stop = None
-                task.lifecycle.restart(reason=stop.reason)
+                task.lifecycle.restart(reason=reason)
         finally:
             if task.state is TaskState.CREATED:
                 self._never_started(task)
@@ -318,6 +327,21 @@ class Orchestrator:
             return False
         return True
 
+    def _restart_reason(self, task: Task) -> str | None:
+        """Why the task's next attempt starts at once, or None if it does not."""
+        stop = task.stop
+        if stop is not None:
+            return stop.reason if stop.restart else None
+        if self._restarts_lost(task):
+            task.lost_restarts += 1
+            allowed = task.spec.policy.restart_on_node_lost
+            return f"node lost: restart {task.lost_restarts} of {allowed}"
+        return None
+
+    def _restarts_lost(self, task: Task) -> bool:
+        """The task lost its node, and its policy says to start it again."""
+        return task.lost and task.lost_restarts < task.spec.policy.restart_on_node_lost
+
     def _never_started(self, task: Task) -> None:
         reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
         task.reason = f"not started: {reason}"
@@ -330,6 +354,7 @@ class Orchestrator:
         task.ended_at = task.idle_since = None
         task.exit_status = None
         task.reason = ""
+        task.lost = False
         task.stop_event = anyio.Event()
         path = self.log_dir / log_file_name(task.file_stem, task.attempt)
         task.log_paths.append(path)
@@ -355,10 +380,13 @@ class Orchestrator:
                             redactor=self.redactor,
                             data_dir=self.data_dir,
                             worktree=worktree,
+                            backend=self.backend,
                         )
                     )
                 except (SpawnError, WorkspaceError) as exc:
                     outcome = Outcome(False, str(exc))
+                except ProcessLost as exc:
+                    outcome = Outcome(False, f"node lost ({exc})", lost=True)
                 except Exception as exc:  # a bug in a body must not take the whole run down
                     output_log.write(traceback.format_exc().encode())
                     log.exception("task %s crashed", task.id)
@@ -375,6 +403,7 @@ class Orchestrator:
         task.stop_event = None
         if outcome is not None and outcome.status is not None:
             task.exit_status = outcome.status
+        task.lost = outcome is not None and outcome.lost
         state = task.state
         if task.stop is not None or outcome is None:
             reason = task.stop.reason if task.stop else (self._stop_reason or "run cancelled")
@@ -391,7 +420,11 @@ class Orchestrator:
             task.lifecycle.finish(reason=reason)
         task.reason = reason
         self._publish_exit(task)
-        if task.state is TaskState.FAILED and self.settings.fail_fast:
+        if (
+            task.state is TaskState.FAILED
+            and self.settings.fail_fast
+            and not self._restarts_lost(task)
+        ):
             self.shutdown(f"fail-fast: {task.id} failed")
 
     def _publish_exit(self, task: Task) -> None:

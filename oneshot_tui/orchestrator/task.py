@@ -15,8 +15,9 @@ from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
+from oneshot_tui.runner.backend import ProcessHandle
 from oneshot_tui.runner.output import LineView
-from oneshot_tui.runner.process import ChildProcess, ExitStatus
+from oneshot_tui.runner.process import ExitStatus
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Task:
     idle_since: float | None = None
     exit_status: ExitStatus | None = None
     reason: str = ""
-    child: ChildProcess | None = None
+    child: ProcessHandle | None = None
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
     scheduled: bool = False
@@ -52,6 +53,10 @@ class Task:
     """Worktree tasks: their worktree, once made (every later attempt reuses it)."""
     worktree_summary: WorktreeSummary | None = None
     """Worktree tasks: what the latest attempt that ran left in the worktree."""
+    lost: bool = False
+    """The last attempt ended because its node or worker went away."""
+    lost_restarts: int = 0
+    """Attempts started again after a lost node (bounded by `restart_on_node_lost`)."""
 
     @classmethod
     def create(
@@ -71,6 +76,12 @@ class Task:
     @property
     def state(self) -> TaskState:
         return self.lifecycle.state
+
+    @property
+    def starting(self) -> bool:
+        """An attempt is under way but its process has not started (its worktree is being made,
+        or it waits for a node with room): a stop now means it never starts."""
+        return self.state is TaskState.CREATED and self.stop_event is not None
 
     @property
     def attempt(self) -> int:

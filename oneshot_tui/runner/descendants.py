@@ -99,6 +99,18 @@ def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:
     return out
 
 
+def marked_processes(marker: str) -> list[int]:
+    """Every live process on this machine carrying `marker`, wherever it hangs (a full /proc
+    scan: for a process whose supervisor died, so that nothing of it is left in our tree)."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    out = []
+    for pid in pids():
+        stat = read_stat(pid)
+        if stat is not None and stat.alive and _has_marker(pid, needle):
+            out.append(pid)
+    return out
+
+
 def reap_adopted(leaders: Collection[int]) -> int:
     """Reap zombie children we adopted as subreaper.
 

@@ -36,6 +36,11 @@ GROUP_POLL = 0.02
 class SpawnError(Exception):
     """The process could not be started; the message says why, for a person."""
 
+    def __init__(self, message: str, node: str = "") -> None:
+        super().__init__(message)
+        self.node = node
+        """The cluster node where it could not start (a remote backend); "" for this machine."""
+
 
 class ProgramNotFound(SpawnError):
     """The program is not on PATH (or not at the path given)."""

@@ -132,7 +132,9 @@ class HistoryRecorder:
                 if isinstance(event, ProcessStarted):
                     # Now, not at write time: a short-lived child may be reaped any moment,
                     # and only a process we can still see can be identified (one /proc read).
-                    self._identities[event.pid] = identify_child(event.pid)
+                    # A pid on a cluster node means nothing here: `cleanup` must never touch it.
+                    local = not event.node
+                    self._identities[event.pid] = identify_child(event.pid) if local else None
                 elif isinstance(event, TaskAdded) and event.task_id not in self._specs:
                     spec = self._spec_of(event.task_id)
                     self._specs[event.task_id] = dumps(spec_to_json(spec)) if spec else None

@@ -64,8 +64,15 @@ def sanitize(line: str) -> str:
 
 
 def plain(line: str) -> str:
-    """The visible characters only (for search and widths)."""
-    return _SGR.sub("", sanitize(line)).expandtabs()
+    """The visible characters only (for search and widths), tabs expanded the way the pane
+    draws them: by cells, so a wide character before a tab counts two (str.expandtabs counts
+    one, and search columns would drift from the screen)."""
+    visible = _SGR.sub("", sanitize(line))
+    if "\t" not in visible:
+        return visible
+    text = Text(visible)
+    text.expand_tabs(8)
+    return text.plain
 
 
 def to_text(line: str) -> Text:

@@ -281,6 +281,22 @@ def test_a_headless_run_never_imports_textual(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_local_run_never_imports_ray(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from oneshot_tui.cli import main
+        code = main(["run", "--no-ui", "-c", "echo hi"])
+        assert code == 0, code
+        loaded = sorted(m for m in sys.modules if m == "ray" or m.startswith("ray."))
+        print("LOADED:", loaded, file=sys.stderr)
+        sys.exit(3 if loaded else 0)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_help_is_fast_to_import_and_lists_every_option() -> None:
     code = (
         "import sys\n"
@@ -304,6 +320,8 @@ def test_help_is_fast_to_import_and_lists_every_option() -> None:
         "--grace",
         "--fail-fast",
         "--data-dir",
+        "--backend",
+        "--ray-address",
     ):
         assert flag in proc.stdout
     assert "exit codes:" in proc.stdout

@@ -1,0 +1,64 @@
+"""Idle process hosts kept for the next process with the same placement.
+
+Each host on a cluster node is a worker process that took about a second of CPU to boot. A task
+that ends hands its host back here, and the next task asking for the same resources takes it
+over instead of booting another: a queue of tasks under `max_concurrent`, and every restart,
+reuse a few hosts. An idle host still holds its resources on the node, so it is let go when it
+has been idle for `idle_timeout`, and the backend lets all of them go whenever a new host is
+needed (it may be waiting for exactly those resources).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+IDLE_TIMEOUT = 5.0
+"""Seconds an idle host is kept for reuse before its resources go back to the cluster."""
+
+
+class HostPool:
+    def __init__(
+        self,
+        release: Callable[[Any], None],
+        idle_timeout: float = IDLE_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._release = release
+        self._idle_timeout = idle_timeout
+        self._clock = clock
+        self._idle: dict[Hashable, list[tuple[float, Any]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(hosts) for hosts in self._idle.values())
+
+    def take(self, key: Hashable) -> Any | None:
+        """An idle host for `key` (the most recently used: its pages are warmest), or None."""
+        hosts = self._idle.get(key)
+        if not hosts:
+            return None
+        _, host = hosts.pop()
+        return host
+
+    def give(self, key: Hashable, host: Any) -> None:
+        self._idle.setdefault(key, []).append((self._clock(), host))
+
+    def expire(self) -> None:
+        """Let go of the hosts idle for longer than the timeout."""
+        limit = self._clock() - self._idle_timeout
+        for key, hosts in list(self._idle.items()):
+            keep = [(since, host) for since, host in hosts if since > limit]
+            for since, host in hosts:
+                if since <= limit:
+                    self._release(host)
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+
+    def clear(self) -> None:
+        for hosts in self._idle.values():
+            for _, host in hosts:
+                self._release(host)
+        self._idle.clear()

@@ -1,0 +1,241 @@
+"""One process run on behalf of a caller elsewhere, with its output kept for the caller to fetch.
+
+A remote backend (`runner/ray_backend.py`) puts one host next to each process it runs on a
+cluster node. The host starts the process with the same engine as a local run (a session and
+process group of its own, escapees found by the task's marker, leftovers stopped when the leader
+exits) and keeps its output in arrival order in a bounded buffer: when the caller falls behind,
+the process waits on a full buffer as it would on a full pipe. `read` hands over what arrived, or
+waits until something does. Nothing here knows about Ray, so it is tested on its own.
+
+The host runs on an asyncio loop (Ray's async actors); its follower outlives the call that
+started it, so it is an asyncio task rather than an anyio task group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import TypedDict
+
+import anyio
+
+from oneshot_tui.runner.descendants import become_subreaper, marked_processes
+from oneshot_tui.runner.process import ChildProcess, ProcessSpec, ProgramNotFound, SpawnError
+from oneshot_tui.runner.supervise import supervise
+
+BUFFER_LIMIT = 4 * 1024 * 1024
+"""Bytes of output held for the caller before the process has to wait."""
+READ_LIMIT = 1024 * 1024
+"""Bytes handed over by one `read` (it always hands over at least one chunk)."""
+
+Chunk = tuple[str, bytes]
+Status = tuple[int | None, int | None]
+"""(exit code, signal) of an ended process, as ExitStatus has them."""
+
+
+class WireSpec(TypedDict):
+    """A ProcessSpec as plain data, with the environment as changes to the host's own."""
+
+    argv: list[str]
+    cwd: str | None
+    env_set: dict[str, str]
+    env_unset: list[str]
+    pty: bool
+    pty_size: tuple[int, int]
+    marker: str | None
+
+
+class Started(TypedDict, total=False):
+    pid: int
+    error: str
+    """Why the process could not start, for a person."""
+    not_found: bool
+
+
+def env_changes(
+    env: Mapping[str, str] | None, base: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """`env` as what to set and unset in `base`: a task's environment relative to the caller's
+    is applied to the host's, so the host keeps its own PATH, HOME and the like."""
+    if env is None:
+        return {}, []
+    changed = {k: v for k, v in env.items() if base.get(k) != v}
+    return changed, sorted(k for k in base if k not in env)
+
+
+def to_wire(spec: ProcessSpec, base: Mapping[str, str]) -> WireSpec:
+    env_set, env_unset = env_changes(spec.env, base)
+    return WireSpec(
+        argv=spec.argv,
+        cwd=spec.cwd,
+        env_set=env_set,
+        env_unset=env_unset,
+        pty=spec.pty,
+        pty_size=spec.pty_size,
+        marker=spec.marker,
+    )
+
+
+def from_wire(wire: WireSpec, base: Mapping[str, str]) -> ProcessSpec:
+    env = {k: v for k, v in base.items() if k not in set(wire["env_unset"])}
+    env.update(wire["env_set"])
+    return ProcessSpec(
+        command=tuple(wire["argv"]),
+        cwd=wire["cwd"],
+        env=env,
+        pty=wire["pty"],
+        pty_size=tuple(wire["pty_size"]),  # type: ignore[arg-type]  # a list after the wire
+        marker=wire["marker"],
+    )
+
+
+def sweep(marker: str, attempts: int = 50) -> int:
+    """SIGKILL every process on this machine that carries `marker`; how many were found.
+
+    For a process whose host died (its worker was killed): its group and escapees have no
+    supervisor left, and only the marker in their environment still ties them to the task.
+    """
+    found: set[int] = set()
+    for _ in range(attempts):
+        pids = marked_processes(marker)
+        if not pids:
+            break
+        for pid in pids:
+            found.add(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+        # A fork in flight may land a new member after the scan; look again shortly.
+        time.sleep(0.02)
+    return len(found)
+
+
+class ProcessHost:
+    """Runs one process here; the caller drives it with `start`, `follow`, `read`, `stop`."""
+
+    def __init__(self, buffer_limit: int = BUFFER_LIMIT) -> None:
+        # Orphans of the task (double-forked daemons) re-parent to the host, where its marker
+        # finds them, as they do to the orchestrator in a local run.
+        become_subreaper()
+        self._limit = buffer_limit
+        self._reset()
+
+    def _reset(self) -> None:
+        self._child: ChildProcess | None = None
+        self._chunks: deque[Chunk] = deque()
+        self._buffered = 0
+        self._arrived = anyio.Event()
+        self._room = anyio.Event()
+        self._status: Status | None = None
+        self._error: str | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def base_environment(self) -> Mapping[str, str]:
+        """The environment a process starts from here, before the task's changes."""
+        return os.environ
+
+    async def ready(self) -> dict[str, str]:
+        """Answers once the host is up (placed on a node and booted): where it is, if a remote
+        backend knows (see ray_hosts.py)."""
+        return {}
+
+    async def start(self, wire: WireSpec) -> Started:
+        """Start the process; an error a person can act on comes back as data, not raised."""
+        if self._child is not None:
+            raise RuntimeError("this host already runs a process: close it first")
+        spec = from_wire(wire, self.base_environment())
+        try:
+            self._child = await ChildProcess.spawn(spec)
+        except SpawnError as exc:
+            return Started(error=str(exc), not_found=isinstance(exc, ProgramNotFound))
+        # If the host's process ends in an orderly way (its owner went away), take the task
+        # down with it: nothing a task started may outlive whoever supervises it.
+        atexit.register(self._last_rites)
+        return Started(pid=self._child.pid)
+
+    async def follow(self, grace: float) -> None:
+        """Begin following the process to its end (the output goes to the buffer)."""
+        if self._child is not None and self._follower is None:
+            loop = asyncio.get_running_loop()
+            self._follower = loop.create_task(self._follow(self._child, grace))
+
+    async def _follow(self, child: ChildProcess, grace: float) -> None:
+        try:
+            status = await supervise(child, self._keep, grace=grace)
+            self._status = (status.exit_code, status.signal)
+        except Exception as exc:  # reported to the caller: the host itself must stay up
+            self._error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._arrived.set()
+
+    async def _keep(self, stream: str, data: bytes) -> None:
+        self._chunks.append((stream, data))
+        self._buffered += len(data)
+        self._arrived.set()
+        while self._buffered > self._limit and not self._closed:
+            self._room = anyio.Event()
+            await self._room.wait()
+
+    @property
+    def _ended(self) -> bool:
+        return self._status is not None or self._error is not None
+
+    async def read(self, max_bytes: int = READ_LIMIT) -> tuple[list[Chunk], Status | None]:
+        """Output that arrived since the last read, in order (consecutive chunks of one stream
+        joined), waiting for some if there is none; the status once everything is read."""
+        while not self._chunks and not self._ended:
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        out: list[Chunk] = []
+        taken = 0
+        while self._chunks and (not out or taken + len(self._chunks[0][1]) <= max_bytes):
+            stream, data = self._chunks.popleft()
+            taken += len(data)
+            if out and out[-1][0] == stream:
+                out[-1] = (stream, out[-1][1] + data)
+            else:
+                out.append((stream, data))
+        self._buffered -= taken
+        self._room.set()
+        if self._error is not None and not out:  # the output before the failure went first
+            raise RuntimeError(f"following the process failed: {self._error}")
+        return out, (self._status if not self._chunks else None)
+
+    async def alive(self) -> bool:
+        return self._child is not None and self._child.alive()
+
+    async def stop(self, grace: float) -> None:
+        """The interrupt ladder over the process's group and escapees, here."""
+        if self._child is not None:
+            await self._child.stop(grace)
+
+    async def kill(self) -> None:
+        if self._child is not None:
+            self._child.kill()
+
+    async def close(self) -> None:
+        """Make sure nothing of the process is left and release its pipes; the host is then
+        ready for another process."""
+        self._closed = True
+        self._room.set()
+        child = self._child
+        if child is not None:
+            if child.alive():
+                await child.stop(0)
+            if self._follower is not None:
+                self._follower.cancel()
+                await asyncio.wait([self._follower])  # (awaiting it would raise its cancellation)
+            await child.aclose()
+            atexit.unregister(self._last_rites)
+        self._reset()
+
+    def _last_rites(self) -> None:
+        if self._child is not None and self._child.alive():
+            self._child.kill()

@@ -1,0 +1,322 @@
+"""The ray backend: every process runs on a node of a Ray cluster, beside an actor that hosts it.
+
+Imported only when a run chooses `--backend ray`: it imports Ray (the optional `[ray]` extra).
+
+One host actor per running process (`ray_hosts.py`: a host whose process ended serves the next
+task of the same placement). Ray places it on a node with room for the task's `num_cpus` and
+`resources`; the host (a `ProcessHost`) starts the process there, in a process group of its own,
+and keeps its output. This side fetches the output with `read` calls awaited as ObjectRefs (no
+thread, and the event loop never blocks) and hands each chunk to the attempt's sink, exactly as a
+local pipe would: the log file, idle detection and the bus see no difference. A stop is the same
+ladder, carried out by the host on its node. If the host's worker or its node dies, the process
+is lost: `follow` raises ProcessLost, and what the task left on a node that is still up is found
+by its marker and killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import ray
+from ray.exceptions import RayError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from oneshot_tui.runner.backend import BackendError, Placement, ProcessLost
+from oneshot_tui.runner.process import (
+    ChunkSink,
+    ExitStatus,
+    ProcessSpec,
+    ProgramNotFound,
+    SpawnError,
+)
+from oneshot_tui.runner.process_host import READ_LIMIT, Started, sweep, to_wire
+from oneshot_tui.runner.ray_hosts import (
+    Hosts,
+    Placed,
+    demand,
+    first_line,
+    fits_a_node,
+    placement_key,
+    ray_options,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 60.0
+"""Seconds to reach the cluster before the run gives up (nothing has started by then)."""
+CALL_SLACK = 30.0
+"""Seconds a call to a live actor may take beyond the work it was asked to do."""
+SWEEP_TIMEOUT = 30.0
+"""Seconds to clean a node after a lost worker; a node that is gone took its processes along."""
+
+
+_sweep: Any = ray.remote(num_cpus=0, max_retries=0)(sweep)
+
+
+def _quiet_driver_errors() -> None:
+    """Ray prints the errors it hears from the cluster ("a worker died ...") on our stdout, which
+    carries only data in a headless run: send them to the log (stderr) instead."""
+    worker = ray._private.worker
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "_oneshot", False):
+        return
+
+    def to_log(data: dict[str, Any], ignore_prefix: bool) -> None:
+        for line in data.get("lines", ()):
+            log.info("ray: %s", str(line).splitlines()[0] if line else "")
+
+    to_log._oneshot = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_log
+
+
+class RayBackend:
+    """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self._connected_here = False
+        self._hosts = Hosts()
+
+    @property
+    def local(self) -> bool:
+        return False
+
+    async def start(self) -> None:
+        if ray.is_initialized():
+            return
+        if self.address != "auto":
+            await anyio.to_thread.run_sync(self._check_reachable)
+        done = anyio.Event()
+        outcome: list[BaseException | None] = []
+        token = anyio.lowlevel.current_token()
+
+        def connect() -> None:
+            try:
+                self._connect()
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+            with contextlib.suppress(RuntimeError):  # the run gave up waiting and ended
+                anyio.from_thread.run_sync(done.set, token=token)
+
+        # A daemon thread, not anyio's worker threads: Ray may keep trying to reach a cluster
+        # that does not answer, and a run that gives up must still be able to exit. From a thread,
+        # Ray also leaves our signal handlers alone (it sets SIGTERM's only from the main thread).
+        threading.Thread(target=connect, name="ray-connect", daemon=True).start()
+        with anyio.move_on_after(CONNECT_TIMEOUT):
+            await done.wait()
+        if not outcome:
+            raise BackendError(
+                f"no answer from the Ray cluster at {self.address} within {CONNECT_TIMEOUT:.0f}s"
+            )
+        if outcome[0] is not None:
+            raise outcome[0]
+        self._connected_here = True
+
+    def _check_reachable(self) -> None:
+        """Fail at once when nothing listens at the address (Ray itself would retry for long)."""
+        host, _, port = self.address.rpartition(":")
+        host = host.removeprefix("ray://").strip("[]")
+        if not host or not port.isdigit():
+            raise BackendError(f"the Ray address must be HOST:PORT, got {self.address!r}")
+        try:
+            socket.create_connection((host, int(port)), timeout=10).close()
+        except OSError as exc:
+            raise BackendError(
+                f"cannot connect to the Ray cluster at {self.address}: {exc.strerror or exc}"
+            ) from None
+
+    def _connect(self) -> None:
+        try:
+            ray.init(
+                address=self.address,
+                namespace="oneshot-tui",
+                log_to_driver=False,  # the task's output comes to us as data, not as prints
+                logging_level=logging.ERROR,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            hint = "" if self.address != "auto" else " (start one with `ray start --head`)"
+            raise BackendError(
+                f"cannot connect to the Ray cluster at {self.address}{hint}: {first_line(exc)}"
+            ) from None
+        _quiet_driver_errors()
+
+    async def keep_tidy(self) -> None:
+        """Run for the length of the run: hosts idle for too long give their resources back."""
+        while True:
+            await anyio.sleep(1.0)
+            self._hosts.expire()
+
+    async def aclose(self) -> None:
+        self._hosts.clear()
+        if self._connected_here:
+            self._connected_here = False
+            await anyio.to_thread.run_sync(ray.shutdown)
+
+    async def spawn(self, spec: ProcessSpec, placement: Placement) -> RayProcess:
+        wanted = demand(placement)
+        if wanted and not fits_a_node(wanted, await self._nodes()):
+            shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
+            raise SpawnError(f"no node of the Ray cluster has {shown}")
+        options = ray_options(placement)
+        key = placement_key(options)
+        if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
+            spec = replace(spec, cwd=os.getcwd())
+        wire = to_wire(spec, os.environ)
+        host, reused = await self._hosts.get(key, options)
+        try:
+            try:
+                started: Started = await host.actor.start.remote(wire)
+            except RayError:
+                if not reused:
+                    raise
+                # An idle host can die unnoticed (its node left): a new one, then.
+                ray.kill(host.actor)
+                host, _ = await self._hosts.get(key, options, reuse=False)
+                started = await host.actor.start.remote(wire)
+        except RayError as exc:
+            # It may have died after starting the process (the process can kill its own host).
+            with anyio.CancelScope(shield=True):
+                await self.lost(host, spec.marker)
+            raise ProcessLost(await self.why_lost(host)) from exc
+        except BaseException:
+            # Given up (a stop) while starting: the process may have just started, so the host
+            # closes it before it goes.
+            shielded = anyio.CancelScope(shield=True)
+            with shielded, anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
+                await host.actor.close.remote()
+            ray.kill(host.actor)
+            raise
+        if "error" in started:
+            self._hosts.give_back(key, host)  # nothing started: the host is as good as new
+            message = f"{started['error']} (on node {host.node_ip})"
+            error = ProgramNotFound if started.get("not_found") else SpawnError
+            raise error(message, node=host.node_ip)
+        return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
+
+    def give_back(self, key: Hashable, host: Placed) -> None:
+        self._hosts.give_back(key, host)
+
+    async def lost(self, host: Placed, marker: str | None) -> None:
+        """A host died: kill what its process left on its node, found by the task's marker."""
+        ray.kill(host.actor)
+        if marker is None:
+            return
+        strategy = NodeAffinitySchedulingStrategy(host.node_id, soft=False)
+        ref = _sweep.options(scheduling_strategy=strategy).remote(marker)
+        with anyio.move_on_after(SWEEP_TIMEOUT):
+            try:
+                found = await ref
+            except RayError:
+                return  # the node is gone, and so is everything that ran on it
+            if found:
+                log.info("swept %d process(es) of %s from %s", found, marker, host.node_ip)
+
+    async def why_lost(self, host: Placed) -> str:
+        try:
+            nodes = await anyio.to_thread.run_sync(ray.nodes)
+        except Exception as exc:  # the head itself is gone: so is every node's work
+            return f"the cluster does not answer: {first_line(exc)}"
+        if any(n.get("NodeID") == host.node_id and n.get("Alive") for n in nodes):
+            return f"its Ray worker on {host.node_ip} died"
+        return f"node {host.node_ip} left the cluster"
+
+    async def _nodes(self) -> list[dict[str, Any]]:
+        try:
+            nodes: list[dict[str, Any]] = await anyio.to_thread.run_sync(ray.nodes)
+        except Exception as exc:
+            raise ProcessLost(f"the cluster does not answer: {first_line(exc)}") from None
+        return nodes
+
+
+class RayProcess:
+    """A process on a cluster node, through the actor that hosts it."""
+
+    def __init__(
+        self, backend: RayBackend, host: Placed, key: Hashable, pid: int, marker: str | None
+    ) -> None:
+        self._backend = backend
+        self._host = host
+        self._actor = host.actor
+        self._key = key
+        self._pid = pid
+        self._marker = marker
+        self._pending: list[Any] = []
+        """Calls sent without waiting (kill), collected at the end so Ray reports no error."""
+        self._ended = False
+        self._lost = False
+        self._closed = False
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def node(self) -> str:
+        return self._host.node_ip
+
+    async def follow(self, sink: ChunkSink, *, grace: float) -> ExitStatus:
+        self._pending.append(self._actor.follow.remote(grace))
+        while True:
+            try:
+                chunks, status = await self._actor.read.remote(READ_LIMIT)
+            except RayTaskError as exc:  # the host raised: a bug, not a lost node
+                raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
+            except RayError:
+                self._lost = True
+                raise ProcessLost(await self._backend.why_lost(self._host)) from None
+            for stream, data in chunks:
+                await sink(stream, data)
+            if status is not None:
+                self._ended = True
+                return ExitStatus(*status)
+
+    def alive(self) -> bool:
+        # Once `follow` returned, the host has stopped whatever the process left behind; a lost
+        # host cannot be asked (`aclose` sweeps its node instead).
+        return not (self._ended or self._lost or self._closed)
+
+    async def stop(self, grace: float) -> None:
+        if self._lost or self._closed:
+            return
+        try:
+            with anyio.move_on_after(grace + CALL_SLACK):
+                await self._actor.stop.remote(grace)
+        except RayError:
+            self._lost = True
+
+    def kill(self) -> None:
+        if not (self._lost or self._closed):
+            self._pending.append(self._actor.kill.remote())
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            clean = False
+            if not self._lost:
+                try:
+                    with anyio.move_on_after(CALL_SLACK):
+                        await self._actor.close.remote()
+                        clean = True
+                except RayError:
+                    self._lost = True
+            for ref in self._pending:
+                with anyio.move_on_after(CALL_SLACK), contextlib.suppress(RayError):
+                    await ref
+            self._pending.clear()
+            if clean:
+                self._backend.give_back(self._key, self._host)
+            else:
+                await self._backend.lost(self._host, self._marker)

@@ -1,0 +1,192 @@
+"""The actors that host processes on the nodes of a Ray cluster, and who gets which.
+
+Each host is a Ray actor placed with the task's resources; booting one costs its node a worker
+process (about a second of CPU). A host whose process ended cleanly is handed straight to a task
+of the same placement waiting for a new host, or kept a few seconds in a `HostPool`. While any
+task waits for a new host, a returned host of another placement is let go instead: it may hold
+exactly the resources that task waits for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import ray
+from ray.exceptions import RayError
+
+from oneshot_tui.runner.backend import Placement, ProcessLost
+from oneshot_tui.runner.host_pool import HostPool
+from oneshot_tui.runner.process_host import ProcessHost
+
+ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
+"""A host that dies is not brought back: its process died with it, and a new attempt is the
+orchestrator's decision (`restart_on_node_lost`)."""
+
+
+class RayProcessHost(ProcessHost):
+    """The host as a Ray actor; it also says which node it is on."""
+
+    def base_environment(self) -> Mapping[str, str]:
+        return node_environment(os.environ)
+
+    async def ready(self) -> dict[str, str]:
+        return {
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
+        }
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A booted host and the node it is on (known before it starts anything, so that what a
+    host leaves behind when it dies can always be found on its node)."""
+
+    actor: Any
+    node_id: str
+    node_ip: str
+
+
+def node_environment(worker: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment less what Ray added for its workers (PYTHONBREAKPOINT,
+    OMP_NUM_THREADS, RAY_JOB_ID, ...): a task sees the node as `ray start` left it. Those are
+    the variables the raylet, our worker's parent, does not have."""
+    try:
+        with open(f"/proc/{int(worker.get('RAY_RAYLET_PID', ''))}/environ", "rb") as f:
+            raw = f.read()
+    except (OSError, ValueError):
+        return {k: v for k, v in worker.items() if k not in RAY_WORKER_VARIABLES}
+    names = {entry.split(b"=", 1)[0].decode(errors="replace") for entry in raw.split(b"\0")}
+    return {k: v for k, v in worker.items() if k in names}
+
+
+RAY_WORKER_VARIABLES = frozenset(
+    {"PYTHONBREAKPOINT", "OMP_NUM_THREADS", "SPT_NOENV", "RAY_JOB_ID", "RAY_RAYLET_PID"}
+)
+"""What Ray sets for its workers, for when the raylet's environment cannot be read."""
+
+_Host: Any = ray.remote(RayProcessHost)
+
+
+def ray_options(placement: Placement) -> dict[str, Any]:
+    """Ray's actor options for a placement: GPU and memory have options of their own."""
+    custom = dict(placement.resources)
+    options: dict[str, Any] = {"num_cpus": placement.num_cpus, **ACTOR_OPTIONS}
+    if "GPU" in custom:
+        options["num_gpus"] = custom.pop("GPU")
+    if "memory" in custom:
+        options["memory"] = custom.pop("memory")
+    if custom:
+        options["resources"] = custom
+    return options
+
+
+def placement_key(options: dict[str, Any]) -> Hashable:
+    """Hosts made with equal options can take each other's place."""
+    return tuple(sorted((k, repr(v)) for k, v in options.items()))
+
+
+def demand(placement: Placement) -> dict[str, float]:
+    """What a node must have in total to ever take the placement, in Ray's resource names."""
+    wanted = {"CPU": placement.num_cpus, **placement.resources}
+    return {name: amount for name, amount in wanted.items() if amount > 0}
+
+
+def fits_a_node(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> bool:
+    for node in nodes:
+        have = node.get("Resources", {})
+        if node.get("Alive") and all(have.get(k, 0) >= v for k, v in wanted.items()):
+            return True
+    return False
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """A task waiting for a new host of `key` to be placed and booted."""
+
+    key: Hashable
+    done: anyio.Event = field(default_factory=anyio.Event)
+    handed: Placed | None = None
+    """A host handed over by a task that ended meanwhile."""
+
+
+class Hosts:
+    """Hands out hosts for placements, new or reused; takes them back when their process ends."""
+
+    def __init__(self) -> None:
+        self._pool = HostPool(lambda placed: ray.kill(placed.actor))
+        self._waiting: list[_Waiter] = []
+
+    async def get(
+        self, key: Hashable, options: dict[str, Any], *, reuse: bool = True
+    ) -> tuple[Placed, bool]:
+        """A booted host for `key`, and whether it served before; raises ProcessLost if a new
+        one died while booting."""
+        self._pool.expire()
+        pooled: Placed | None = self._pool.take(key) if reuse else None
+        if pooled is not None:
+            return pooled, True
+        # Idle hosts hold resources the new one may need: let them all go first.
+        self._pool.clear()
+        new = _Host.options(**options).remote()
+        waiter = _Waiter(key)
+        booted: Placed | None = None
+        error: RayError | None = None
+        self._waiting.append(waiter)
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def boot() -> None:
+                    nonlocal booted, error
+                    try:
+                        where = await new.ready.remote()
+                        booted = Placed(new, where["node_id"], where["node_ip"])
+                    except RayError as exc:
+                        error = exc
+                    waiter.done.set()
+
+                tg.start_soon(boot)
+                await waiter.done.wait()
+                tg.cancel_scope.cancel()
+        except BaseException:
+            # Given up (a stop) while Ray was still placing it: killing it cancels the placement.
+            ray.kill(new)
+            if waiter.handed is not None:
+                ray.kill(waiter.handed.actor)
+            raise
+        finally:
+            self._waiting.remove(waiter)
+        if waiter.handed is not None:
+            ray.kill(new)  # a task of the same placement ended first: its host is ready now
+            return waiter.handed, True
+        if booted is None:
+            ray.kill(new)
+            why = first_line(error) if error else "no answer"
+            raise ProcessLost(f"its Ray worker died while starting: {why}")
+        return booted, False
+
+    def give_back(self, key: Hashable, host: Placed) -> None:
+        """A host whose process ended and was closed cleanly."""
+        for waiter in self._waiting:
+            if waiter.key == key and not waiter.done.is_set():
+                waiter.handed = host
+                waiter.done.set()
+                return
+        if self._waiting:
+            ray.kill(host.actor)  # its resources may be what the waiting tasks need
+        else:
+            self._pool.give(key, host)
+
+    def expire(self) -> None:
+        self._pool.expire()
+
+    def clear(self) -> None:
+        self._pool.clear()
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

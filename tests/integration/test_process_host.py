@@ -1,0 +1,102 @@
+"""The process host the ray backend runs on each node, here on its own (no Ray): real children."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import anyio
+
+from oneshot_tui.runner.descendants import marked_processes
+from oneshot_tui.runner.process import ProcessSpec
+from oneshot_tui.runner.process_host import (
+    ProcessHost,
+    Status,
+    env_changes,
+    from_wire,
+    sweep,
+    to_wire,
+)
+from tests.fakes import fake
+from tests.helpers import pid_alive, py
+
+
+async def drain(host: ProcessHost) -> tuple[list[tuple[str, bytes]], Status]:
+    chunks: list[tuple[str, bytes]] = []
+    with anyio.fail_after(60):
+        while True:
+            got, status = await host.read()
+            chunks += got
+            if status is not None:
+                return chunks, status
+
+
+def test_a_task_environment_is_applied_as_changes_to_the_hosts() -> None:
+    caller = {"PATH": "/caller/bin", "HOME": "/home/me", "SECRET": "x", "KEEP": "1"}
+    task = {"PATH": "/caller/bin", "HOME": "/home/me", "KEEP": "2", "NEW": "n"}
+    assert env_changes(task, caller) == ({"KEEP": "2", "NEW": "n"}, ["SECRET"])
+    node = {"PATH": "/node/bin", "HOME": "/home/node", "SECRET": "y", "KEEP": "0"}
+    wire = to_wire(ProcessSpec("true", env=task, marker="m"), caller)
+    spec = from_wire(wire, node)
+    assert spec.env == {"PATH": "/node/bin", "HOME": "/home/node", "KEEP": "2", "NEW": "n"}
+    assert spec.argv == ["/bin/sh", "-c", "true"] and spec.marker == "m"
+
+
+async def test_output_comes_back_whole_and_in_order_with_a_small_buffer() -> None:
+    host = ProcessHost(buffer_limit=64 * 1024)
+    wire = to_wire(ProcessSpec("seq 200000; echo done >&2; exit 4"), os.environ)
+    started = await host.start(wire)
+    assert "pid" in started
+    await host.follow(grace=1)
+    # Nobody reads for a while: the process must wait on the full buffer, not fill memory.
+    await anyio.sleep(0.3)
+    assert host._buffered <= 64 * 1024 + 65536
+    chunks, status = await drain(host)
+    await host.close()
+    out = b"".join(data for stream, data in chunks if stream == "stdout")
+    assert out == "".join(f"{n}\n" for n in range(1, 200001)).encode()
+    assert [data for stream, data in chunks if stream == "stderr"] == [b"done\n"]
+    assert status == (4, None)
+
+
+async def test_start_errors_come_back_as_data() -> None:
+    host = ProcessHost()
+    missing = await host.start(to_wire(ProcessSpec(("no-such-program-xyz",)), os.environ))
+    assert missing.get("not_found") is True
+    assert "command not found" in missing.get("error", "")
+    nowhere = await host.start(to_wire(ProcessSpec("true", cwd="/no/such/dir"), os.environ))
+    assert nowhere.get("not_found") is False
+    assert "working directory does not exist" in nowhere.get("error", "")
+
+
+async def test_stop_is_the_ladder_over_the_group_here() -> None:
+    host = ProcessHost()
+    started = await host.start(to_wire(ProcessSpec(py(fake("stubborn.py"))), os.environ))
+    await host.follow(grace=0.5)
+    seen = b""
+    with anyio.fail_after(30):
+        while b"grandchild" not in seen or b"\nchild" not in b"\n" + seen:
+            got, _ = await host.read()
+            seen += b"".join(data for _, data in got)
+    grandchild = int(seen.split(b"grandchild ")[1].split()[0])
+    assert await host.alive()
+    await host.stop(0.5)
+    _, status = await drain(host)
+    await host.close()
+    assert status == (None, 9)  # SIGINT and SIGTERM are ignored: SIGKILL ended it
+    assert not pid_alive(started["pid"]) and not pid_alive(grandchild)
+
+
+async def test_sweep_kills_what_carries_the_marker() -> None:
+    marker = f"test/{uuid.uuid4()}/1"
+    host = ProcessHost()
+    started = await host.start(to_wire(ProcessSpec("exec sleep 60", marker=marker), os.environ))
+    assert marked_processes(marker) == [started["pid"]]
+    assert sweep(marker) == 1
+    with anyio.fail_after(10):
+        while pid_alive(started["pid"]):
+            await anyio.sleep(0.02)
+    await host.follow(grace=0)
+    _, status = await drain(host)
+    await host.close()
+    assert status == (None, 9)

@@ -1,0 +1,220 @@
+"""The headless acceptance run with `--backend ray`: the real console script, the real cluster."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from oneshot_tui.runner.descendants import marked_processes
+from tests.helpers import cli_argv, pid_alive
+from tests.ray.conftest import Cluster, ray_or_skip
+
+LINES = 100_000
+"""Per `seq` task: about 590 KB, so output crosses many reads and the host's buffer."""
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli_argv(), *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+    )
+
+
+def test_headless_run_on_ray_is_lossless_ordered_and_honest_about_exit_codes(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    seqs = "".join(f'\n[[task]]\nname = "seq{i}"\ncommand = "seq {LINES}"\n' for i in range(4))
+    task_file = tmp_path / "tasks.toml"
+    task_file.write_text(
+        textwrap.dedent(
+            f"""
+            [run]
+            backend = "ray"
+            ray_address = "{ray_cluster.address}"
+            num_cpus = 0.25
+            grace = "2s"
+
+            [[task]]
+            name = "mixed"
+            command = "echo out; echo err >&2; exit 3"
+
+            [[task]]
+            name = "signalled"
+            command = "echo bye; kill -9 $$"
+            """
+        )
+        + seqs
+    )
+    proc = run_cli("run", str(task_file), "--json")
+    assert proc.returncode == 1, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    expected = [str(n) for n in range(1, LINES + 1)]
+    for i in range(4):
+        lines = [e["line"] for e in events if e["event"] == "output" and e["task"] == f"seq{i}"]
+        assert lines == expected
+    exits = {e["task"]: e for e in events if e["event"] == "exit"}
+    assert exits["mixed"]["exit_code"] == 3 and exits["mixed"]["state"] == "failed"
+    assert exits["signalled"]["signal"] == 9 and exits["signalled"]["exit_code"] is None
+    assert all(exits[f"seq{i}"]["exit_code"] == 0 for i in range(4))
+    streams = {
+        (e["line"], e["stream"]) for e in events if e["event"] == "output" and e["task"] == "mixed"
+    }
+    assert {("out", "stdout"), ("err", "stderr")} <= streams
+    processes = [e for e in events if e["event"] == "process"]
+    assert len(processes) == 6 and {p["node"] for p in processes} == {"127.0.0.1"}
+    final = events[-1]
+    assert final["event"] == "run_finished" and final["exit_code"] == 1
+    logs = {r["task"]: Path(r["log"]) for r in final["results"]}
+    reference = "".join(f"{n}\n" for n in range(1, LINES + 1)).encode()
+    assert all(logs[f"seq{i}"].read_bytes() == reference for i in range(4))
+    assert logs["mixed"].read_bytes() in (b"out\nerr\n", b"err\nout\n")
+
+
+def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    proc = run_cli(
+        "run",
+        "--no-ui",
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-c",
+        "seq 3",
+        "-c",
+        "printf 'no newline'",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line for line in lines if line.startswith("seq ")] == [
+        "seq    | 1",
+        "seq    | 2",
+        "seq    | 3",
+    ]
+    assert [line for line in lines if line.startswith("printf ")] == ["printf | no newline"]
+    assert len(lines) == 4
+    assert "seq: created -> running (pid " in proc.stderr
+    assert " on node 127.0.0.1)" in proc.stderr
+    shown = run_cli("show", "last", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"completed"' in shown.stdout
+
+
+def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cluster) -> None:
+    # The task kills its own host (`$PPID`): Ray then reports a dead worker to the driver, and
+    # that report must not land among the NDJSON events.
+    proc = run_cli(
+        "run",
+        "--json",
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-c",
+        "kill -9 $PPID; sleep 30",
+        "-c",
+        "sleep 2; echo fine",
+    )
+    assert proc.returncode == 1, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every line is an event
+    exits = {e["task"]: e for e in events if e["event"] == "exit"}
+    assert exits["kill"]["state"] == "failed"
+    assert exits["kill"]["reason"].startswith("node lost (its Ray worker on 127.0.0.1 died")
+    assert exits["sleep"]["state"] == "completed"
+    # Its `sleep 30` lost its host and was swept from the node by the task's marker.
+    assert marked_processes(f"{events[0]['run']}/kill/1") == []
+
+
+def start_one_remote_sleeper(cluster: Cluster) -> tuple[subprocess.Popen[str], int]:
+    """`oneshot-tui run --json` of one remote `sleep`, once its output has arrived; its pid."""
+    proc = subprocess.Popen(
+        [
+            *cli_argv(),
+            "run",
+            "--json",
+            "--backend",
+            "ray",
+            "--ray-address",
+            cluster.address,
+            "-c",
+            "echo started; exec sleep 300",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    pid = None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "process":
+            pid = event["pid"]
+        if event["event"] == "output":
+            break
+    assert pid is not None and pid_alive(pid)
+    return proc, pid
+
+
+def wait_gone(pid: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(pid)
+
+
+def test_sigint_stops_the_remote_processes_and_exits_130(ray_cluster: Cluster) -> None:
+    proc, pid = start_one_remote_sleeper(ray_cluster)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert proc.stdout is not None
+    events = [json.loads(line) for line in proc.stdout]
+    proc.stdout.close()
+    assert not pid_alive(pid)  # gone before oneshot-tui exits
+    assert events[-1]["event"] == "run_finished" and events[-1]["exit_code"] == 130
+
+
+def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Cluster) -> None:
+    proc, pid = start_one_remote_sleeper(ray_cluster)
+    proc.kill()
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+    # Ray ends the actors of a driver that died; each host stops its process on the way out.
+    wait_gone(pid)
+
+
+def test_an_unreachable_cluster_is_a_usage_error_and_nothing_starts(tmp_path: Path) -> None:
+    ray_or_skip()
+    marker = tmp_path / "ran"
+    proc = run_cli(
+        "run",
+        "--no-ui",
+        "--backend",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:1",
+        "-c",
+        f"touch {marker}",
+    )
+    assert proc.returncode == 2
+    assert "cannot connect to the Ray cluster at 127.0.0.1:1" in proc.stderr
+    assert not marker.exists()
+
+
+def test_without_ray_installed_the_ray_backend_says_how_to_get_it() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["ray"] = None  # as if it were not installed: importing it raises
+        from oneshot_tui.cli import main
+        sys.exit(main(["run", "--no-ui", "--backend", "ray", "-c", "true"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'oneshot-tui[ray]'" in proc.stderr

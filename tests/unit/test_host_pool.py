@@ -1,0 +1,40 @@
+"""Idle hosts: reused for the same placement only, let go when idle too long."""
+
+from __future__ import annotations
+
+from oneshot_tui.runner.host_pool import HostPool
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_host_is_reused_for_its_own_placement_only() -> None:
+    released: list[str] = []
+    pool = HostPool(released.append, idle_timeout=5, clock=Clock())
+    pool.give("small", "h1")
+    pool.give("small", "h2")
+    assert pool.take("big") is None
+    assert pool.take("small") == "h2"  # the most recently used first
+    assert pool.take("small") == "h1"
+    assert pool.take("small") is None
+    assert released == []
+
+
+def test_idle_hosts_are_let_go_after_the_timeout() -> None:
+    released: list[str] = []
+    clock = Clock()
+    pool = HostPool(released.append, idle_timeout=5, clock=clock)
+    pool.give("a", "old")
+    clock.now += 4
+    pool.give("a", "new")
+    clock.now += 2
+    pool.expire()
+    assert released == ["old"]
+    assert len(pool) == 1
+    pool.clear()
+    assert released == ["old", "new"] and len(pool) == 0
