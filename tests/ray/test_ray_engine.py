@@ -232,7 +232,9 @@ async def test_a_task_waiting_for_a_node_can_be_interrupted(
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
         await watcher.wait_until(lambda _: watcher.output_text("holder") == "holding", timeout=90)
-        assert orch.tasks["waiter"].starting
+        # The waiter's attempt begins on its own schedule: wait until it is waiting for the node.
+        await watcher.wait_until(lambda _: orch.tasks["waiter"].starting, timeout=30)
+        assert orch.tasks["waiter"].state is S.CREATED
         assert orch.interrupt("waiter", "no room")
         await watcher.wait_until(lambda _: orch.tasks["waiter"].state is S.FAILED, timeout=30)
         orch.interrupt("holder")
