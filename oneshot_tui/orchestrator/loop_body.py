@@ -90,19 +90,14 @@ class LoopBody:
             raise RuntimeError("a loop task needs the run's data dir to keep its session")
         self.record = record = loop_settings_record(self.spec, attempt.worktree)
         session, state = self._open(attempt.data_dir, record)
-        task = attempt.task
         for earlier in state.verdicts:  # a resumed loop: its history shows every verdict
-            attempt.bus.publish(
-                LoopVerdict(
-                    task.id,
-                    task.attempt,
-                    attempt.clock.time(),
-                    state.oneshot_id,
-                    earlier.iteration,
-                    str(earlier.verdict),
-                    earlier.feedback,
-                    earlier.well_formed,
-                )
+            self._publish_verdict(
+                attempt,
+                state,
+                earlier.iteration,
+                str(earlier.verdict),
+                earlier.feedback,
+                earlier.well_formed,
             )
         meter = Meter(attempt, self.worker.budget)  # one budget across every step
         agents = {
@@ -186,13 +181,14 @@ class LoopBody:
         line = f"── {step.role} #{step.iteration} of {state.max_iterations} ──"
         attempt.show(ACTIVITY_STREAM, line, 1)
 
-    def _verdict(
-        self,
+    @staticmethod
+    def _publish_verdict(
         attempt: Attempt,
-        session: LoopSession,
         state: LoopState,
-        step: Step,
-        audit: AuditResult,
+        iteration: int,
+        verdict: str,
+        feedback: str,
+        well_formed: bool,
     ) -> None:
         task = attempt.task
         attempt.bus.publish(
@@ -201,11 +197,23 @@ class LoopBody:
                 task.attempt,
                 attempt.clock.time(),
                 state.oneshot_id,
-                step.iteration,
-                str(audit.verdict),
-                audit.feedback,
-                audit.well_formed,
+                iteration,
+                verdict,
+                feedback,
+                well_formed,
             )
+        )
+
+    def _verdict(
+        self,
+        attempt: Attempt,
+        session: LoopSession,
+        state: LoopState,
+        step: Step,
+        audit: AuditResult,
+    ) -> None:
+        self._publish_verdict(
+            attempt, state, step.iteration, str(audit.verdict), audit.feedback, audit.well_formed
         )
         feedback = f": {one_line(audit.feedback)}" if audit.feedback else ""
         unread = "" if audit.well_formed else " (unreadable answer)"
