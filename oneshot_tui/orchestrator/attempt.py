@@ -25,7 +25,6 @@ from oneshot_tui.runner.backend import (
 )
 from oneshot_tui.runner.output import LineSplitter, OutputLog
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
-from oneshot_tui.workspace.git import REPOSITORY_VARS
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -183,6 +182,8 @@ class Attempt:
     def _worktree_env(self, spec: ProcessSpec) -> dict[str, str]:
         """The environment without inherited variables that would point git at another
         repository (the user's checkout); a task's own `env` may still set them."""
+        from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
+
         env = dict(os.environ if spec.env is None else spec.env)
         own = self.task.spec.env
         for name in REPOSITORY_VARS:

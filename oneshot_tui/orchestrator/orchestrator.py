@@ -40,7 +40,6 @@ from oneshot_tui.store.paths import (
     run_dir,
     safe_file_stem,
 )
-from oneshot_tui.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +382,7 @@ class Orchestrator:
                             backend=self.backend,
                         )
                     )
-                except (SpawnError, WorkspaceError) as exc:
+                except SpawnError as exc:
                     outcome = Outcome(False, str(exc))
                 except ProcessLost as exc:
                     outcome = Outcome(False, f"node lost ({exc})", lost=True)

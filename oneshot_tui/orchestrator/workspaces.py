@@ -2,7 +2,8 @@
 first process, and inspected after its last, with both reported on the bus.
 
 Git runs in worker threads, so a slow checkout never stalls the other tasks' output. Worktrees of
-one repository are added one at a time: `git worktree add` updates shared files in `.git`.
+one repository are added one at a time: `git worktree add` updates shared files in `.git`. The git
+layer is imported only here, when a task wants a worktree: every other run skips its start-up.
 """
 
 from __future__ import annotations
@@ -18,15 +19,8 @@ from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import WorktreeFinished, WorktreeReady
 from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.orchestrator.task import Task
+from oneshot_tui.runner.process import SpawnError
 from oneshot_tui.store.paths import ensure_private_dir, worktree_dir
-from oneshot_tui.workspace import (
-    WorkspaceError,
-    branch_name,
-    create_worktree,
-    find_repository,
-    reopen_worktree,
-    summarize,
-)
 
 
 class Workspaces:
@@ -42,20 +36,33 @@ class Workspaces:
     async def enter(self, task: Task) -> WorktreeInfo | None:
         """The worktree the task's next attempt runs in (None if it does not want one).
 
-        Raises WorkspaceError, for a person, when it cannot have one (not a git repository).
+        Raises SpawnError, for a person, when it cannot have one (not a git repository): the
+        task then fails like any task that could not start.
         """
         if not task.spec.policy.worktree:
             return None
+        from oneshot_tui.workspace import WorkspaceError, reopen_worktree
+
         reused = task.worktree is not None
-        if task.worktree is not None:
-            info = await anyio.to_thread.run_sync(reopen_worktree, task.worktree)
-        else:
-            info = await self._create(task)
+        try:
+            if task.worktree is not None:
+                info = await anyio.to_thread.run_sync(reopen_worktree, task.worktree)
+            else:
+                info = await self._create(task)
+        except WorkspaceError as exc:
+            raise SpawnError(str(exc)) from exc
         task.worktree = info
         self.bus.publish(WorktreeReady(task.id, task.attempt, self.clock.time(), info, reused))
         return info
 
     async def _create(self, task: Task) -> WorktreeInfo:
+        from oneshot_tui.workspace import (
+            WorkspaceError,
+            branch_name,
+            create_worktree,
+            find_repository,
+        )
+
         cwd = task.spec.cwd or os.getcwd()
         repo = await anyio.to_thread.run_sync(find_repository, cwd)
         # Absolute: git resolves a relative path against the repository, not our cwd.
@@ -75,6 +82,8 @@ class Workspaces:
         info = task.worktree
         if info is None or not task.spec.policy.worktree:
             return
+        from oneshot_tui.workspace import summarize
+
         with anyio.CancelScope(shield=True):  # a stopped run still says what its tasks changed
             try:
                 summary = await anyio.to_thread.run_sync(summarize, info)
