@@ -13,7 +13,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.past import add_data_dir, guarded, open_reader, paragraph
+from oneshot_tui.cli.history_common import add_data_dir, guarded, open_reader, paragraph
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:

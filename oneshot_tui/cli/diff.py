@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.past import (
+from oneshot_tui.cli.history_common import (
     RUN_HELP,
     add_data_dir,
     error,
@@ -18,7 +18,7 @@ from oneshot_tui.cli.past import (
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.records import TaskRecord
+    from oneshot_tui.store.history_data import TaskRecord
 
 DIFF_EXIT_CODES = """exit codes:
   0    the diff was printed (it may be empty: the task changed nothing)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from oneshot_tui.cli.past import (
+from oneshot_tui.cli.history_common import (
     HISTORY_EXIT_CODES,
     RUN_HELP,
     add_data_dir,
@@ -24,7 +24,7 @@ from oneshot_tui.cli.past import (
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.records import (
+    from oneshot_tui.store.history_data import (
         RunRecord,
         TaskRecord,
         TransitionRecord,

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from oneshot_tui.cli.past import (
+from oneshot_tui.cli.history_common import (
     HISTORY_EXIT_CODES,
     RUN_HELP,
     add_data_dir,
@@ -20,8 +20,8 @@ from oneshot_tui.cli.past import (
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.reader import HistoryReader
-    from oneshot_tui.store.records import AttemptRecord
+    from oneshot_tui.store.history import History
+    from oneshot_tui.store.history_data import AttemptRecord
 
 CHUNK = 1 << 16
 FOLLOW_POLL = 0.2
@@ -98,7 +98,7 @@ def copy_file(path: Path, out: BinaryIO) -> None:
 
 
 def follow(
-    reader: HistoryReader,
+    reader: History,
     run_id: str,
     task: str,
     out: BinaryIO,

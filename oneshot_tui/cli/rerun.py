@@ -8,7 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
-from oneshot_tui.cli.past import RUN_HELP, add_data_dir, error, guarded, open_reader, paragraph
+from oneshot_tui.cli.history_common import (
+    RUN_HELP,
+    add_data_dir,
+    error,
+    guarded,
+    open_reader,
+    paragraph,
+)
 from oneshot_tui.core.exit_codes import ExitCode
 
 
@@ -36,7 +43,7 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     from oneshot_tui.cli.run import launch
     from oneshot_tui.config import RunConfig
     from oneshot_tui.core.states import TaskState
-    from oneshot_tui.store.records import RunOrigin
+    from oneshot_tui.store.history_data import RunOrigin
     from oneshot_tui.store.specs import MissingSecret, settings_from_json, spec_from_json
 
     with open_reader(args) as reader:

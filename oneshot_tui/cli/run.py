@@ -12,7 +12,7 @@ from oneshot_tui.core.spec import AGENTS, BACKENDS, AgentSettings
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
-    from oneshot_tui.store.records import RunOrigin
+    from oneshot_tui.store.history_data import RunOrigin
 
 
 def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.specs:
         raise ConfigError("the task file has no [[task]] entries", path=args.taskfile)
     data_dir = resolve_data_dir(args.data_dir)
-    from oneshot_tui.store.records import RunOrigin
+    from oneshot_tui.store.history_data import RunOrigin
 
     argv = (PROG, *getattr(args, "argv", ()))
     origin = RunOrigin.of(argv, config.task_file, config.task_file_text)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oneshot_tui.cli.past import (
+from oneshot_tui.cli.history_common import (
     add_data_dir,
     data_dir_of,
     error,
@@ -28,8 +28,8 @@ from oneshot_tui.cli.past import (
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.reader import HistoryReader
-    from oneshot_tui.store.records import TaskRecord
+    from oneshot_tui.store.history import History
+    from oneshot_tui.store.history_data import TaskRecord
     from oneshot_tui.workspace import Review
 
 WORKTREES_EXIT_CODES = """exit codes:
@@ -100,7 +100,7 @@ class Entry:
     review: Review
 
 
-def _review_all(reader: HistoryReader, tasks: list[TaskRecord]) -> list[Entry]:
+def _review_all(reader: History, tasks: list[TaskRecord]) -> list[Entry]:
     from oneshot_tui.workspace import review
 
     live: dict[str, bool] = {}
@@ -226,9 +226,7 @@ def _age(task: TaskRecord, now: float) -> float:
     return 0.0 if created is None else now - created
 
 
-def _clean_one(
-    reader: HistoryReader, entry: Entry, root: Path, *, force: bool, dry_run: bool
-) -> bool:
+def _clean_one(reader: History, entry: Entry, root: Path, *, force: bool, dry_run: bool) -> bool:
     """Remove one worktree and its branch if allowed; False if it was kept."""
     from oneshot_tui.workspace import State, WorkspaceError, remove_worktree
 

@@ -17,8 +17,8 @@ from oneshot_tui.headless.printer import TextPrinter
 from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.orchestrator.backends import open_backend
 from oneshot_tui.runner.backend import BackendError, ProcessBackend
-from oneshot_tui.store.recorder import record_history
-from oneshot_tui.store.records import RunOrigin
+from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.live_recorder import record_history
 
 
 class Printer(Protocol):

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from oneshot_tui.core.events import WorktreeFinished, WorktreeReady
 from oneshot_tui.core.worktree import DiffStat, WorktreeInfo, WorktreeSummary
-from oneshot_tui.store.records import WorktreeRecord
+from oneshot_tui.store.history_data import WorktreeRecord
 
 COLUMNS = (
     "worktree",
@@ -24,7 +24,7 @@ COLUMNS = (
     "diff_stat",
     "worktree_removed",
 )
-"""In this order at the end of a task row the reader selects."""
+"""The task row's columns a `WorktreeRecord` is read from."""
 
 
 def ready_updates(event: WorktreeReady) -> dict[str, Any]:
@@ -67,9 +67,8 @@ def _read_stat(data: Any) -> DiffStat:
     return DiffStat(*(v if isinstance(v, int) else 0 for v in values))
 
 
-def worktree_record(row: Sequence[Any]) -> WorktreeRecord | None:
+def worktree_record(values: Mapping[str, Any]) -> WorktreeRecord | None:
     """The worktree of a task from its COLUMNS (None for a task that had no worktree)."""
-    values = dict(zip(COLUMNS, row, strict=True))
     if not values["worktree"]:
         return None
     info = WorktreeInfo(

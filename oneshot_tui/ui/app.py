@@ -30,7 +30,7 @@ from oneshot_tui.core.report import summary_lines, verdict_line
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator import Orchestrator, RunResult
-from oneshot_tui.store.records import RunOrigin
+from oneshot_tui.store.history_data import RunOrigin
 from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
 from oneshot_tui.ui.engine import EngineThread
 from oneshot_tui.ui.format import short_path

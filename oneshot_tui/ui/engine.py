@@ -21,8 +21,8 @@ from typing import Any
 import anyio
 
 from oneshot_tui.orchestrator import Orchestrator, RunResult
-from oneshot_tui.store.recorder import record_history, warn_on_stderr
-from oneshot_tui.store.records import RunOrigin
+from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.live_recorder import record_history, warn_on_stderr
 from oneshot_tui.ui.bridge import Bridge
 
 ExitCallback = Callable[[RunResult | None, BaseException | None], None]

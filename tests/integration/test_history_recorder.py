@@ -19,11 +19,11 @@ from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.store.db import HistoryError, connect
+from oneshot_tui.store.history import History
+from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.live_recorder import record_history
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import boot_id, host_name, identify, own_group_members
-from oneshot_tui.store.reader import HistoryReader
-from oneshot_tui.store.recorder import record_history
-from oneshot_tui.store.records import RunOrigin
 from oneshot_tui.store.schema import migrate
 from oneshot_tui.store.specs import spec_from_json
 from tests.fakes import fake
@@ -40,11 +40,11 @@ def transitions_seen(watcher: Watcher) -> list[tuple[str, int, str, str, str]]:
     ]
 
 
-async def until_recorded(data_dir: Path, check: Callable[[HistoryReader], bool]) -> None:
+async def until_recorded(data_dir: Path, check: Callable[[History], bool]) -> None:
     """Wait until the history file shows what `check` looks for."""
     with anyio.fail_after(20):
         while True:
-            with HistoryReader.open(data_dir) as reader, suppress(HistoryError, IndexError):
+            with History.open(data_dir) as reader, suppress(HistoryError, IndexError):
                 if check(reader):
                     return
             await anyio.sleep(0.02)
@@ -63,7 +63,7 @@ async def test_a_run_is_recorded_as_it_happened(data_dir: Path) -> None:
     async with record_history(orch, origin, warn=warnings.append):
         result = await orch.run()
     assert warnings == []
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         (run,) = reader.list_runs()
         assert run.id == orch.run_id and run.status == "finished"
         assert run.exit_code == result.exit_code == 1
@@ -107,7 +107,7 @@ async def test_restarts_and_a_run_kept_open_are_recorded(data_dir: Path) -> None
         assert orch.restart("flaky")
         await watcher.wait_state("flaky", S.COMPLETED)
         orch.shutdown()
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         (run,) = reader.list_runs()
         assert run.status == "finished" and run.exit_code == 0
         (task,) = reader.tasks(run.id)
@@ -143,7 +143,7 @@ async def test_agent_fields_come_from_activity(data_dir: Path) -> None:
         # Written while the task runs, not only at the end.
         await until_recorded(data_dir, lambda r: r.tasks(orch.run_id)[0].agent.verdict == "DONE")
         orch.interrupt("agent")
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         (task,) = reader.tasks(orch.run_id)
         agent = task.agent
         assert (agent.executor, agent.model, agent.agent_session_id) == ("claude", "opus", "s-1")
@@ -166,7 +166,7 @@ async def test_a_damaged_history_warns_and_the_run_keeps_its_output(data_dir: Pa
     assert "history.db is damaged" in warning and orch.run_id in warning
     assert str(orch.log_dir) in warning
     try:
-        HistoryReader.open(data_dir)
+        History.open(data_dir)
     except HistoryError as exc:
         assert "damaged" in str(exc)
     else:
@@ -189,7 +189,7 @@ async def test_a_locked_database_never_holds_up_the_run(data_dir: Path) -> None:
         blocker.execute("COMMIT")
     blocker.close()
     assert warnings == []
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         recorded = [
             (t.task, t.attempt, t.source, t.target, t.reason)
             for t in reader.transitions(orch.run_id)
@@ -214,7 +214,7 @@ async def test_two_runs_at_once_on_one_data_dir_both_record_everything(data_dir:
         tg.start_soon(one, 1)
         tg.start_soon(one, 2)
     assert warnings == []
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         assert len(reader.list_runs()) == 2
         for orch, watcher in runs:
             recorded = [
@@ -273,7 +273,7 @@ def test_a_run_whose_process_died_is_marked_lost(data_dir: Path) -> None:
     _insert_live_run(data_dir, "recycled", me.pid, me.start_ticks - 1)
     # Our very pid and start time, but recorded before a reboot (power loss): dead.
     _insert_live_run(data_dir, "rebooted", me.pid, me.start_ticks, boot="an-earlier-boot")
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         assert sorted(reader.lost) == ["dead-run", "rebooted", "recycled"]
         status = {r.id: r.status for r in reader.list_runs()}
         assert status == {
@@ -295,7 +295,7 @@ def test_a_run_whose_process_died_is_marked_lost(data_dir: Path) -> None:
             ("queued", "created", "failed", "lost"),
         ]
         assert reader.run("dead-run").duration(time.time()) is None
-    with HistoryReader.open(data_dir) as again:
+    with History.open(data_dir) as again:
         assert again.lost == []  # noticed once
 
 
@@ -327,7 +327,7 @@ def test_orphans_are_found_by_identity_and_stopped_as_a_group(data_dir: Path) ->
         )
     conn.close()
     try:
-        with HistoryReader.open(data_dir) as reader:
+        with History.open(data_dir) as reader:
             (orphan,) = reader.orphans()
             assert orphan.task == "busy" and orphan.pgid == leader.pid
             assert {m.pid for m in orphan.members} == pids
@@ -353,10 +353,10 @@ def test_history_rows_survive_a_reader_while_a_writer_is_mid_transaction(data_di
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("INSERT INTO runs (id, started, status, pid) VALUES ('b', 2, 'finished', 1)")
     try:
-        with HistoryReader.open(data_dir) as reader:
+        with History.open(data_dir) as reader:
             assert [r.id for r in reader.list_runs()] == ["a"]
     finally:
         conn.execute("COMMIT")
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         assert [r.id for r in reader.list_runs()] == ["b", "a"]
     assert isinstance(conn, sqlite3.Connection)

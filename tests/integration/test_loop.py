@@ -137,9 +137,9 @@ async def test_interrupt_inside_the_loop_stops_the_agent_and_saves_the_state(
 async def test_history_records_the_loop_and_rerun_keeps_its_settings(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    from oneshot_tui.store.reader import HistoryReader
-    from oneshot_tui.store.recorder import record_history
-    from oneshot_tui.store.records import RunOrigin
+    from oneshot_tui.store.history import History
+    from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.live_recorder import record_history
     from oneshot_tui.store.specs import spec_from_json
 
     agents = ScriptedAgents(
@@ -150,7 +150,7 @@ async def test_history_records_the_loop_and_rerun_keeps_its_settings(
     orch = Orchestrator([spec], data_dir=data_dir)
     async with record_history(orch, RunOrigin.of(("oneshot", "Do it"))):
         await orch.run()
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         [task] = reader.tasks(reader.resolve("last"))
     assert (task.agent.executor, task.agent.iterations, task.agent.verdict) == ("claude", 2, "DONE")
     assert task.agent.input_tokens == 40 and task.agent.output_tokens == 20

@@ -8,8 +8,8 @@ from pathlib import Path
 from oneshot_tui.core.clock import FakeClock
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.orchestrator import Orchestrator
-from oneshot_tui.store.recorder import record_history
-from oneshot_tui.store.records import RunOrigin
+from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.live_recorder import record_history
 
 SEEDED = RunSettings(max_concurrent=4, heartbeat_interval=0)
 OLDER, NEWER = "20270115-080000-aaaa", "20270116-093000-bbbb"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState as S
+from oneshot_tui.store.history_data import RunOrigin
 from oneshot_tui.store.paths import history_db_path
-from oneshot_tui.store.records import RunOrigin
 from oneshot_tui.ui.app import OneshotApp, make_app
+from oneshot_tui.ui.history_loader import fill, read_output, read_tail
 from oneshot_tui.ui.model import RunModel
-from oneshot_tui.ui.past import fill, read_output, read_tail
 from oneshot_tui.ui.screens.history import HistoryScreen
-from oneshot_tui.ui.screens.past_run import PastRunScreen
+from oneshot_tui.ui.screens.history_run import HistoryRunScreen
 from tests.fakes import fake
 from tests.ui.driving import main_screen, stop_app, until
 from tests.ui.history_seed import NEWER, OLDER, seed_history
@@ -28,7 +28,7 @@ def live_app(data_dir: Path) -> OneshotApp:
     return make_app([spec], FAST, data_dir=data_dir)
 
 
-def past_rows(screen: PastRunScreen) -> list[str]:
+def past_rows(screen: HistoryRunScreen) -> list[str]:
     view = screen.pane.output
     return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
 
@@ -94,9 +94,9 @@ async def test_h_lists_past_runs_and_opens_one_read_only(data_dir: Path) -> None
         assert dict(newer.counts) == {"completed": 2, "failed": 1}
         assert newer.exit_code == 1
         await pilot.press("enter")  # the newest run
-        await until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        await until(pilot, lambda: isinstance(app.screen, HistoryRunScreen))
         past = app.screen
-        assert isinstance(past, PastRunScreen) and past.run_id == NEWER
+        assert isinstance(past, HistoryRunScreen) and past.run_id == NEWER
         await pilot.press("i", "x", "r")  # no command exists here: nothing happens
         await until(pilot, lambda: "compiled module 30" in past_rows(past))
         assert "completed" in past.pane.title_bar.render().plain
@@ -115,9 +115,9 @@ async def test_h_lists_past_runs_and_opens_one_read_only(data_dir: Path) -> None
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("down", "enter")  # the older run, then q: straight back to live
-        await until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        await until(pilot, lambda: isinstance(app.screen, HistoryRunScreen))
         older = app.screen
-        assert isinstance(older, PastRunScreen) and older.run_id == OLDER
+        assert isinstance(older, HistoryRunScreen) and older.run_id == OLDER
         await until(pilot, lambda: "hello from the past" in past_rows(older))
         await pilot.press("q")
         await until(pilot, lambda: app.screen is main_screen(app))
@@ -142,9 +142,9 @@ async def test_the_live_run_is_listed_as_this_run_and_opens_from_its_logs(data_d
         row = history.table.get_row_at(0)
         assert str(row[2]) == "this run"
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        await until(pilot, lambda: isinstance(app.screen, HistoryRunScreen))
         past = app.screen
-        assert isinstance(past, PastRunScreen)
+        assert isinstance(past, HistoryRunScreen)
         await until(pilot, lambda: "still-live" in past_rows(past))  # from its log, as it grows
         assert " running " in past.pane.title_bar.render().plain
         await pilot.press("q")

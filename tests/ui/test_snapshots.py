@@ -22,7 +22,7 @@ from oneshot_tui.ui.app import OneshotApp, make_app
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
 from oneshot_tui.ui.screens.help import HelpScreen
 from oneshot_tui.ui.screens.history import HistoryScreen
-from oneshot_tui.ui.screens.past_run import PastRunScreen
+from oneshot_tui.ui.screens.history_run import HistoryRunScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 from tests.loop_helpers import ScriptedAgents, loop_spec, verdict
 from tests.ui.driving import main_screen, until
@@ -180,10 +180,10 @@ def test_past_run(snap_compare: Snap, size: tuple[int, int], utc: None) -> None:
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        await until(pilot, lambda: isinstance(app.screen, HistoryRunScreen))
         await pilot.press("j")  # the failed task
         screen = app.screen
-        assert isinstance(screen, PastRunScreen)
+        assert isinstance(screen, HistoryRunScreen)
         await until(pilot, lambda: screen.model.tasks["lint"].buffer.end > 0)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oneshot_tui.store.db import HistoryError, connect
-from oneshot_tui.store.reader import HistoryReader
+from oneshot_tui.store.history import History
 from oneshot_tui.store.schema import LATEST, MIGRATIONS, SchemaTooNew, migrate, version
 
 
@@ -88,7 +88,7 @@ def test_a_reader_upgrades_an_old_file_and_reads_it(tmp_path: Path) -> None:
     migrate(conn, target=1)
     _insert_v1_run(conn)
     conn.close()
-    with HistoryReader.open(tmp_path) as reader:
+    with History.open(tmp_path) as reader:
         (run,) = reader.list_runs()
         assert run.id == "20260101-000000-abcd" and run.counts == {"completed": 1}
         (task,) = reader.tasks(run.id)
@@ -103,7 +103,7 @@ def test_a_file_from_a_newer_version_is_not_written(tmp_path: Path) -> None:
     with pytest.raises(SchemaTooNew, match="newer oneshot-tui"):
         migrate(conn)
     # Readers still read what they know.
-    with HistoryReader.open(tmp_path) as reader:
+    with History.open(tmp_path) as reader:
         assert reader.list_runs() == []
 
 
@@ -122,11 +122,11 @@ def test_two_connections_migrating_at_once_end_at_the_latest_version(tmp_path: P
 def test_a_damaged_file_is_reported_clearly(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "history.db").write_bytes(content)
     with pytest.raises(HistoryError, match=r"history\.db is damaged .*move it aside"):
-        HistoryReader.open(tmp_path)
+        History.open(tmp_path)
 
 
 def test_a_missing_file_is_an_empty_history_and_is_not_created(tmp_path: Path) -> None:
-    with HistoryReader.open(tmp_path) as reader:
+    with History.open(tmp_path) as reader:
         assert reader.list_runs() == []
     assert not (tmp_path / "history.db").exists()
 
@@ -137,7 +137,7 @@ def test_tasks_from_before_worktrees_read_as_tasks_without_one(tmp_path: Path) -
     _insert_v1_run(conn)
     conn.execute("UPDATE tasks SET model = 'sonnet', cost_usd = 0.25")
     conn.close()
-    with HistoryReader.open(tmp_path) as reader:
+    with History.open(tmp_path) as reader:
         (task,) = reader.tasks("20260101-000000-abcd")
         assert task.worktree is None and task.result().worktree is None
         assert (task.agent.model, task.agent.cost_usd) == ("sonnet", 0.25)

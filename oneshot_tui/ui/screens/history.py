@@ -23,11 +23,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.store.history_data import RunRecord, RunStatus
 from oneshot_tui.store.paths import history_db_path
-from oneshot_tui.store.records import RunRecord, RunStatus
 from oneshot_tui.ui.format import STATE_ORDER, describe, look, when
-from oneshot_tui.ui.past import PastRun, list_runs, load_run
-from oneshot_tui.ui.screens.past_run import PastRunScreen
+from oneshot_tui.ui.history_loader import RecordedRun, list_runs, load_run
+from oneshot_tui.ui.screens.history_run import HistoryRunScreen
 
 RUN_LIMIT = 200
 """Runs listed: the newest ones (`oneshot-tui history --all` lists every one)."""
@@ -98,7 +98,7 @@ class HistoryScreen(Screen[None]):
 
     @dataclass
     class Opened(Message):
-        past: PastRun
+        recorded: RecordedRun
 
     def __init__(
         self,
@@ -161,11 +161,11 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
     def _load_run(self, run_id: str) -> None:
         try:
-            past = load_run(self.data_dir, run_id)
+            recorded = load_run(self.data_dir, run_id)
         except Exception as exc:  # as above: the run may be gone, the file damaged
             self.post_message(self.Failed(f"cannot open run {run_id}: {describe(exc)}"))
             return
-        self.post_message(self.Opened(past))
+        self.post_message(self.Opened(recorded))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -204,7 +204,7 @@ class HistoryScreen(Screen[None]):
     @on(Opened)
     def _opened(self, message: Opened) -> None:
         if self.is_current:  # not if the user left meanwhile
-            self.app.push_screen(PastRunScreen(message.past, self._now))
+            self.app.push_screen(HistoryRunScreen(message.recorded, self._now))
 
     # -- keys --------------------------------------------------------------------------------------
 

@@ -30,13 +30,13 @@ from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.store.db import connect, explain, is_busy
+from oneshot_tui.store.history_data import RunOrigin
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
-from oneshot_tui.store.records import RunOrigin
 from oneshot_tui.store.recovery import Orphan, close_processes, find_orphans, recover_lost_runs
+from oneshot_tui.store.run_writer import RECORDED, Batch, RunInfo, RunWriter
 from oneshot_tui.store.schema import SchemaTooNew, migrate
 from oneshot_tui.store.specs import dumps, spec_to_json
-from oneshot_tui.store.writer import RECORDED, Batch, HistoryWriter, RunInfo
 
 Warn = Callable[[str], None]
 
@@ -67,7 +67,7 @@ class HistoryRecorder:
         self.info = info
         self._spec_of = spec_of
         self._warn = warn
-        self._writer: HistoryWriter | None = None
+        self._writer: RunWriter | None = None
         self._pending: list[Event] = []
         self._specs: dict[str, str | None] = {}
         self._identities: dict[int, ProcessIdentity | None] = {}
@@ -182,7 +182,7 @@ class HistoryRecorder:
         except Exception as exc:
             conn.close()
             return explain(self.db_path, exc)
-        self._writer = HistoryWriter(conn, self.info)
+        self._writer = RunWriter(conn, self.info)
         return None
 
     def _flush(self, final: bool = False) -> str | None:

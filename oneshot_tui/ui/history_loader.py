@@ -12,8 +12,8 @@ from pathlib import Path
 
 from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.runner.output import LineSplitter
-from oneshot_tui.store.reader import HistoryReader
-from oneshot_tui.store.records import RunRecord, TaskRecord
+from oneshot_tui.store.history import History
+from oneshot_tui.store.history_data import RunRecord, TaskRecord
 from oneshot_tui.ui.buffer import LineBuffer
 from oneshot_tui.ui.model import RunModel, TaskInfo
 
@@ -27,12 +27,12 @@ def list_runs(data_dir: Path, limit: int) -> list[RunRecord]:
     """The most recent runs, newest first (empty if there is no history yet).
 
     Raises `HistoryError` if the file exists but cannot be read."""
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         return reader.list_runs(limit)
 
 
 @dataclass(frozen=True, slots=True)
-class PastRun:
+class RecordedRun:
     """One run as the history recorded it."""
 
     run: RunRecord
@@ -41,16 +41,16 @@ class PastRun:
     """Task name -> (attempt number, log file) for each attempt that started, in order."""
 
 
-def load_run(data_dir: Path, run_id: str) -> PastRun:
+def load_run(data_dir: Path, run_id: str) -> RecordedRun:
     """The run, its tasks and their log files. Raises `HistoryError` (and `RunNotFound`)."""
-    with HistoryReader.open(data_dir) as reader:
+    with History.open(data_dir) as reader:
         run = reader.run(run_id)
         tasks = reader.tasks(run_id)
         logs: dict[str, list[tuple[int, Path]]] = {}
         for attempt in reader.attempts(run_id):
             if attempt.log_path is not None:
                 logs.setdefault(attempt.task, []).append((attempt.attempt, attempt.log_path))
-    return PastRun(run, tasks, logs)
+    return RecordedRun(run, tasks, logs)
 
 
 def agent_line(task: TaskRecord) -> str:
@@ -64,12 +64,12 @@ def agent_line(task: TaskRecord) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def past_model(past: PastRun, scrollback: int = PAST_SCROLLBACK) -> RunModel:
+def recorded_model(recorded: RecordedRun, scrollback: int = PAST_SCROLLBACK) -> RunModel:
     """A `RunModel` of the run's tasks in their recorded final states (output comes later,
     from `read_output`, task by task)."""
     model = RunModel(lambda _task_id: scrollback)
-    model.run_id, model.log_dir = past.run.id, past.run.log_dir
-    for task in past.tasks:
+    model.run_id, model.log_dir = recorded.run.id, recorded.run.log_dir
+    for task in recorded.tasks:
         info = model.add(task.name, task.command, task.kind)
         info.loop = None  # the history keeps the final verdict only (shown as activity)
         info.state, info.reason = task.state, task.reason

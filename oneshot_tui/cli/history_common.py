@@ -13,7 +13,7 @@ from oneshot_tui.cli.common import PROG
 from oneshot_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from oneshot_tui.store.reader import HistoryReader
+    from oneshot_tui.store.history import History
 
 RUN_HELP = "a run id, a unique prefix of one, or 'last'"
 HISTORY_EXIT_CODES = """exit codes:
@@ -47,10 +47,10 @@ def data_dir_of(args: argparse.Namespace) -> Path:
     return (explicit or default_data_dir()).expanduser()
 
 
-def open_reader(args: argparse.Namespace) -> HistoryReader:
-    from oneshot_tui.store.reader import HistoryReader
+def open_reader(args: argparse.Namespace) -> History:
+    from oneshot_tui.store.history import History
 
-    return HistoryReader.open(data_dir_of(args))
+    return History.open(data_dir_of(args))
 
 
 def error(message: str) -> int:

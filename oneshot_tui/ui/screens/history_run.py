@@ -1,8 +1,8 @@
 """A past run, read-only: its tasks in the usual list and pane, their output from the log files.
 
 States, exit codes and reasons are the history's; a task's output is the end of its log files
-(`past.read_output`), read in a thread worker the first time the task is selected, so opening a
-run of 500 tasks reads nothing but the one on screen. Nothing here can act on a process.
+(`history_loader.read_output`), read in a thread worker the first time the task is selected, so
+opening a run of 500 tasks reads nothing but the one on screen. Nothing here acts on a process.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ from textual.binding import BindingType
 from textual.message import Message
 
 from oneshot_tui.core.report import duration, exit_text
-from oneshot_tui.store.records import RunStatus
+from oneshot_tui.store.history_data import RunStatus
 from oneshot_tui.ui.format import describe, short_path, when
+from oneshot_tui.ui.history_loader import LogPart, RecordedRun, fill, read_output, recorded_model
 from oneshot_tui.ui.keys import PAST_RUN_BINDINGS
 from oneshot_tui.ui.messages import LiveRequested
 from oneshot_tui.ui.model import TaskInfo
-from oneshot_tui.ui.past import LogPart, PastRun, fill, past_model, read_output
 from oneshot_tui.ui.screens.tasks import TasksScreen
 from oneshot_tui.ui.widgets.status_bar import StatusBar
 
 READING = "(reading the log…)"
 
 
-class PastRunScreen(TasksScreen):
+class HistoryRunScreen(TasksScreen):
     BINDINGS: ClassVar[list[BindingType]] = PAST_RUN_BINDINGS
 
     @dataclass
@@ -38,18 +38,18 @@ class PastRunScreen(TasksScreen):
         task_id: str
         parts: list[LogPart]
 
-    def __init__(self, past: PastRun, now: Callable[[], float]) -> None:
-        super().__init__(past_model(past), now)
-        self.past = past
+    def __init__(self, recorded: RecordedRun, now: Callable[[], float]) -> None:
+        super().__init__(recorded_model(recorded), now)
+        self.recorded = recorded
         self._read: set[str] = set()
         """Tasks whose logs have been asked for (read, or being read)."""
 
     @property
     def run_id(self) -> str:
-        return self.past.run.id
+        return self.recorded.run.id
 
     def make_status_bar(self) -> StatusBar:
-        run = self.past.run
+        run = self.recorded.run
         log_dir = short_path(run.log_dir, os.path.expanduser("~"))
         bar = StatusBar(self.model, log_dir, slots=False)
         if run.status == RunStatus.FINISHED:
@@ -67,9 +67,9 @@ class PastRunScreen(TasksScreen):
             return
         self._read.add(info.task_id)
         self.pane.output.empty_text = READING
-        self._read_output(info.task_id, self.past.logs.get(info.task_id, []))
+        self._read_output(info.task_id, self.recorded.logs.get(info.task_id, []))
 
-    @work(thread=True, group="past-output", exit_on_error=False)
+    @work(thread=True, group="history-output", exit_on_error=False)
     def _read_output(self, task_id: str, attempts: list[tuple[int, Path]]) -> None:
         try:
             parts = read_output(attempts)

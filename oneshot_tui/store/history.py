@@ -1,4 +1,6 @@
-"""Reading the history: the API behind `history`, `show`, `logs`, `rerun` and a TUI history screen.
+"""The history file for its users: the queries behind `history`, `show`, `logs`, `rerun`, `cleanup`
+and the TUI's history screens, and the few upkeep writes those make (marking lost runs, stopped
+orphans, removed worktrees). The live run's own rows are written by `live_recorder`.
 
 All calls are synchronous SQLite reads that take milliseconds; a UI should still make them in a
 worker thread. A reader sees each write once it is committed (WAL), including those of runs that
@@ -12,13 +14,13 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.store.db import HistoryError, connect, explain, write_transaction
-from oneshot_tui.store.paths import history_db_path
-from oneshot_tui.store.records import (
+from oneshot_tui.store.history_data import (
     AgentFields,
     AttemptRecord,
     ProcessRecord,
@@ -27,6 +29,7 @@ from oneshot_tui.store.records import (
     TaskRecord,
     TransitionRecord,
 )
+from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.recovery import (
     Orphan,
     close_orphan,
@@ -38,6 +41,8 @@ from oneshot_tui.store.recovery import (
 from oneshot_tui.store.schema import SchemaTooNew, migrate
 from oneshot_tui.store.worktree_fields import COLUMNS as WORKTREE_COLUMNS
 from oneshot_tui.store.worktree_fields import worktree_record
+
+R = TypeVar("R")
 
 LAST = "last"
 """The run reference that means the most recent run."""
@@ -67,11 +72,11 @@ _TASK_COLUMNS = (
 )
 
 
-class HistoryReader:
-    """Read access to `DATA_DIR/history.db`. Open with `HistoryReader.open(data_dir)`.
+class History:
+    """`DATA_DIR/history.db` as its readers see it. Open with `History.open(data_dir)`.
 
-    Opening also notices runs whose process died (they become `lost`), so what a reader shows
-    is never a crashed run pretending to be live.
+    Opening also marks runs whose process died as `lost` (an upkeep write), so what a reader
+    shows is never a crashed run pretending to be live.
     """
 
     def __init__(self, conn: sqlite3.Connection | None, path: Path) -> None:
@@ -81,13 +86,14 @@ class HistoryReader:
         """Runs found lost when this reader opened the file."""
 
     @classmethod
-    def open(cls, data_dir: Path) -> HistoryReader:
+    def open(cls, data_dir: Path) -> History:
         """Raises HistoryError if the file exists but cannot be read. A missing file is an
         empty history."""
         path = history_db_path(data_dir)
         if not path.exists():
             return cls(None, path)
         conn = connect(path, create=False)
+        conn.row_factory = sqlite3.Row  # rows are read by column name
         reader = cls(conn, path)
         try:
             with suppress(SchemaTooNew):  # newer versions add columns: what we know still reads
@@ -107,7 +113,7 @@ class HistoryReader:
             self._conn.close()
             self._conn = None
 
-    def __enter__(self) -> HistoryReader:
+    def __enter__(self) -> History:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,7 +137,7 @@ class HistoryReader:
                 f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started DESC, id DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
-            counts: dict[str, dict[str, int]] = {row[0]: {} for row in rows}
+            counts: dict[str, dict[str, int]] = {row["id"]: {} for row in rows}
             for run_id, state, n in conn.execute(
                 "SELECT t.run_id, t.state, COUNT(*) FROM tasks t WHERE t.run_id IN"
                 " (SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT ?)"
@@ -140,7 +146,7 @@ class HistoryReader:
             ):
                 if run_id in counts:
                     counts[run_id][state] = n
-            return [_run_record(row, counts[row[0]]) for row in rows]
+            return [_run_record(row, counts[row["id"]]) for row in rows]
 
     def run(self, run_id: str) -> RunRecord:
         with self._reading() as conn:
@@ -170,15 +176,15 @@ class HistoryReader:
                 ).fetchone()
                 if row is None:
                     raise RunNotFound("no runs recorded yet")
-                return str(row[0])
+                return str(row["id"])
             if not ref:
                 raise RunNotFound("give a run id, a prefix of one, or 'last'")
             exact = conn.execute("SELECT id FROM runs WHERE id = ?", (ref,)).fetchone()
             if exact is not None:
-                return str(exact[0])
+                return str(exact["id"])
             pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             matches = [
-                str(r[0])
+                str(r["id"])
                 for r in conn.execute(
                     "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY started DESC, id",
                     (pattern,),
@@ -198,7 +204,9 @@ class HistoryReader:
             row = conn.execute(
                 "SELECT host, pid, pid_start, boot_id, status FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
-            return row is not None and is_live(*row)
+            return row is not None and is_live(
+                row["host"], row["pid"], row["pid_start"], row["boot_id"], row["status"]
+            )
 
     # -- tasks -----------------------------------------------------------------------------------
 
@@ -232,7 +240,7 @@ class HistoryReader:
                 query += " AND task = ?"
                 params = (run_id, task)
             rows = conn.execute(query + " ORDER BY seq", params).fetchall()
-            return [TransitionRecord(*row) for row in rows]
+            return [_record(TransitionRecord, row) for row in rows]
 
     def worktree_tasks(self, *, removed: bool = False) -> list[TaskRecord]:
         """Tasks that ran in a git worktree, newest run first (the ones `worktrees clean` has
@@ -279,7 +287,9 @@ class HistoryReader:
                 params = (run_id, task)
             rows = conn.execute(query + " ORDER BY t.position, a.attempt", params).fetchall()
             return [
-                AttemptRecord(row[0], row[1], row[2], Path(row[3]) if row[3] else None, *row[4:])
+                _record(
+                    AttemptRecord, row, log_path=Path(row["log_path"]) if row["log_path"] else None
+                )
                 for row in rows
             ]
 
@@ -300,7 +310,7 @@ class HistoryReader:
                 " FROM processes WHERE run_id = ? ORDER BY rowid",
                 (run_id,),
             ).fetchall()
-            return [ProcessRecord(*row) for row in rows]
+            return [_record(ProcessRecord, row) for row in rows]
 
     # -- after a crash ---------------------------------------------------------------------------
 
@@ -324,53 +334,40 @@ class HistoryReader:
                 close_orphan(conn, orphan, time.time())
 
 
-def _run_record(row: tuple[Any, ...], counts: dict[str, int]) -> RunRecord:
-    return RunRecord(
-        id=row[0],
-        started=row[1],
-        ended=row[2],
-        status=row[3],
-        exit_code=row[4],
-        signal=row[5],
-        argv=tuple(json.loads(row[6] or "[]")),
-        cwd=row[7],
-        task_file=row[8],
-        task_file_sha256=row[9],
-        settings=json.loads(row[10] or "{}"),
-        log_dir=row[11],
-        host=row[12],
-        pid=row[13],
-        rerun_of=row[14],
+def _record(cls: type[R], row: sqlite3.Row, **values: Any) -> R:
+    """A record whose fields are named like the row's columns (`values` override or add)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    # A Row iterates over its values; its column names come from keys().
+    data = {key: row[key] for key in row.keys() if key in names}  # noqa: SIM118
+    data.update(values)
+    return cls(**data)
+
+
+def _run_record(row: sqlite3.Row, counts: dict[str, int]) -> RunRecord:
+    return _record(
+        RunRecord,
+        row,
+        argv=tuple(json.loads(row["argv"] or "[]")),
+        settings=json.loads(row["settings"] or "{}"),
         counts=counts,
     )
 
 
-def _task_record(row: tuple[Any, ...]) -> TaskRecord:
-    return TaskRecord(
-        run_id=row[0],
-        name=row[1],
-        position=row[2],
-        kind=row[3],
-        command=row[4],
-        spec=json.loads(row[5]) if row[5] else None,
-        state=TaskState(row[6]),
-        reason=row[7],
-        exit_code=row[8],
-        signal=row[9],
-        attempts=row[10],
-        started=row[11],
-        ended=row[12],
-        duration=row[13],
-        log_path=row[14],
-        agent=AgentFields(*row[15:23]),
-        worktree=worktree_record(row[23 : 23 + len(WORKTREE_COLUMNS)]),
+def _task_record(row: sqlite3.Row) -> TaskRecord:
+    return _record(
+        TaskRecord,
+        row,
+        spec=json.loads(row["spec"]) if row["spec"] else None,
+        state=TaskState(row["state"]),
+        agent=_record(AgentFields, row),
+        worktree=worktree_record({key: row[key] for key in WORKTREE_COLUMNS}),
     )
 
 
 __all__ = [
     "LAST",
     "AmbiguousRun",
-    "HistoryReader",
+    "History",
     "RunNotFound",
     "RunStatus",
 ]
