@@ -1,11 +1,14 @@
-"""Shared fixtures: an isolated data dir and environment for every test."""
+"""Shared fixtures: an isolated data dir and environment for every test; a private tmux server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.ui.tmux import Tmux
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +30,13 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    """A tmux server of our own (its own socket), killed after the test."""
+    server = Tmux(f"oneshot-test-{os.getpid()}-{tmp_path.name}")
+    try:
+        yield server
+    finally:
+        server.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -18,6 +18,9 @@ from oneshot_tui.orchestrator import Orchestrator, RunResult
 def py(*args: str) -> tuple[str, ...]:
     """An argv running this Python."""
     return (sys.executable, *args)
+
+
+E = TypeVar("E")
 
 
 class Watcher:
@@ -42,6 +45,14 @@ class Watcher:
                         return self.events[i]
                 self._cursor = len(self.events)
                 await anyio.sleep(0.01)
+
+    async def wait_for_a(
+        self, kind: type[E], pred: Callable[[E], bool] = lambda _: True, timeout: float = 20
+    ) -> E:
+        """The next event of type `kind` for which `pred` holds."""
+        found = await self.wait_for(lambda e: isinstance(e, kind) and pred(e), timeout)
+        assert isinstance(found, kind)
+        return found
 
     async def wait_until(self, cond: Callable[[list[Event]], bool], timeout: float = 20) -> None:
         """Wait until `cond` holds for everything received so far."""

@@ -62,9 +62,6 @@ class Executor(ABC):
     install: ClassVar[str]
     """The command that installs the binary, for the "not found" message."""
     can_resume: ClassVar[bool] = False
-    leaves_daemons: ClassVar[bool] = False
-    """The CLI detaches helpers from its process group, which must be found and stopped."""
-    rate_limit_markers: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def invocation(self, request: AgentRequest) -> Invocation: ...

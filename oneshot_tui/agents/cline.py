@@ -2,7 +2,7 @@
 
 Stream: `hook_event` (agent_start / tool_call / tool_result / agent_end), `agent_event` (iteration
 and content start/update/end, cumulative usage, done) and a closing `run_result`. Traps: cline
-leaves a detached hub daemon behind (`leaves_daemons`: the runner finds and stops it), and a
+leaves a detached hub daemon behind (the runner finds and stops it like any escapee), and a
 one-word prompt is taken as a subcommand, even after "--", so a one-word prompt gets a trailing
 newline, which the model does not see as a change.
 """
@@ -40,7 +40,6 @@ class ClineExecutor(Executor):
     binary = "cline"
     install = "npm install -g cline"
     can_resume = True
-    leaves_daemons = True
 
     def invocation(self, request: AgentRequest) -> Invocation:
         # A prompt runs in act mode with auto-approve on by default.

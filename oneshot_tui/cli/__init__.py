@@ -19,7 +19,7 @@ from oneshot_tui.cli.logs import add_logs_parser
 from oneshot_tui.cli.rerun import add_rerun_parser
 from oneshot_tui.cli.run import add_run_parser
 from oneshot_tui.cli.worktrees import add_worktrees_parser
-from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,13 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    from oneshot_tui.config import ConfigError
-
     try:
         code: int = args.handler(args)
-    except ConfigError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.SIGINT
+    except Exception as exc:
+        error = usage_error(exc)  # a config error, a backend that cannot be had: nothing started
+        if error is None:
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return exit_code_for(error)
     return code

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from oneshot_tui import __version__
-from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
 
 PROG = "oneshot"
 
@@ -45,11 +45,13 @@ RUN_FLAG_KEYS = (
     "grace",
     "timeout",
     "worktree",
+    "backend",
+    "ray_address",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from oneshot_tui.core.spec import AGENTS
+    from oneshot_tui.core.spec import AGENTS, BACKENDS
 
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -97,18 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         help="run each loop in a git worktree of its own, on a new branch oneshot/RUN/TASK",
     )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="where the agents run: local (default) or ray (needs oneshot-tui[ray])",
+    )
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster's HOST:PORT")
     p.add_argument("--verbose", action="store_true", help="state changes and the summary table too")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where sessions, runs and logs go")
     return p
 
 
-def prompt_name(prompt: str, taken: set[str]) -> str:
+def prompt_name(prompt: str) -> str:
     """A short task name from a prompt's first words: "fix-the-failing-test"."""
-    from oneshot_tui.config.loader import unique_name
-
     words = re.findall(r"[A-Za-z0-9]+", prompt.lower())[:4]
-    base = "-".join(words)[:32].strip("-") or "oneshot"
-    return unique_name(base, taken)
+    return "-".join(words)[:32].strip("-") or "oneshot"
 
 
 def _check_installed(names: Sequence[str], env: dict[str, str]) -> None:
@@ -243,10 +248,11 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "model": settings.get("auditor_model"),
             "args": settings.get("auditor_args", ()),
         }
-        taken: set[str] = set()
+        from oneshot_tui.core.names import UniqueNames
+
+        taken = UniqueNames()
         for prompt in prompts:
-            name = prompt_name(prompt, taken) if args.async_mode else "oneshot"
-            taken.add(name)
+            name = taken.take(prompt_name(prompt) if args.async_mode else "oneshot")
             specs.append(
                 _loop_spec(name, prompt, os.getcwd(), worker, auditor, loop_values, base.policy)
             )
@@ -268,12 +274,13 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
-    from oneshot_tui.config import ConfigError
-
     try:
         return _cmd(args, arguments)
-    except ConfigError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.SIGINT
+    except Exception as exc:
+        error = usage_error(exc)  # a config error, a backend that cannot be had: nothing started
+        if error is None:
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return exit_code_for(error)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oneshot_tui.core.exit_codes import UsageError
 
-class ConfigError(Exception):
+
+class ConfigError(UsageError):
     """A problem in a task file, a config file or a flag, said the way a person can fix it."""
 
     def __init__(

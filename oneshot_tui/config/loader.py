@@ -24,6 +24,7 @@ from oneshot_tui.config.fields import (
     text,
 )
 from oneshot_tui.config.locate import KeyLocator, Where
+from oneshot_tui.core.names import UniqueNames
 from oneshot_tui.core.spec import (
     AGENTS,
     AgentSettings,
@@ -171,14 +172,6 @@ def command_name(command: str | Sequence[str]) -> str:
     return os.path.basename(first.rstrip("/")) or first or "task"
 
 
-def unique_name(base: str, taken: set[str]) -> str:
-    name, n = base, 2
-    while name in taken:
-        name = f"{base}-{n}"
-        n += 1
-    return name
-
-
 def _command(value: Any, file: _TomlFile, table: Where) -> str | tuple[str, ...]:
     if isinstance(value, str):
         if not value.strip():
@@ -211,7 +204,7 @@ def check_env(env: Mapping[str, Any], fail: Any) -> dict[str, str]:
 
 
 def _task(
-    entry: Any, index: int, file: _TomlFile, run_values: Mapping[str, Any], taken: set[str]
+    entry: Any, index: int, file: _TomlFile, run_values: Mapping[str, Any], taken: UniqueNames
 ) -> TaskSpec:
     table: Where = ("task", index)
     if not isinstance(entry, dict):
@@ -243,9 +236,9 @@ def _task(
             raise file.error('"name" is empty', table, "name")
         if name in taken:
             raise file.error(f'duplicate task name "{name}"', table, "name")
+        taken.reserve(name)
     else:
-        name = unique_name(agent.agent if agent else command_name(command), taken)
-    taken.add(name)
+        name = taken.take(agent.agent if agent else command_name(command))
     cwd = entry.get("cwd")
     if cwd is not None:
         if not isinstance(cwd, str) or not cwd:
@@ -394,7 +387,7 @@ def load_run_config(
             sources.append(path)
     file: _TomlFile | None = None
     specs: list[TaskSpec] = []
-    taken: set[str] = set()
+    taken = UniqueNames()
     if task_file is not None:
         file = _TomlFile.read(task_file)
         run_values.update(_run_table(file, ("run", "task")))
@@ -409,12 +402,10 @@ def load_run_config(
     for command in commands:
         if not command.strip():
             raise ConfigError("-c: the command is empty")
-        name = unique_name(command_name(command), taken)
-        taken.add(name)
+        name = taken.take(command_name(command))
         specs.append(TaskSpec(name=name, command=command, cwd=str(here), policy=policy))
     if agent is not None:
-        name = unique_name(agent.agent, taken)
-        taken.add(name)
+        name = taken.take(agent.agent)
         specs.append(
             TaskSpec(
                 name=name,

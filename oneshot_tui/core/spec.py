@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 
 class IdleAction(StrEnum):
@@ -108,8 +107,6 @@ class TaskSpec:
     """Variables set on top of the inherited environment."""
     policy: TaskPolicy = field(default_factory=TaskPolicy)
     kind: str = "command"
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    """Settings of non-command task kinds (agents, loops), kept as data for the engine."""
     agent: AgentSettings | None = None
     """Set for an agent task (kind "agent"): `command` is then the agent's argv, for display."""
     loop: LoopSettings | None = None

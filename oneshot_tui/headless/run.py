@@ -9,16 +9,14 @@ from typing import Protocol
 
 import anyio
 
-from oneshot_tui.config import ConfigError, RunConfig
-from oneshot_tui.core.bus import EventBus, Subscription
+from oneshot_tui.config import RunConfig
+from oneshot_tui.core.bus import Subscription
 from oneshot_tui.core.events import Event, RunFinished
 from oneshot_tui.headless.ndjson import JsonPrinter
 from oneshot_tui.headless.printer import TextPrinter
 from oneshot_tui.orchestrator import Orchestrator
-from oneshot_tui.orchestrator.backends import open_backend
-from oneshot_tui.runner.backend import BackendError, ProcessBackend
+from oneshot_tui.orchestrator.session import RunSession
 from oneshot_tui.store.history_data import RunOrigin
-from oneshot_tui.store.live_recorder import record_history
 
 
 class Printer(Protocol):
@@ -41,31 +39,16 @@ def run_headless(
     plain: bool = False,
 ) -> int:
     """Run every task to its end, print as it goes, record it in the history, and return the
-    exit code. `plain` prints one task's lines without a prefix (the `oneshot` console)."""
-    try:
-        result: int = anyio.run(_run, config, data_dir, json_mode, origin, plain, backend="asyncio")
-    except BackendError as exc:
-        raise ConfigError(str(exc)) from None  # nothing was started: a usage error (exit 2)
+    exit code. `plain` prints one task's lines without a prefix (the `oneshot` console).
+    Raises a UsageError (exit 2) if the run cannot start (its backend cannot be had)."""
+    origin = origin or RunOrigin.of((), config.task_file, config.task_file_text)
+    session = RunSession(config.specs, config.settings, data_dir=data_dir, origin=origin)
+    result: int = anyio.run(_run, session, json_mode, plain, backend="asyncio")
     return result
 
 
-async def _run(
-    config: RunConfig, data_dir: Path, json_mode: bool, origin: RunOrigin | None, plain: bool
-) -> int:
-    async with open_backend(config.settings) as backend:
-        return await _run_on(backend, config, data_dir, json_mode, origin, plain)
-
-
-async def _run_on(
-    backend: ProcessBackend,
-    config: RunConfig,
-    data_dir: Path,
-    json_mode: bool,
-    origin: RunOrigin | None,
-    plain: bool,
-) -> int:
-    bus = EventBus()
-    orch = Orchestrator(config.specs, config.settings, data_dir=data_dir, bus=bus, backend=backend)
+async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
+    orch = session.orchestrator
     printer: Printer
     if json_mode:
         printer = JsonPrinter(sys.stdout.buffer, orch.run_id)
@@ -73,17 +56,15 @@ async def _run_on(
         printer = TextPrinter(
             sys.stdout.buffer,
             sys.stderr,
-            [spec.name for spec in config.specs],
+            list(orch.tasks),
             colour_out=wants_colour(sys.stdout),
             colour_err=wants_colour(sys.stderr),
             plain=plain,
         )
-    sub = bus.subscribe("headless", lossless=True)
+    sub = session.bus.subscribe("headless", lossless=True)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_print, sub, printer, orch)
-        origin = origin or RunOrigin.of((), config.task_file, config.task_file_text)
-        async with record_history(orch, origin):
-            result = await orch.run(handle_signals=True)
+        result = await session.run(handle_signals=True)
     return result.exit_code
 
 

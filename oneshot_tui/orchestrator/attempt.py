@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -108,8 +107,6 @@ class Attempt:
         task = self.task
         if spec.marker is None:
             spec = replace(spec, marker=self.marker)
-        if self.worktree is not None:
-            spec = replace(spec, env=self._worktree_env(spec))
         child = await self._spawn(spec)
         task.child = child
         if task.state is TaskState.CREATED:
@@ -178,18 +175,6 @@ class Attempt:
             raise lost
         assert status is not None
         return status
-
-    def _worktree_env(self, spec: ProcessSpec) -> dict[str, str]:
-        """The environment without inherited variables that would point git at another
-        repository (the user's checkout); a task's own `env` may still set them."""
-        from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
-
-        env = dict(os.environ if spec.env is None else spec.env)
-        own = self.task.spec.env
-        for name in REPOSITORY_VARS:
-            if name not in own:
-                env.pop(name, None)
-        return env
 
     def _log_failed(self, exc: OSError) -> None:
         """The log cannot be written (a full disk): what the task writes from now on would be

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from oneshot_tui.agents import AgentRequest, Executor, executor
+from oneshot_tui.agents import Executor, executor
 from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentEvent, SessionStarted, one_line, to_data
 from oneshot_tui.core.events import LoopPhase, LoopVerdict
 from oneshot_tui.core.spec import AgentSettings, LoopSettings, TaskSpec
@@ -24,10 +24,9 @@ from oneshot_tui.loop.policy import (
 from oneshot_tui.loop.prompts import DEFAULT_HEADERS, PromptSet
 from oneshot_tui.loop.session import LoopSession, find_session, new_oneshot_id, reopen
 from oneshot_tui.loop.verdict import AuditResult, parse_verdict
-from oneshot_tui.orchestrator.agent_body import run_with_retries
-from oneshot_tui.orchestrator.agent_run import AgentRun, Meter
+from oneshot_tui.orchestrator.agent_body import AgentRun, Meter, request_for, run_with_retries
 from oneshot_tui.orchestrator.attempt import Attempt
-from oneshot_tui.orchestrator.bodies import Outcome
+from oneshot_tui.orchestrator.body import Outcome
 
 RESUMED_NOTE = (
     "(This session was interrupted and is being resumed: continue where you left off.)\n\n"
@@ -153,14 +152,7 @@ class LoopBody:
                 session.save(state, settings=self.record)
             session.log_activity(state, str(step.role), to_data(event))
 
-        request = AgentRequest(
-            prompt,
-            model=settings.model,
-            args=settings.args,
-            resume_session=resume,
-            base_url=settings.base_url,
-            api_key=settings.api_key,
-        )
+        request = request_for(settings, prompt, resume_session=resume)
         return await run_with_retries(
             attempt, agent, request, settings, meter, label=step.label, on_event=on_event
         )

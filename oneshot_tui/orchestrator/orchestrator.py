@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import traceback
 from collections import Counter
 from collections.abc import Iterable
@@ -20,12 +19,14 @@ import anyio
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock, SystemClock
 from oneshot_tui.core.events import RunFinished, RunStarted, TaskAdded, TaskExited, TaskResult
+from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
+from oneshot_tui.core.names import UniqueNames
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
-from oneshot_tui.orchestrator.backends import open_backend
-from oneshot_tui.orchestrator.bodies import BodyFactory, Outcome, default_body
+from oneshot_tui.orchestrator.body import BodyFactory, Outcome
+from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.orchestrator.workspaces import Workspaces
 from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
@@ -42,8 +43,6 @@ from oneshot_tui.store.paths import (
 )
 
 log = logging.getLogger(__name__)
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +82,16 @@ class Orchestrator:
         self._body_factory = body_factory
         self.workspaces = Workspaces(data_dir, self.run_id, self.bus, self.clock)
         """Makes worktree tasks' git worktrees before they start, and inspects them after."""
-        self.backend: ProcessBackend = backend or LocalBackend()
-        """Where the processes run. A caller may open it (orchestrator.backends) to report a
-        cluster it cannot reach before anything else; else `run` opens the one settings name."""
-        self._open_backend = backend is None and self.settings.backend != "local"
+        if backend is None and self.settings.backend == "local":
+            backend = LocalBackend()
+        self._backend = backend
+        """Where the processes run; any other than local is opened by the run's session
+        (orchestrator/session.py) and set before `run`."""
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
-        self._stems: set[str] = set()
+        self._stems = UniqueNames()
+        """Log file stems: a task's name made safe for a file name, unique in the run."""
         for spec in specs:
             self._register(spec)
         self._limiter = anyio.CapacityLimiter(max(self.settings.max_concurrent, 1))
@@ -100,6 +101,16 @@ class Orchestrator:
         self._stopping = False
         self._stop_reason = ""
         self._signal: int | None = None
+
+    @property
+    def backend(self) -> ProcessBackend:
+        if self._backend is None:
+            raise ValueError(f"a {self.settings.backend} run's backend is opened by its RunSession")
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: ProcessBackend) -> None:
+        self._backend = backend
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -217,15 +228,8 @@ class Orchestrator:
         `stay_open` keeps the run alive after every task has ended (the TUI can still restart
         tasks) until `shutdown()` or cancellation. `handle_signals` turns SIGINT, SIGTERM and
         SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
-        Raises BackendError, before anything starts, if the backend cannot be opened.
         """
-        if not self._open_backend:
-            return await self._run(stay_open, handle_signals)
-        async with open_backend(self.settings) as backend:
-            self.backend = backend
-            return await self._run(stay_open, handle_signals)
-
-    async def _run(self, stay_open: bool, handle_signals: bool) -> RunResult:
+        self.backend.local  # noqa: B018  # raises now, before anything starts, if none was opened
         self._settled = anyio.Event()
         become_subreaper()  # escaped descendants re-parent to us, where we can stop them
         self.bus.publish(
@@ -264,12 +268,7 @@ class Orchestrator:
     def _register(self, spec: TaskSpec) -> Task:
         if spec.name in self.tasks:
             raise ValueError(f"duplicate task name: {spec.name!r}")
-        stem = base = safe_file_stem(spec.name)
-        n = 2
-        while stem in self._stems:
-            stem = f"{base}-{n}"
-            n += 1
-        self._stems.add(stem)
+        stem = self._stems.take(safe_file_stem(spec.name))
         self.redactor.add_env(spec.env)
         task = Task.create(spec, stem, self.clock, self.bus.publish)
         self.tasks[spec.name] = task
@@ -451,9 +450,9 @@ class Orchestrator:
 
     def _exit_code(self) -> int:
         if self._signal is not None:
-            return 128 + self._signal
+            return for_signal(self._signal)
         ok = all(t.state is TaskState.COMPLETED for t in self.tasks.values())
-        return 0 if ok else 1
+        return ExitCode.OK if ok else ExitCode.FAILED
 
     def _publish_finished(self) -> RunResult:
         now = self.clock.monotonic()

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from oneshot_tui.core.exit_codes import UsageError
 from oneshot_tui.runner.process import ChildProcess, ChunkSink, ExitStatus, ProcessSpec
 from oneshot_tui.runner.supervise import supervise
 
 
-class BackendError(Exception):
+class BackendError(UsageError):
     """The backend cannot be used (not installed, cluster unreachable); nothing was started."""
 
 

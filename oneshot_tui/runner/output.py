@@ -21,7 +21,6 @@ class OutputLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.bytes_written = 0
 
     def write(self, data: bytes) -> None:
         if self._fd is None:
@@ -30,7 +29,6 @@ class OutputLog:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
-        self.bytes_written += len(data)
 
     def close(self) -> None:
         if self._fd is not None:

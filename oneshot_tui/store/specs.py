@@ -50,7 +50,6 @@ def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "env": _hide_secrets(dict(spec.env)),
         "policy": {f.name: getattr(spec.policy, f.name) for f in fields(TaskPolicy)},
         "kind": spec.kind,
-        "extra": _hide_secrets(dict(spec.extra)),
         "agent": _hide_secrets(_agent_to_json(spec.agent)) if spec.agent else None,
         "loop": _loop_to_json(spec.loop) if spec.loop else None,
     }
@@ -130,7 +129,6 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
     data = {
         **data,
         "env": restore_secrets(dict(data.get("env") or {}), env_now, where),
-        "extra": restore_secrets(dict(data.get("extra") or {}), env_now, where),
     }
     agent = data.get("agent")
     if isinstance(agent, dict):
@@ -151,7 +149,6 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
         policy=TaskPolicy(**policy_kwargs),
         kind=str(data.get("kind") or "command"),
-        extra=dict(data.get("extra") or {}),
         agent=_agent_from_json(agent) if isinstance(agent, dict) else None,
         loop=_loop_from_json(data["loop"]) if isinstance(data.get("loop"), dict) else None,
     )

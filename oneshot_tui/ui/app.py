@@ -17,19 +17,25 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
-from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.exit_codes import (
+    STOP_SIGNALS,
+    ExitCode,
+    UsageError,
+    exit_code_for,
+    usage_error,
+)
 from oneshot_tui.core.report import summary_lines, verdict_line
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.orchestrator import Orchestrator, RunResult
+from oneshot_tui.orchestrator import RunResult
+from oneshot_tui.orchestrator.session import RunSession
 from oneshot_tui.store.history_data import RunOrigin
 from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
 from oneshot_tui.ui.engine import EngineThread
@@ -51,7 +57,6 @@ from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
 _ENGINE_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for the engine's cleanup when the app leaves."""
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _UI_MIN_PENDING_LINES = 50_000
 """Lines the UI's bus subscription may hold before it drops the oldest (then it shows a gap)."""
 
@@ -67,20 +72,21 @@ class OneshotApp(App[int]):
 
     def __init__(
         self,
-        orch: Orchestrator,
+        session: RunSession,
         *,
         exit_on_finish: bool = False,
         handle_signals: bool = False,
         frame: float = DEFAULT_FRAME,
-        origin: RunOrigin | None = None,
     ) -> None:
         super().__init__()
-        self.orch = orch
+        self.orch = orch = session.orchestrator
         self.clock: Clock = orch.clock
         self.exit_on_finish = exit_on_finish
         self._handle_signals = handle_signals
         self.result: RunResult | None = None
         """The run's result, once the orchestrator has returned."""
+        self.usage_error: UsageError | None = None
+        """Why the run could not start (its backend cannot be had): said in one line, exit 2."""
         self.stopping = False
         self._signalled = False
         self.model = RunModel(self._scrollback_of)
@@ -94,9 +100,7 @@ class OneshotApp(App[int]):
             "ui", max_pending_lines=max(scrollback, _UI_MIN_PENDING_LINES)
         )
         bridge = Bridge(subscription, self.post_message, frame, tails=self._tail_of)
-        self.engine = EngineThread(
-            orch, bridge, self._engine_exited, origin=origin, warn=self._warn_from_engine
-        )
+        self.engine = EngineThread(session, bridge, self._engine_exited)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
 
     def _tail_of(self, task_id: str, attempt: int) -> list[str] | None:
@@ -105,10 +109,6 @@ class OneshotApp(App[int]):
         if task is None or task.attempt != attempt or not task.state.ended:
             return None
         return task.view.lines()
-
-    def _warn_from_engine(self, text: str) -> None:
-        """(On the engine's thread.) A problem worth a look that stops nothing (history)."""
-        self.post_message(EngineWarning(text))
 
     def on_engine_warning(self, message: EngineWarning) -> None:
         self.notify(message.text, severity="warning", timeout=10)
@@ -159,8 +159,12 @@ class OneshotApp(App[int]):
     def _engine_stopped(self, message: EngineStopped) -> None:
         if message.error is not None:
             error = message.error
+            self.usage_error = usage_error(error)
+            if self.usage_error is not None:  # said by the command line, as headless says it
+                self.exit(None, return_code=ExitCode.USAGE)
+                return
             text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            self.exit(None, return_code=ExitCode.FAILED, message=text)
+            self.exit(None, return_code=exit_code_for(error), message=text)
             return
         result = message.result
         assert result is not None
@@ -287,7 +291,7 @@ class OneshotApp(App[int]):
     def action_quit(self) -> None:  # type: ignore[override]  # ctrl+q and the palette's "Quit"
         self.request_quit()
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if screen is not self._main:
             return
@@ -320,18 +324,21 @@ def make_app(
     frame: float = DEFAULT_FRAME,
     origin: RunOrigin | None = None,
 ) -> OneshotApp:
-    """The app and a fresh orchestrator for `specs` (the clock and run id are injectable).
+    """The app and a fresh run session for `specs` (the clock and run id are injectable).
     With an `origin`, the run is recorded in the history."""
-    orch = Orchestrator(
-        specs, settings, data_dir=data_dir, bus=EventBus(), clock=clock, run_id=run_id
+    app: OneshotApp | None = None
+
+    def warn(text: str) -> None:  # on the engine's thread: a problem that stops nothing
+        if app is not None:
+            app.post_message(EngineWarning(text))
+
+    session = RunSession(
+        specs, settings, data_dir=data_dir, origin=origin, clock=clock, run_id=run_id, warn=warn
     )
-    return OneshotApp(
-        orch,
-        exit_on_finish=exit_on_finish,
-        handle_signals=handle_signals,
-        frame=frame,
-        origin=origin,
+    app = OneshotApp(
+        session, exit_on_finish=exit_on_finish, handle_signals=handle_signals, frame=frame
     )
+    return app
 
 
 def print_summary(result: RunResult, out: TextIO) -> None:
@@ -360,6 +367,8 @@ def run_tui(
         origin=origin,
     )
     app.run()
+    if app.usage_error is not None:
+        raise app.usage_error  # the command line says it in one line and exits 2
     result = app.result
     if result is None:  # the app failed before the run ended (its error was printed)
         return int(app.return_code or ExitCode.FAILED)

@@ -20,32 +20,20 @@ from typing import Any
 
 import anyio
 
-from oneshot_tui.orchestrator import Orchestrator, RunResult
-from oneshot_tui.store.history_data import RunOrigin
-from oneshot_tui.store.live_recorder import record_history, warn_on_stderr
+from oneshot_tui.orchestrator import RunResult
+from oneshot_tui.orchestrator.session import RunSession
 from oneshot_tui.ui.bridge import Bridge
 
 ExitCallback = Callable[[RunResult | None, BaseException | None], None]
 
 
 class EngineThread:
-    """Runs `orch.run(stay_open=True)` and `bridge.run()` on a private asyncio loop."""
+    """Runs `session.run(stay_open=True)` and `bridge.run()` on a private asyncio loop."""
 
-    def __init__(
-        self,
-        orch: Orchestrator,
-        bridge: Bridge,
-        on_exit: ExitCallback,
-        *,
-        origin: RunOrigin | None = None,
-        warn: Callable[[str], None] | None = None,
-    ) -> None:
-        self._orch = orch
+    def __init__(self, session: RunSession, bridge: Bridge, on_exit: ExitCallback) -> None:
+        self._session = session
         self._bridge = bridge
         self._on_exit = on_exit
-        self._origin = origin
-        """How the run was started; given, the run is recorded in the history."""
-        self._warn = warn
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="oneshot-engine", daemon=True)
@@ -87,11 +75,6 @@ class EngineThread:
         self._ready.set()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._bridge.run)
-            if self._origin is None:
-                result = await self._orch.run(stay_open=True)
-            else:
-                warn = self._warn or warn_on_stderr
-                async with record_history(self._orch, self._origin, warn=warn):
-                    result = await self._orch.run(stay_open=True)
+            result = await self._session.run(stay_open=True)
             tg.cancel_scope.cancel()
         return result

@@ -105,13 +105,6 @@ def retry_text(info: TaskInfo, now: float) -> str:
     return f"retry {retry.retry}/{retry.retries} in {shown}"
 
 
-def last_verdict(info: TaskInfo) -> str:
-    """The latest verdict of a loop (`RETRY`), or empty."""
-    if info.loop is None or not info.loop.verdicts:
-        return ""
-    return info.loop.verdicts[-1].verdict
-
-
 def when(ts: float) -> str:
     """A wall-clock time in local time, to the minute: `2027-01-16 09:30`."""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -134,7 +135,7 @@ async def test_cost_and_tokens_budgets(tmp_path: Path, data_dir: Path) -> None:
 
 async def test_a_rate_limit_is_retried_after_a_countdown(tmp_path: Path, data_dir: Path) -> None:
     limited = write_lines(tmp_path / "429.out", [CLAUDE_429])
-    plan = [{"out": limited, "exit": 1}, {"out": "claude-text.out"}]
+    plan: list[dict[str, Any]] = [{"out": limited, "exit": 1}, {"out": "claude-text.out"}]
     agent = FakeAgent(tmp_path, "claude", plan)
     spec = agent_spec(
         "c",

@@ -119,8 +119,7 @@ async def test_interrupting_a_waiting_agent_leaves_nothing_behind(
     with anyio.fail_after(90):
         async with anyio.create_task_group() as tg:
             tg.start_soon(orch.run)
-            started = await watcher.wait_for(lambda e: isinstance(e, ProcessStarted), 60)
-            assert isinstance(started, ProcessStarted)
+            started = await watcher.wait_for_a(ProcessStarted, timeout=60)
             while not server.holding.is_set():  # the agent is waiting on the model's reply
                 await anyio.sleep(0.05)
             orch.interrupt("a")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -52,7 +53,10 @@ def transcript(name: str) -> bytes:
     return (TRANSCRIPTS / name).read_bytes()
 
 
-def of(events: list[AgentEvent], cls: type) -> list:
+E = TypeVar("E")
+
+
+def of(events: list[AgentEvent], cls: type[E]) -> list[E]:
     return [e for e in events if isinstance(e, cls)]
 
 
@@ -130,7 +134,9 @@ def test_claude_429_is_a_rate_limit() -> None:
         "api_error_status": 429,
         "result": "API Error: Request rejected (429) · fake error 429",
     }
-    assert parse("claude", json.dumps(line).encode())[-1] == FinalResult(line["result"], True, True)
+    assert parse("claude", json.dumps(line).encode())[-1] == FinalResult(
+        str(line["result"]), True, True
+    )
 
 
 def test_claude_usage_limit_text_is_a_rate_limit() -> None:

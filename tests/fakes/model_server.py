@@ -256,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model") or "fake-model"
         msg_id = f"msg_{time.monotonic_ns():x}"
         if call:
-            block: dict[str, Any] = {
+            block = {
                 "type": "tool_use",
                 "id": f"toolu_{time.monotonic_ns():x}",
                 "name": "Bash",
@@ -285,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, message)
             return
         self._start_stream()
-        start = {
+        start: dict[str, Any] = {
             "id": msg_id,
             "type": "message",
             "role": "assistant",
@@ -339,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model") or "fake-model"
         resp_id = f"resp_{time.monotonic_ns():x}"
         seq = iter(range(1_000_000))
-        response = {
+        response: dict[str, Any] = {
             "id": resp_id,
             "object": "response",
             "created_at": int(time.time()),
@@ -362,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
                 args = {"command": ["bash", "-lc", command]}
             else:
                 args = {"command": command}
-            item: dict[str, Any] = {
+            item = {
                 "type": "function_call",
                 "id": f"fc_{time.monotonic_ns():x}",
                 "call_id": f"call_{time.monotonic_ns():x}",
@@ -464,7 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if not body.get("stream"):
             if call:
-                message: dict[str, Any] = {
+                message = {
                     "role": "assistant",
                     "content": None,
                     "tool_calls": [

@@ -6,15 +6,15 @@ import sys
 import time
 
 
-def on_usr1(signum, frame):
+def on_usr1(signum: int, frame: object) -> None:
     print("awake", flush=True)
 
 
-def on_usr2(signum, frame):
+def on_usr2(signum: int, frame: object) -> None:
     sys.exit(0)
 
 
-def on_int(signum, frame):
+def on_int(signum: int, frame: object) -> None:
     sys.exit(130)
 
 

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 binary = os.environ.get("FAKE_AS") or os.path.basename(sys.argv[0])
 script_path = os.environ["FAKE_SCRIPT"]
@@ -32,7 +33,7 @@ step = script[min(n, len(script) - 1)]
 session = f"fake-session-{n}"
 
 
-def emit(obj: dict) -> None:
+def emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 

@@ -237,7 +237,7 @@ async def test_cancelling_the_run_interrupts_every_task_and_leaves_no_child(
             lambda _: all(watcher.output_text(f"s{i}").count("child") == 2 for i in range(3))
         )
         await watcher.wait_state("plain", S.RUNNING)
-        pgids = [t.child.pgid for t in orch.tasks.values() if t.child]  # type: ignore[union-attr]
+        pgids = [t.child.pid for t in orch.tasks.values() if t.child]  # each leads its own group
         tg.cancel_scope.cancel()  # what Ctrl-C does to the run
     assert {t.state for t in orch.tasks.values()} == {S.INTERRUPTED}
     assert all(group_members(pgid) == [] for pgid in pgids)

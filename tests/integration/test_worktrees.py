@@ -282,8 +282,7 @@ async def test_a_diff_view_can_read_a_running_task_and_its_result(
     watcher = Watcher(orch.bus)
     async with anyio.create_task_group() as tg:
         tg.start_soon(orch.run)
-        ready = await watcher.wait_for(lambda e: isinstance(e, WorktreeReady), 30)
-        assert isinstance(ready, WorktreeReady)
+        ready = await watcher.wait_for_a(WorktreeReady, timeout=30)
         await watcher.wait_for(lambda e: isinstance(e, Output) and "ready" in e.text, 30)
         view = await anyio.to_thread.run_sync(task_diff, ready.worktree)
         orch.interrupt("live")

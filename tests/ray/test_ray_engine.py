@@ -20,6 +20,7 @@ from oneshot_tui.core.events import Output, ProcessStarted, TaskResult
 from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.orchestrator import Orchestrator, RunResult
+from oneshot_tui.orchestrator.session import RunSession
 from oneshot_tui.runner.descendants import marked_processes
 from tests.agents.helpers import TRANSCRIPTS, FakeAgent, agent_spec, kinds, settings
 from tests.fakes import fake
@@ -279,14 +280,18 @@ async def test_an_agent_task_runs_on_a_node_like_it_does_here(
     assert results["gone"].reason.endswith("(on node 127.0.0.1)")
 
 
-async def test_an_orchestrator_opens_the_backend_its_settings_name(
+async def test_a_run_session_opens_the_backend_its_settings_name(
     ray_cluster: Cluster, backend: RayBackend, data_dir: Path
 ) -> None:
-    # A front end that does not open the backend itself (as headless does) still gets Ray.
+    # Every front end runs through a RunSession, which opens the backend the settings name;
+    # an orchestrator never falls back to running a Ray run's tasks locally.
     settings = RunSettings(heartbeat_interval=0.2, backend="ray", ray_address=ray_cluster.address)
-    orch = Orchestrator([TaskSpec("t", "echo hi", policy=policy())], settings, data_dir=data_dir)
-    watcher = Watcher(orch.bus)
-    result = await orch.run()
+    specs = [TaskSpec("t", "echo hi", policy=policy())]
+    with pytest.raises(ValueError, match="opened by its RunSession"):
+        await Orchestrator(specs, settings, data_dir=data_dir).run()
+    session = RunSession(specs, settings, data_dir=data_dir)
+    watcher = Watcher(session.bus)
+    result = await session.run()
     assert result.exit_code == 0
     assert [e.node for e in watcher.all() if isinstance(e, ProcessStarted)] == ["127.0.0.1"]
 

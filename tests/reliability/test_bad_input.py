@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from oneshot_tui.core.events import Output
+from oneshot_tui.core.events import Output, StateChanged
 from oneshot_tui.core.spec import TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.orchestrator import Orchestrator
@@ -29,9 +29,7 @@ async def test_a_cwd_deleted_mid_run_ends_the_attempt_and_a_restart_says_why(
         tg.start_soon(lambda: orch.run(stay_open=True))
         await watcher.wait_for(lambda e: isinstance(e, Output) and "started" in e.text)
         shutil.rmtree(work)
-        await watcher.wait_for(
-            lambda e: hasattr(e, "target") and e.target.ended  # type: ignore[attr-defined]
-        )
+        await watcher.wait_for(lambda e: isinstance(e, StateChanged) and e.target.ended)
         assert orch.restart("w")
         again = await watcher.wait_state("w", S.FAILED)
         orch.shutdown()

@@ -124,6 +124,7 @@ def test_model_follows_a_task_through_two_attempts() -> None:
         ]
     )
     assert changes.rows == {"t"} and not changes.output
+    info = model.tasks["t"]  # the same record, read again (mypy narrowed its state above)
     assert info.state is S.INTERRUPTED and info.exit_code == 130 and info.duration == 2.0
     assert info.activity == "thinking"
     changes = model.apply(

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from oneshot_tui.core.bus import EventBus
-from oneshot_tui.core.events import Output, RunFinished, StateChanged
+from oneshot_tui.core.events import Event, Output, RunFinished, StateChanged
 from oneshot_tui.core.states import TaskState as S
 
 
@@ -21,7 +21,7 @@ def state(task: str, target: S) -> StateChanged:
 async def test_every_subscriber_gets_every_event_in_order() -> None:
     bus = EventBus()
     a, b = bus.subscribe("a"), bus.subscribe("b")
-    events = [state("t", S.RUNNING), out("t", 3), state("t", S.COMPLETED)]
+    events: list[Event] = [state("t", S.RUNNING), out("t", 3), state("t", S.COMPLETED)]
     for e in events:
         bus.publish(e)
     assert await a.receive_batch() == events

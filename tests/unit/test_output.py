@@ -28,7 +28,7 @@ def reference(data: bytes, cap: int) -> list[str]:
     raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()  # a trailing newline ends the last line; it does not start a new one
-    out = []
+    out: list[str] = []
     for line in raw_lines:
         pieces = []
         while len(line) > cap:

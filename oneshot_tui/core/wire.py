@@ -1,0 +1,396 @@
+"""Bus events on the wire: one JSON object per event, the schema of `run --json` (and of every
+other reader of a run's events). Encoding and decoding are tables with one entry per event type,
+so a new event is one encoder and one decoder, and `decode(encode(e))` gives `e` back.
+
+Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_added`, `state`
+(`from`, `to`, `attempt`, `reason`, `transition`), `output` (`line`, `stream`, `attempt`; one object
+a line, after an `output_missed` with `lines` when a lossy reader lost some), `exit` (`exit_code`,
+`signal`, `state`, `attempt`, `duration`, `reason`, `totals`), `run_finished` (`exit_code`,
+`signal`, `results`). Agent tasks add `activity` (`kind`, `text`, `data`, `label`, `attempt`; their
+readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
+`cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
+Worker/auditor loops add `loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and
+`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Worktree tasks add `worktree`
+(`path`, `branch`, `repo`, `base_commit`, `base_ref`, `cwd`, `reused`) before their processes start
+and `worktree_result` (the same, plus `final_commit`, `commits`, `committed`, `uncommitted` and
+`total` diff stats as `files`, `insertions`, `deletions`, and `error`) when an attempt ends; their
+`run_finished` results carry it as `worktree`. Readers should ignore events and keys they do not
+know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
+from oneshot_tui.core.events import (
+    Activity,
+    Event,
+    LoopPhase,
+    LoopVerdict,
+    Output,
+    ProcessStarted,
+    RetryScheduled,
+    RunFinished,
+    RunStarted,
+    StateChanged,
+    TaskAdded,
+    TaskExited,
+    TaskResult,
+    TotalsChanged,
+    WorktreeFinished,
+    WorktreeReady,
+)
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import DiffStat, WorktreeInfo, WorktreeSummary
+
+Fields = dict[str, Any]
+Obj = Mapping[str, Any]
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+"""A JSON string literal (C-accelerated): output lines are encoded by hand around it."""
+
+
+# -- pieces shared by several events ----------------------------------------------------------
+
+
+def totals_json(totals: AgentTotals | None) -> Fields | None:
+    return None if totals is None else asdict(totals)
+
+
+def _totals(data: Any) -> AgentTotals | None:
+    return None if not isinstance(data, Mapping) else AgentTotals(**_known(AgentTotals, data))
+
+
+def worktree_json(info: WorktreeInfo) -> Fields:
+    return asdict(info)
+
+
+def _worktree(obj: Obj) -> WorktreeInfo:
+    return WorktreeInfo(**_known(WorktreeInfo, obj))
+
+
+def worktree_result_json(summary: WorktreeSummary | None) -> Fields | None:
+    """A worktree summary: the worktree's fields, then what changed in it."""
+    if summary is None:
+        return None
+    data = asdict(summary)
+    return {**data.pop("worktree"), **data}
+
+
+def _worktree_result(obj: Obj | None) -> WorktreeSummary | None:
+    if not isinstance(obj, Mapping):
+        return None
+    stats = {k: DiffStat(**obj[k]) for k in ("committed", "uncommitted", "total") if obj.get(k)}
+    return WorktreeSummary(
+        _worktree(obj),
+        obj.get("final_commit"),
+        obj.get("commits", 0),
+        error=obj.get("error", ""),
+        **stats,
+    )
+
+
+def _known(cls: type, data: Obj) -> Fields:
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def result_json(r: TaskResult) -> Fields:
+    return {
+        "task": r.task_id,
+        "state": str(r.state),
+        "exit_code": r.exit_code,
+        "signal": r.signal,
+        "attempts": r.attempts,
+        "duration": None if r.duration is None else round(r.duration, 3),
+        "log": r.log_path,
+        "reason": r.reason,
+        "totals": totals_json(r.totals),
+        "worktree": worktree_result_json(r.worktree),
+    }
+
+
+def _result(obj: Obj) -> TaskResult:
+    return TaskResult(
+        obj["task"],
+        TaskState(obj["state"]),
+        obj.get("exit_code"),
+        obj.get("signal"),
+        obj.get("attempts", 0),
+        obj.get("duration"),
+        obj.get("log"),
+        obj.get("reason", ""),
+        _totals(obj.get("totals")),
+        _worktree_result(obj.get("worktree")),
+    )
+
+
+# -- the tables ------------------------------------------------------------------------------
+
+Encoder = Callable[[Any], Fields]
+Decoder = Callable[[Obj], Event]
+
+ENCODERS: dict[type, tuple[str, Encoder]] = {
+    TaskAdded: (
+        "task_added",
+        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd},
+    ),
+    StateChanged: (
+        "state",
+        lambda e: {
+            "attempt": e.attempt,
+            "reason": e.reason,
+            "from": str(e.source),
+            "to": str(e.target),
+            "transition": e.event,
+        },
+    ),
+    ProcessStarted: (
+        "process",
+        lambda e: {
+            "attempt": e.attempt,
+            "pid": e.pid,
+            "log": e.log_path,
+            "label": e.label,
+            **({"node": e.node} if e.node else {}),  # only for a process on a cluster node
+        },
+    ),
+    Activity: (
+        "activity",
+        lambda e: {
+            "attempt": e.attempt,
+            "kind": e.kind,
+            "text": e.text,
+            "data": e.data,
+            "label": e.label,
+        },
+    ),
+    TotalsChanged: ("totals", lambda e: {"attempt": e.attempt, **asdict(e.totals)}),
+    RetryScheduled: (
+        "retry",
+        lambda e: {
+            "attempt": e.attempt,
+            "delay": e.delay,
+            "resume_at": round(e.resume_at, 6),
+            "reason": e.reason,
+            "retry": e.retry,
+            "retries": e.retries,
+        },
+    ),
+    LoopPhase: (
+        "loop_phase",
+        lambda e: {
+            "attempt": e.attempt,
+            "oneshot_id": e.oneshot_id,
+            "role": e.role,
+            "iteration": e.iteration,
+            "max_iterations": e.max_iterations,
+        },
+    ),
+    LoopVerdict: (
+        "verdict",
+        lambda e: {
+            "attempt": e.attempt,
+            "oneshot_id": e.oneshot_id,
+            "iteration": e.iteration,
+            "verdict": e.verdict,
+            "feedback": e.feedback,
+            "well_formed": e.well_formed,
+        },
+    ),
+    WorktreeReady: (
+        "worktree",
+        lambda e: {"attempt": e.attempt, "reused": e.reused, **worktree_json(e.worktree)},
+    ),
+    WorktreeFinished: (
+        "worktree_result",
+        lambda e: {"attempt": e.attempt, **(worktree_result_json(e.summary) or {})},
+    ),
+    TaskExited: (
+        "exit",
+        lambda e: {
+            "exit_code": e.exit_code,
+            "signal": e.signal,
+            "state": str(e.state),
+            "attempt": e.attempt,
+            "duration": round(e.duration, 3),
+            "reason": e.reason,
+            "totals": totals_json(e.totals),
+        },
+    ),
+    RunStarted: (
+        "run_started",
+        lambda e: {
+            "tasks": list(e.task_ids),
+            "log_dir": e.log_dir,
+            "max_concurrent": e.max_concurrent,
+        },
+    ),
+    RunFinished: (
+        "run_finished",
+        lambda e: {
+            "exit_code": e.exit_code,
+            "signal": e.signal,
+            "results": [result_json(r) for r in e.results],
+        },
+    ),
+}
+
+DECODERS: dict[str, Decoder] = {
+    "task_added": lambda o: TaskAdded(
+        o["task"], o["ts"], o.get("command", ""), o.get("kind", "command"), o.get("cwd")
+    ),
+    "state": lambda o: StateChanged(
+        o["task"],
+        o.get("attempt", 1),
+        TaskState(o["from"]),
+        TaskState(o["to"]),
+        o["ts"],
+        o.get("reason", ""),
+        o.get("transition", ""),
+    ),
+    "process": lambda o: ProcessStarted(
+        o["task"],
+        o.get("attempt", 1),
+        o["pid"],
+        o["ts"],
+        o.get("log", ""),
+        o.get("label", ""),
+        o.get("node", ""),
+    ),
+    "output": lambda o: Output(
+        o["task"], o.get("attempt", 1), o.get("stream", "stdout"), o["line"], 1, o["ts"]
+    ),
+    "output_missed": lambda o: Output(
+        o["task"], o.get("attempt", 1), o.get("stream", "stdout"), "", 0, o["ts"], o["lines"]
+    ),
+    "activity": lambda o: Activity(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["kind"],
+        o.get("text", ""),
+        dict(o.get("data") or {}),
+        o.get("label", ""),
+    ),
+    "totals": lambda o: TotalsChanged(
+        o["task"], o.get("attempt", 1), o["ts"], AgentTotals(**_known(AgentTotals, o))
+    ),
+    "retry": lambda o: RetryScheduled(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["delay"],
+        o["resume_at"],
+        o.get("reason", ""),
+        o.get("retry", 1),
+        o.get("retries", 1),
+    ),
+    "loop_phase": lambda o: LoopPhase(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o.get("oneshot_id", ""),
+        o["role"],
+        o["iteration"],
+        o["max_iterations"],
+    ),
+    "verdict": lambda o: LoopVerdict(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o.get("oneshot_id", ""),
+        o["iteration"],
+        o["verdict"],
+        o.get("feedback", ""),
+        o.get("well_formed", True),
+    ),
+    "worktree": lambda o: WorktreeReady(
+        o["task"], o.get("attempt", 1), o["ts"], _worktree(o), o.get("reused", False)
+    ),
+    "worktree_result": lambda o: WorktreeFinished(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        _worktree_result(o),  # type: ignore[arg-type]
+    ),
+    "exit": lambda o: TaskExited(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        TaskState(o["state"]),
+        o.get("exit_code"),
+        o.get("signal"),
+        o.get("duration", 0.0),
+        o.get("reason", ""),
+        _totals(o.get("totals")),
+    ),
+    "run_started": lambda o: RunStarted(
+        o["run"],
+        o["ts"],
+        o.get("log_dir", ""),
+        tuple(o.get("tasks", ())),
+        o.get("max_concurrent", 0),
+    ),
+    "run_finished": lambda o: RunFinished(
+        o["run"],
+        o["ts"],
+        o["exit_code"],
+        tuple(_result(r) for r in o.get("results", ())),
+        o.get("signal"),
+    ),
+}
+
+
+# -- encoding and decoding ---------------------------------------------------------------------
+
+
+class WireEncoder:
+    """Events of one run to JSON lines (no newline at the end of each)."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._run = _quote(run_id)
+
+    def encode(self, event: Event) -> Iterator[str]:
+        """The event's JSON objects: one, or for `Output` one a line (none for an agent's
+        activity lines, which its `activity` events already carry)."""
+        if type(event) is Output:
+            yield from self._output(event)
+            return
+        name, encoder = ENCODERS[type(event)]
+        task = getattr(event, "task_id", None)
+        yield _dumps(
+            {
+                "ts": round(event.ts, 6),
+                "run": self.run_id,
+                "task": task,
+                "event": name,
+                **encoder(event),
+            }
+        )
+
+    def _output(self, e: Output) -> Iterator[str]:
+        if e.stream == ACTIVITY_STREAM:
+            return
+        # By hand: this is the one event of a flood, and `_dumps` of a dict a line costs 5x more.
+        head = f'{{"ts":{round(e.ts, 6)!r},"run":{self._run},"task":{_quote(e.task_id)},"event":'
+        tail = f',"stream":{_quote(e.stream)},"attempt":{e.attempt}}}'
+        if e.missed:
+            yield f'{head}"output_missed","lines":{e.missed}{tail}'
+        for line in e.split():
+            yield f'{head}"output","line":{_quote(line)}{tail}'
+
+
+def decode(obj: Obj) -> Event | None:
+    """The event a wire object stands for; None for an event this version does not know.
+
+    Raises KeyError, ValueError or TypeError for an object that claims a known event but is not
+    one (a reader should say so, not guess)."""
+    decoder = DECODERS.get(str(obj.get("event")))
+    return None if decoder is None else decoder(obj)

@@ -1,0 +1,74 @@
+"""What an attempt does: a task body runs processes through an `Attempt` and says how it went.
+
+The types every body shares, the one place a child's environment is built, and the plain command
+body. This module imports no other body: `dispatch` picks the body for a spec, and the agent and
+loop bodies build on what is here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from oneshot_tui.core.spec import TaskSpec
+from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.runner.process import ExitStatus, ProcessSpec
+
+NO_VARS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended by itself (a stop we asked for is decided by the orchestrator)."""
+
+    ok: bool
+    reason: str
+    status: ExitStatus | None = None
+    lost: bool = False
+    """The node or worker running it went away (a remote backend): its end is unknown."""
+
+
+class TaskBody(Protocol):
+    async def run(self, attempt: Attempt) -> Outcome: ...
+
+
+BodyFactory = Callable[[TaskSpec], TaskBody]
+
+
+def child_env(
+    attempt: Attempt,
+    *,
+    executor_env: Mapping[str, str] = NO_VARS,
+    secret_env: Mapping[str, str] = NO_VARS,
+) -> dict[str, str]:
+    """The environment of a process the attempt starts, in layers: ours; without the variables
+    that would point git at another repository when the task runs in a worktree; then what an
+    agent's CLI needs; then the task's own `env`; then secrets (never shown or logged)."""
+    own = attempt.task.spec.env
+    env = dict(os.environ)
+    if attempt.worktree is not None:
+        from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
+
+        for name in REPOSITORY_VARS:
+            if name not in own:
+                env.pop(name, None)
+    env.update(executor_env)
+    env.update(own)
+    env.update(secret_env)
+    return env
+
+
+class CommandBody:
+    """Runs the task's command once; success is exit status 0."""
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+
+    async def run(self, attempt: Attempt) -> Outcome:
+        spec = ProcessSpec(
+            self.spec.command, cwd=attempt.cwd, env=child_env(attempt), pty=self.spec.policy.pty
+        )
+        status = await attempt.run_process(spec)
+        return Outcome(status.ok, status.describe(), status)

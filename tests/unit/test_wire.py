@@ -1,0 +1,103 @@
+"""The wire schema (core/wire.py): every event type has an encoder and a decoder, and decoding
+what was encoded gives the same event back (the TUI of a live run and `events` rely on it)."""
+
+from __future__ import annotations
+
+import json
+import typing
+
+import pytest
+
+from oneshot_tui.core.activity import AgentTotals
+from oneshot_tui.core.events import (
+    Activity,
+    Event,
+    LoopPhase,
+    LoopVerdict,
+    Output,
+    ProcessStarted,
+    RetryScheduled,
+    RunFinished,
+    RunStarted,
+    StateChanged,
+    TaskAdded,
+    TaskExited,
+    TaskResult,
+    TotalsChanged,
+    WorktreeFinished,
+    WorktreeReady,
+)
+from oneshot_tui.core.states import TaskState as S
+from oneshot_tui.core.wire import DECODERS, ENCODERS, WireEncoder, decode
+from oneshot_tui.core.worktree import DiffStat, WorktreeInfo, WorktreeSummary
+
+TS = 1764612345.123456
+INFO = WorktreeInfo("/repo", "/wt/x", "oneshot/r/x", "abc123", "main", "/wt/x/sub")
+SUMMARY = WorktreeSummary(
+    INFO, "def456", 2, DiffStat(3, 10, 2), DiffStat(1, 1, 0), DiffStat(4, 11, 2)
+)
+TOTALS = AgentTotals(1200, 340, 0.0123, 4)
+
+SAMPLES: list[Event] = [
+    TaskAdded("x", TS, "make test", "command", "/src"),
+    StateChanged("x", 2, S.RUNNING, S.IDLE, TS, "no output for 30s", "went_idle"),
+    ProcessStarted("x", 1, 4242, TS, "/logs/x.log", "worker #1", "10.0.0.2"),
+    Output("x", 1, "stderr", 'one line, ünïcödé "quoted" \\ \t', 1, TS),
+    Output("x", 3, "stdout", "", 0, TS, 17),
+    Activity("x", 1, TS, "tool_call", "▸ Bash  ls", {"name": "Bash", "input": {"cmd": "ls"}}, "w"),
+    TotalsChanged("x", 1, TS, TOTALS),
+    RetryScheduled("x", 1, TS, 30.0, TS + 30, "rate limited", 1, 3),
+    LoopPhase("x", 1, TS, "os-1", "auditor", 2, 3),
+    LoopVerdict("x", 1, TS, "os-1", 2, "RETRY", "the test still fails", False),
+    WorktreeReady("x", 2, TS, INFO, True),
+    WorktreeFinished("x", 1, TS, SUMMARY),
+    TaskExited("x", 1, TS, S.FAILED, 3, None, 1.25, "exit 3", TOTALS),
+    RunStarted("run-1", TS, "/logs", ("x", "y"), 8),
+    RunFinished(
+        "run-1",
+        TS,
+        143,
+        (
+            TaskResult(
+                "x", S.INTERRUPTED, None, 15, 2, 1.5, "/logs/x.2.log", "stopped", TOTALS, SUMMARY
+            ),
+            TaskResult("y", S.CREATED, None, None, 0, None, None),
+        ),
+        15,
+    ),
+]
+
+
+def test_every_event_type_has_an_encoder_a_decoder_and_a_sample() -> None:
+    types = set(typing.get_args(Event))
+    assert types == set(ENCODERS) | {Output}
+    assert {type(e) for e in SAMPLES} == types
+    names = {name for name, _ in ENCODERS.values()} | {"output", "output_missed"}
+    assert names == set(DECODERS)
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+def test_decoding_what_was_encoded_gives_the_event_back(event: Event) -> None:
+    run = getattr(event, "run_id", "run-1")
+    (line,) = WireEncoder(run).encode(event)
+    obj = json.loads(line)
+    assert list(obj)[:4] == ["ts", "run", "task", "event"]
+    assert decode(obj) == event
+
+
+def test_output_is_one_object_a_line_after_what_was_missed() -> None:
+    event = Output("t", 1, "stdout", "a\nb\nc", 3, TS, missed=5)
+    objs = [json.loads(line) for line in WireEncoder("r").encode(event)]
+    assert [o["event"] for o in objs] == ["output_missed", "output", "output", "output"]
+    assert objs[0]["lines"] == 5 and [o["line"] for o in objs[1:]] == ["a", "b", "c"]
+    assert [decode(o) for o in objs[1:]] == [Output("t", 1, "stdout", x, 1, TS) for x in "abc"]
+
+
+def test_an_agents_display_lines_are_not_repeated_as_output() -> None:
+    assert list(WireEncoder("r").encode(Output("t", 1, "activity", "▸ Bash", 1, TS))) == []
+
+
+def test_unknown_events_decode_to_none_and_a_broken_known_one_raises() -> None:
+    assert decode({"event": "from_the_future", "ts": TS}) is None
+    with pytest.raises(KeyError):
+        decode({"event": "state", "ts": TS, "task": "x"})
