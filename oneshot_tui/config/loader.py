@@ -64,6 +64,8 @@ class _TomlFile:
     text: str
     data: dict[str, Any]
     _locator: KeyLocator | None = None
+    label: str | None = None
+    """What errors name instead of `path` (tables given as data have no file)."""
 
     @property
     def locator(self) -> KeyLocator:
@@ -94,7 +96,8 @@ class _TomlFile:
         return cls(path, body, data)
 
     def error(self, message: str, table: Where, key: str | None = None) -> ConfigError:
-        return ConfigError(message, path=self.path, line=self.locator.line_of(table, key))
+        line = self.locator.line_of(table, key)
+        return ConfigError(message, path=self.label or self.path, line=line)
 
 
 def _line_from_message(message: str) -> int | None:
@@ -372,8 +375,14 @@ def load_run_config(
     flags: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
     user_config: Path | None = None,
+    document: Mapping[str, Any] | None = None,
+    source: str = "<tasks>",
 ) -> RunConfig:
-    """Everything a run needs, from files and flags, or a ConfigError naming file, line and key."""
+    """Everything a run needs, from files and flags, or a ConfigError naming file, line and key.
+
+    `document` stands in for a task file that is not on disk (a `[run]` table and `[[task]]`
+    tables as Python data, from the public API or a live run's `add`): checked the same way, its
+    errors named after `source`, relative `cwd`s taken from `cwd`."""
     here = cwd or Path.cwd()
     sources: list[Path] = []
     run_values: dict[str, Any] = {}
@@ -390,8 +399,11 @@ def load_run_config(
     taken = UniqueNames()
     if task_file is not None:
         file = _TomlFile.read(task_file)
-        run_values.update(_run_table(file, ("run", "task")))
         sources.append(task_file)
+    elif document is not None:
+        file = _TomlFile(here / source, "", dict(document), label=source)
+    if file is not None:
+        run_values.update(_run_table(file, ("run", "task")))
     run_values.update(convert_flags(flags or {}))
     if file is not None:
         entries = file.data.get("task", [])
@@ -429,6 +441,6 @@ def load_run_config(
         specs=tuple(specs),
         policy=policy,
         task_file=task_file,
-        task_file_text=file.text if file else None,
+        task_file_text=file.text if file and task_file else None,
         sources=tuple(sources),
     )
