@@ -288,16 +288,16 @@ def _session(
     record: bool,
     run_keys: Mapping[str, Any],
 ) -> RunSession:
-    from oneshot_tui.cli.common import resolve_data_dir
     from oneshot_tui.config import load_run_config
     from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.paths import prepare_data_dir
 
     tables = [{"command": task} if isinstance(task, str) else dict(task) for task in tasks]
     document = {"run": dict(run_keys), "task": tables}
     config = load_run_config(None, document=document, source="<python>", cwd=cwd)
     origin = RunOrigin.of(("python", "oneshot_tui.api")) if record else None
     return RunSession(
-        config.specs, config.settings, data_dir=resolve_data_dir(data_dir), origin=origin
+        config.specs, config.settings, data_dir=prepare_data_dir(data_dir), origin=origin
     )
 
 

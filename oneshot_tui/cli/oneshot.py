@@ -164,11 +164,11 @@ def _loop_spec(
 
 
 def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from oneshot_tui.cli.common import resolve_data_dir
     from oneshot_tui.config import ConfigError, RunConfig, load_run_config
     from oneshot_tui.config.oneshot import load_oneshot_settings
     from oneshot_tui.loop.session import SessionError, find_session, reopen
     from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.paths import prepare_data_dir
 
     settings = load_oneshot_settings({k: getattr(args, k) for k in ONESHOT_FLAG_KEYS})
     for warning in settings.warnings:
@@ -176,7 +176,7 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
     run_flags = {**settings.run_values}
     run_flags.update({k: getattr(args, k) for k in RUN_FLAG_KEYS if getattr(args, k) is not None})
     base = load_run_config(None, flags=run_flags)
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = prepare_data_dir(args.data_dir)
     loop_values: dict[str, Any] = {
         k: settings.get(k)
         for k in (

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
+from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
 from oneshot_tui.cli.history_common import (
     RUN_HELP,
     add_data_dir,
@@ -17,6 +17,7 @@ from oneshot_tui.cli.history_common import (
     paragraph,
 )
 from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.store.paths import prepare_data_dir
 
 
 def add_rerun_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,5 +76,5 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     )
     what = f"{len(specs)} of {len(tasks)} tasks" if args.failed else f"{len(specs)} tasks"
     print(f"{PROG}: rerunning {what} of run {run_id}", file=sys.stderr)
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = prepare_data_dir(args.data_dir)
     return launch(config, data_dir, no_ui=args.no_ui, json_mode=args.json, origin=origin)

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG, resolve_data_dir
+from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
 from oneshot_tui.core.spec import AGENTS, BACKENDS, AgentSettings
+from oneshot_tui.store.paths import prepare_data_dir
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
@@ -119,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = load_run_config(args.taskfile, commands=args.commands, agent=agent, flags=flags)
     if not config.specs:
         raise ConfigError("the task file has no [[task]] entries", path=args.taskfile)
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = prepare_data_dir(args.data_dir)
     from oneshot_tui.store.history_data import RunOrigin
 
     argv = (PROG, *getattr(args, "argv", ()))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oneshot_tui.core.spec import AGENTS, BACKENDS, IdleAction
+from oneshot_tui.core.spec import AGENTS, BACKENDS, HANGUP_ACTIONS, IdleAction
 
 
 class FieldError(ValueError):
@@ -215,6 +215,13 @@ RUN_FIELDS: dict[str, Field] = {
                 "NAME",
             ),
             Field("ray_address", non_empty_text, "the Ray cluster (HOST:PORT)", "ADDR"),
+            Field(
+                "on_hangup",
+                choice(HANGUP_ACTIONS),
+                "when the terminal of the TUI that started the run goes away: stop the run, or"
+                " detach from it (it goes on; `attach` finds it)",
+                "ACTION",
+            ),
         )
     },
     **POLICY_FIELDS,

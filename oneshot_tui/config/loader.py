@@ -6,8 +6,9 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ class _TomlFile:
         except UnicodeDecodeError as exc:
             bad_line = raw[: exc.start].count(b"\n") + 1
             raise ConfigError("not valid UTF-8", path=path, line=bad_line) from None
+        return cls.parse(path, body)
+
+    @classmethod
+    def parse(cls, path: Path, body: str) -> _TomlFile:
         try:
             data = tomllib.loads(body)
         except tomllib.TOMLDecodeError as exc:
@@ -377,12 +382,16 @@ def load_run_config(
     user_config: Path | None = None,
     document: Mapping[str, Any] | None = None,
     source: str = "<tasks>",
+    task_text: str | None = None,
+    existing_names: Iterable[str] = (),
 ) -> RunConfig:
     """Everything a run needs, from files and flags, or a ConfigError naming file, line and key.
 
     `document` stands in for a task file that is not on disk (a `[run]` table and `[[task]]`
     tables as Python data, from the public API or a live run's `add`): checked the same way, its
-    errors named after `source`, relative `cwd`s taken from `cwd`."""
+    errors named after `source`, relative `cwd`s taken from `cwd`. `task_text` is the task file's
+    text when it was read elsewhere (a live run's `add`). Tasks get names unique among
+    `existing_names` too (the tasks of the live run they join)."""
     here = cwd or Path.cwd()
     sources: list[Path] = []
     run_values: dict[str, Any] = {}
@@ -396,9 +405,10 @@ def load_run_config(
             sources.append(path)
     file: _TomlFile | None = None
     specs: list[TaskSpec] = []
-    taken = UniqueNames()
+    taken = UniqueNames(existing_names)
     if task_file is not None:
-        file = _TomlFile.read(task_file)
+        read = _TomlFile.read if task_text is None else partial(_TomlFile.parse, body=task_text)
+        file = read(task_file)
         sources.append(task_file)
     elif document is not None:
         file = _TomlFile(here / source, "", dict(document), label=source)
@@ -435,6 +445,7 @@ def load_run_config(
         fail_fast=run_values.get("fail_fast", defaults.fail_fast),
         backend=run_values.get("backend", defaults.backend),
         ray_address=run_values.get("ray_address", defaults.ray_address),
+        on_hangup=run_values.get("on_hangup", defaults.on_hangup),
     )
     return RunConfig(
         settings=settings,

@@ -25,6 +25,8 @@ class TaskAdded:
     kind: str = "command"
     """"command", "agent" or "loop"."""
     cwd: str | None = None
+    scrollback: int = 10_000
+    """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,20 @@ class Output:
 
     def split(self) -> list[str]:
         return self.text.split("\n") if self.lines else []
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTail:
+    """A task's last display lines as the engine keeps them (`scrollback` of them), for a reader
+    that did not see them arrive: a client that connected late, or one that missed lines and
+    gets the true ending once the task has ended. It replaces what the reader shows."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    lines: tuple[str, ...]
+    last_output_ts: float | None = None
+    """When the task last wrote (a late reader can tell how long it has been silent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +250,7 @@ Event = (
     | StateChanged
     | ProcessStarted
     | Output
+    | OutputTail
     | Activity
     | TotalsChanged
     | RetryScheduled

@@ -137,7 +137,12 @@ class RunSettings:
     ray_address: str | None = None
     """The Ray cluster of the ray backend, HOST:PORT; None: $RAY_ADDRESS, else the cluster
     started on this machine with `ray start` (a run never starts a cluster of its own)."""
+    on_hangup: str = "stop"
+    """What happens when the TUI that started the run loses its terminal (or dies): "stop" the
+    run (exit 129), or "detach" from it (it goes on in the background; `attach` finds it)."""
 
+
+HANGUP_ACTIONS = ("stop", "detach")
 
 BACKENDS = ("local", "ray")
 """`local` runs processes on this machine; `ray` runs them on the nodes of a Ray cluster."""

@@ -1,21 +1,8 @@
-"""Bus events on the wire: one JSON object per event, the schema of `run --json` (and of every
-other reader of a run's events). Encoding and decoding are tables with one entry per event type,
-so a new event is one encoder and one decoder, and `decode(encode(e))` gives `e` back.
-
-Every object has `ts`, `run`, `task` and `event`. Events: `run_started`, `task_added`, `state`
-(`from`, `to`, `attempt`, `reason`, `transition`), `output` (`line`, `stream`, `attempt`; one object
-a line, after an `output_missed` with `lines` when a lossy reader lost some), `exit` (`exit_code`,
-`signal`, `state`, `attempt`, `duration`, `reason`, `totals`), `run_finished` (`exit_code`,
-`signal`, `results`). Agent tasks add `activity` (`kind`, `text`, `data`, `label`, `attempt`; their
-readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
-`cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
-Worker/auditor loops add `loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and
-`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Worktree tasks add `worktree`
-(`path`, `branch`, `repo`, `base_commit`, `base_ref`, `cwd`, `reused`) before their processes start
-and `worktree_result` (the same, plus `final_commit`, `commits`, `committed`, `uncommitted` and
-`total` diff stats as `files`, `insertions`, `deletions`, and `error`) when an attempt ends; their
-`run_finished` results carry it as `worktree`. Readers should ignore events and keys they do not
-know.
+"""Bus events on the wire: one JSON object per event, the schema of `run --json`, `events` and a
+live run's control socket (documented, versioned, in docs/protocol.md). Encoding and decoding are
+tables with one entry per event type, so a new event is one encoder and one decoder, and
+`decode(encode(e))` gives `e` back (tests/unit/test_wire.py). Readers ignore events and keys they
+do not know.
 """
 
 from __future__ import annotations
@@ -32,6 +19,7 @@ from oneshot_tui.core.events import (
     LoopPhase,
     LoopVerdict,
     Output,
+    OutputTail,
     ProcessStarted,
     RetryScheduled,
     RunFinished,
@@ -138,7 +126,11 @@ Decoder = Callable[[Obj], Event]
 ENCODERS: dict[type, tuple[str, Encoder]] = {
     TaskAdded: (
         "task_added",
-        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd},
+        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd, "scrollback": e.scrollback},
+    ),
+    OutputTail: (
+        "output_tail",
+        lambda e: {"attempt": e.attempt, "lines": list(e.lines), "last_output": e.last_output_ts},
     ),
     StateChanged: (
         "state",
@@ -243,7 +235,15 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
 
 DECODERS: dict[str, Decoder] = {
     "task_added": lambda o: TaskAdded(
-        o["task"], o["ts"], o.get("command", ""), o.get("kind", "command"), o.get("cwd")
+        o["task"],
+        o["ts"],
+        o.get("command", ""),
+        o.get("kind", "command"),
+        o.get("cwd"),
+        o.get("scrollback", 10_000),
+    ),
+    "output_tail": lambda o: OutputTail(
+        o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"]), o.get("last_output")
     ),
     "state": lambda o: StateChanged(
         o["task"],
@@ -263,8 +263,18 @@ DECODERS: dict[str, Decoder] = {
         o.get("label", ""),
         o.get("node", ""),
     ),
-    "output": lambda o: Output(
-        o["task"], o.get("attempt", 1), o.get("stream", "stdout"), o["line"], 1, o["ts"]
+    "output": lambda o: (
+        Output(o["task"], o.get("attempt", 1), o.get("stream", "stdout"), o["line"], 1, o["ts"])
+        if "line" in o
+        else Output(
+            o["task"],
+            o.get("attempt", 1),
+            o.get("stream", "stdout"),
+            o["text"],
+            o["count"],
+            o["ts"],
+            o.get("missed", 0),
+        )
     ),
     "output_missed": lambda o: Output(
         o["task"], o.get("attempt", 1), o.get("stream", "stdout"), "", 0, o["ts"], o["lines"]
@@ -351,11 +361,16 @@ DECODERS: dict[str, Decoder] = {
 
 
 class WireEncoder:
-    """Events of one run to JSON lines (no newline at the end of each)."""
+    """Events of one run to JSON lines (no newline at the end of each).
 
-    def __init__(self, run_id: str) -> None:
+    `batch` (for a client that asked for it, never `--json`) sends an `Output` of many lines as
+    one object, `text` (the lines joined by newlines), `count` and `missed`: one JSON string to
+    encode and decode instead of one object a line."""
+
+    def __init__(self, run_id: str, *, batch: bool = False) -> None:
         self.run_id = run_id
         self._run = _quote(run_id)
+        self._batch = batch
 
     def encode(self, event: Event) -> Iterator[str]:
         """The event's JSON objects: one, or for `Output` one a line (none for an agent's
@@ -381,6 +396,10 @@ class WireEncoder:
         # By hand: this is the one event of a flood, and `_dumps` of a dict a line costs 5x more.
         head = f'{{"ts":{round(e.ts, 6)!r},"run":{self._run},"task":{_quote(e.task_id)},"event":'
         tail = f',"stream":{_quote(e.stream)},"attempt":{e.attempt}}}'
+        if self._batch:
+            missed = f',"missed":{e.missed}' if e.missed else ""
+            yield f'{head}"output","text":{_quote(e.text)},"count":{e.lines}{missed}{tail}'
+            return
         if e.missed:
             yield f'{head}"output_missed","lines":{e.missed}{tail}'
         for line in e.split():

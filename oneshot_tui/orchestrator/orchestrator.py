@@ -98,6 +98,8 @@ class Orchestrator:
         self._tg: anyio.abc.TaskGroup | None = None
         self._queue_scopes: dict[str, anyio.CancelScope] = {}
         self._settled: anyio.Event | None = None
+        self.started = anyio.Event()
+        """Set once `run` has published RunStarted and queued (or started) every task."""
         self._stopping = False
         self._stop_reason = ""
         self._signal: int | None = None
@@ -252,6 +254,7 @@ class Orchestrator:
                     tg.start_soon(self._watch_signals)
                 for task in list(self.tasks.values()):
                     self._schedule(task)
+                self.started.set()
                 self._check_settled()
                 while True:
                     await self._settled.wait()
@@ -283,6 +286,7 @@ class Orchestrator:
                 self.redactor.text(spec.display_command),
                 spec.kind,
                 spec.cwd,
+                spec.policy.scrollback,
             )
         )
 

@@ -10,15 +10,22 @@ the same line wherever it was started.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio
+from anyio.abc import TaskGroup
+
+from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.orchestrator.backends import open_backend
 from oneshot_tui.orchestrator.body import BodyFactory
+from oneshot_tui.orchestrator.control_server import ControlServer
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.orchestrator import Orchestrator, RunResult
 from oneshot_tui.runner.backend import LocalBackend
@@ -50,6 +57,8 @@ class RunSession:
         self.origin = origin
         """How the run was started; given, the run is recorded in the history."""
         self._warn = warn
+        self.server: ControlServer | None = None
+        """The run's control socket, while `run(serve=True)` runs."""
         self.orchestrator = Orchestrator(
             specs,
             self.settings,
@@ -69,16 +78,88 @@ class RunSession:
     def run_id(self) -> str:
         return self.orchestrator.run_id
 
-    async def run(self, *, stay_open: bool = False, handle_signals: bool = False) -> RunResult:
+    async def run(
+        self,
+        *,
+        stay_open: bool = False,
+        handle_signals: bool = False,
+        serve: bool = False,
+        ready: Callable[[], None] | None = None,
+    ) -> RunResult:
         """Open the backend, record the run (with an origin) and run every task to its end.
 
         Raises BackendError (a UsageError) before anything starts if the backend cannot be had.
         `stay_open` and `handle_signals` are the orchestrator's (see `Orchestrator.run`).
+        `serve` serves the run's control socket (`RUN_DIR/control.sock`) while it runs; `ready`
+        is called once every task is started or queued (and the socket listens).
         """
         orch = self.orchestrator
         async with open_backend(self.settings) as backend, self._recording():
             orch.backend = backend
-            return await orch.run(stay_open=stay_open, handle_signals=handle_signals)
+            async with anyio.create_task_group() as tg:
+                server = await self._serve(tg) if serve else None
+                if ready is not None:
+                    tg.start_soon(_when_started, orch, ready)
+                try:
+                    result = await orch.run(stay_open=stay_open, handle_signals=handle_signals)
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        if server is not None:
+                            await server.finish()
+                    tg.cancel_scope.cancel()
+        return result
+
+    async def _serve(self, tg: TaskGroup) -> ControlServer:
+        from oneshot_tui.control.protocol import socket_path
+
+        orch = self.orchestrator
+        server = ControlServer(
+            orch,
+            socket_path(orch.log_dir),
+            add_tasks=self.add_tasks,
+            on_owner_lost=self._owner_lost,
+        )
+        await tg.start(server.serve)
+        self.server = server
+        return server
+
+    def _owner_lost(self) -> None:
+        """The TUI that started the run went away without detaching (its terminal closed, or
+        it was killed): the run stops as it would on SIGHUP, unless `on_hangup = "detach"`."""
+        if self.settings.on_hangup != "detach":
+            self.orchestrator.shutdown("the TUI that started the run went away", signal.SIGHUP)
+
+    def add_tasks(self, command: Mapping[str, Any]) -> list[str]:
+        """Tasks joining the live run (the `add` command): a task file's text, or task tables,
+        checked as a task file is (a ConfigError names what is wrong; nothing is added then)."""
+        from oneshot_tui.config import load_run_config
+
+        orch = self.orchestrator
+        cwd = Path(str(command["cwd"])) if command.get("cwd") else None
+        taken = list(orch.tasks)
+        if "toml" in command:
+            config = load_run_config(
+                Path(str(command.get("source") or "tasks.toml")),
+                task_text=str(command["toml"]),
+                cwd=cwd,
+                existing_names=taken,
+            )
+        else:
+            tasks = command.get("tasks")
+            if not isinstance(tasks, list) or not tasks:
+                raise ConfigError("give the tasks to add")
+            config = load_run_config(
+                None,
+                document={"run": dict(command.get("run") or {}), "task": tasks},
+                source=str(command.get("source") or "<add>"),
+                cwd=cwd,
+                existing_names=taken,
+            )
+        if not config.specs:
+            raise ConfigError("no tasks to add")
+        for spec in config.specs:
+            orch.add(spec)
+        return [spec.name for spec in config.specs]
 
     @asynccontextmanager
     async def _recording(self) -> AsyncIterator[None]:
@@ -91,3 +172,8 @@ class RunSession:
             self.orchestrator, self.origin, warn=self._warn or warn_on_stderr
         ):
             yield
+
+
+async def _when_started(orch: Orchestrator, ready: Callable[[], None]) -> None:
+    await orch.started.wait()
+    ready()

@@ -9,6 +9,8 @@ import secrets
 import time
 from pathlib import Path
 
+from oneshot_tui.core.exit_codes import UsageError
+
 ENV_HOME = "ONESHOT_TUI_HOME"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -74,3 +76,32 @@ def log_file_name(stem: str, attempt: int) -> str:
 def history_db_path(data_dir: Path) -> Path:
     """The run history (SQLite), shared by every run that uses this data dir."""
     return data_dir / "history.db"
+
+
+MIN_FREE_BYTES = 4 * 1024 * 1024
+"""Less free space than this in the data dir refuses a run: its logs would fail at once."""
+
+
+class DataDirError(UsageError):
+    """The data dir cannot take a run (not writable, full): nothing was started."""
+
+
+def prepare_data_dir(explicit: Path | None) -> Path:
+    """The data dir, created user-only and checked writable (and not full) before anything
+    starts: a full disk is a clear error now, not a crash mid-run."""
+    import tempfile
+
+    path = (explicit or default_data_dir()).expanduser()
+    try:
+        ensure_private_dir(path)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise DataDirError(f"data dir {path} is not writable: {exc.strerror or exc}") from None
+    stats = os.statvfs(path)
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise DataDirError(f"data dir {path} is full: {free // 1024} KiB free")
+    return path

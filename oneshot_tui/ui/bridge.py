@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import replace
 
 import anyio
 
 from oneshot_tui.core.bus import Subscription
+from oneshot_tui.core.coalesce import coalesce
 from oneshot_tui.core.events import Event, Output, TaskExited
 from oneshot_tui.ui.messages import EngineEvents, TaskTail, UiEvent
 
@@ -31,40 +31,6 @@ FLOOD_LINES = 5_000
 
 TailReader = Callable[[str, int], list[str] | None]
 """(task id, attempt) -> the task's last lines, if that attempt is still its latest and ended."""
-
-
-def coalesce(events: list[Event]) -> list[Event]:
-    """Merge runs of `Output` of one task and attempt, keeping each task's order of events.
-
-    Output of task A may be merged across events of task B (their relative order does not
-    matter), but never across an event of task A itself, nor across a gap (`missed`).
-    """
-    out: list[Event] = []
-    open_output: dict[str, int] = {}
-    """task id -> index in `out` of the Output still accepting lines."""
-    pieces: dict[int, list[str]] = {}
-    for event in events:
-        task_id: str | None = getattr(event, "task_id", None)
-        if type(event) is Output:
-            at = open_output.get(event.task_id)
-            if at is not None and not event.missed and event.lines:
-                first = out[at]
-                assert type(first) is Output
-                if first.attempt == event.attempt and first.stream == event.stream:
-                    pieces.setdefault(at, [first.text]).append(event.text)
-                    out[at] = replace(first, lines=first.lines + event.lines, ts=event.ts)
-                    continue
-            open_output[event.task_id] = len(out)
-            out.append(event)
-        else:
-            if task_id is not None:
-                open_output.pop(task_id, None)
-            out.append(event)
-    for at, texts in pieces.items():
-        merged = out[at]
-        assert type(merged) is Output
-        out[at] = replace(merged, text="\n".join(texts))
-    return out
 
 
 class Bridge:

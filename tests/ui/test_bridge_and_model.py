@@ -6,6 +6,7 @@ import anyio
 import anyio.lowlevel
 
 from oneshot_tui.core.bus import EventBus
+from oneshot_tui.core.coalesce import coalesce
 from oneshot_tui.core.events import (
     Activity,
     Event,
@@ -17,7 +18,7 @@ from oneshot_tui.core.events import (
     TaskExited,
 )
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.ui.bridge import Bridge, coalesce
+from oneshot_tui.ui.bridge import Bridge
 from oneshot_tui.ui.messages import EngineEvents, TaskTail
 from oneshot_tui.ui.model import RunModel
 

@@ -15,6 +15,7 @@ from oneshot_tui.core.events import (
     LoopPhase,
     LoopVerdict,
     Output,
+    OutputTail,
     ProcessStarted,
     RetryScheduled,
     RunFinished,
@@ -39,11 +40,12 @@ SUMMARY = WorktreeSummary(
 TOTALS = AgentTotals(1200, 340, 0.0123, 4)
 
 SAMPLES: list[Event] = [
-    TaskAdded("x", TS, "make test", "command", "/src"),
+    TaskAdded("x", TS, "make test", "command", "/src", 500),
     StateChanged("x", 2, S.RUNNING, S.IDLE, TS, "no output for 30s", "went_idle"),
     ProcessStarted("x", 1, 4242, TS, "/logs/x.log", "worker #1", "10.0.0.2"),
     Output("x", 1, "stderr", 'one line, ünïcödé "quoted" \\ \t', 1, TS),
     Output("x", 3, "stdout", "", 0, TS, 17),
+    OutputTail("x", 2, TS, ("last", "lines \x1b[31mred\x1b[0m"), TS - 5),
     Activity("x", 1, TS, "tool_call", "▸ Bash  ls", {"name": "Bash", "input": {"cmd": "ls"}}, "w"),
     TotalsChanged("x", 1, TS, TOTALS),
     RetryScheduled("x", 1, TS, 30.0, TS + 30, "rate limited", 1, 3),
@@ -91,6 +93,14 @@ def test_output_is_one_object_a_line_after_what_was_missed() -> None:
     assert [o["event"] for o in objs] == ["output_missed", "output", "output", "output"]
     assert objs[0]["lines"] == 5 and [o["line"] for o in objs[1:]] == ["a", "b", "c"]
     assert [decode(o) for o in objs[1:]] == [Output("t", 1, "stdout", x, 1, TS) for x in "abc"]
+
+
+def test_a_batching_reader_gets_output_as_one_object() -> None:
+    event = Output("t", 2, "stderr", 'a\nb "q"\nc', 3, TS, missed=4)
+    (line,) = WireEncoder("r", batch=True).encode(event)
+    obj = json.loads(line)
+    assert obj["event"] == "output" and obj["count"] == 3 and obj["missed"] == 4
+    assert decode(obj) == event
 
 
 def test_an_agents_display_lines_are_not_repeated_as_output() -> None:
