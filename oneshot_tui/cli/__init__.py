@@ -15,6 +15,7 @@ from oneshot_tui.cli.cleanup import add_cleanup_parser
 from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
 from oneshot_tui.cli.diff import add_diff_parser
 from oneshot_tui.cli.history import add_history_parsers
+from oneshot_tui.cli.live import add_live_parsers
 from oneshot_tui.cli.logs import add_logs_parser
 from oneshot_tui.cli.rerun import add_rerun_parser
 from oneshot_tui.cli.run import add_run_parser
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cleanup_parser(sub)
     add_diff_parser(sub)
     add_worktrees_parser(sub)
+    add_live_parsers(sub)
     return parser
 
 

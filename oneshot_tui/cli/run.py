@@ -83,6 +83,17 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="the Ray cluster's HOST:PORT (default: $RAY_ADDRESS, else the one on this machine)",
     )
     run.add_argument(
+        "--detach",
+        action="store_true",
+        help="run in the background: print the run id and return once every task is started"
+        " or queued (oneshot-tui attach / events / ctl reach it)",
+    )
+    run.add_argument(
+        "--on-hangup",
+        choices=["stop", "detach"],
+        help="when the TUI's terminal goes away: stop the run (default) or leave it going on",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -104,6 +115,7 @@ RUN_FLAG_KEYS = (
     "worktree",
     "backend",
     "ray_address",
+    "on_hangup",
 )
 
 
@@ -132,6 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         json_mode=args.json,
         origin=origin,
         exit_on_finish=args.exit_on_finish,
+        detach=args.detach,
     )
 
 
@@ -143,18 +156,29 @@ def launch(
     json_mode: bool,
     origin: RunOrigin,
     exit_on_finish: bool = False,
+    detach: bool = False,
 ) -> int:
-    """Start a run of `config`, headless or in the TUI: `run` and `rerun` both come here."""
-    headless = no_ui or json_mode or not sys.stdout.isatty()
-    if headless:
-        from oneshot_tui.headless.run import run_headless
+    """Start a run of `config`: headless, in the TUI, or detached. `run` and `rerun` come here.
 
-        return run_headless(config, data_dir, json_mode=json_mode, origin=origin)
-    from oneshot_tui.ui.app import run_tui
+    The TUI and a detached run serve the run from a process of their own (forked now, before any
+    thread starts), so it can outlive the terminal; the TUI is its first client."""
+    if detach or not (no_ui or json_mode or not sys.stdout.isatty()):
+        from oneshot_tui.orchestrator.server import fork_server
+        from oneshot_tui.orchestrator.session import RunSession
 
-    return run_tui(
-        config.specs, config.settings, data_dir, exit_on_finish=exit_on_finish, origin=origin
-    )
+        def session() -> RunSession:
+            return RunSession(config.specs, config.settings, data_dir=data_dir, origin=origin)
+
+        served = fork_server(session, stay_open=not exit_on_finish, owner=not detach)
+        if detach:
+            print(served.run_id, flush=True)
+            return 0
+        from oneshot_tui.ui.app import run_tui
+
+        return run_tui(served, data_dir, owner=True)
+    from oneshot_tui.headless.run import run_headless
+
+    return run_headless(config, data_dir, json_mode=json_mode, origin=origin)
 
 
 def _agent_flags(args: argparse.Namespace) -> AgentSettings | None:

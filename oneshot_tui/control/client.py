@@ -70,6 +70,8 @@ class ControlClient:
         """A `run_finished` event has arrived."""
         self.closed = False
         """The connection has ended (read everything there was)."""
+        self.snapshot_done = anyio.Event()
+        """The run's state (sent first after `subscribe`) has all arrived."""
         self._tg: TaskGroup | None = None
         self.on_raw: Callable[[bytes], Awaitable[None]] | None = None
         """If set, every event line is handed over as received (bytes, with its newline) instead
@@ -89,12 +91,14 @@ class ControlClient:
         try:
             with anyio.fail_after(CONNECT_TIMEOUT):
                 hello = parse(await receive.receive_until(b"\n", MAX_EVENT_LINE))
-        except (anyio.IncompleteRead, anyio.EndOfStream, OSError, TimeoutError) as exc:
-            await stream.aclose()
-            raise RunGone(f"the run at {path} closed the connection: {exc!r}") from None
-        if hello.get("hello") != "oneshot-tui" or hello.get("version") != VERSION:
-            await stream.aclose()
-            raise ProtocolError(f"not a oneshot-tui control socket of version {VERSION}: {hello}")
+            if hello.get("hello") != "oneshot-tui" or hello.get("version") != VERSION:
+                raise ProtocolError(f"not a oneshot-tui control socket of version {VERSION}")
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+            if isinstance(exc, (anyio.IncompleteRead, anyio.EndOfStream, OSError, TimeoutError)):
+                raise RunGone(f"the run at {path} closed the connection: {exc!r}") from None
+            raise
         client = cls(stream, hello, max_pending_lines)
         client._receive = receive
         return client
@@ -113,9 +117,16 @@ class ControlClient:
     ) -> None:
         assert self._tg is not None
         self._tg.cancel_scope.cancel()
-        await self._tg.__aexit__(exc_type, exc, tb)
-        with anyio.CancelScope(shield=True):
-            await self._stream.aclose()
+        try:
+            await self._tg.__aexit__(exc_type, exc, tb)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    @property
+    def pending_lines(self) -> int:
+        """Output lines received and not yet taken."""
+        return self._pending_lines
 
     @property
     def run_id(self) -> str:
@@ -164,6 +175,14 @@ class ControlClient:
 
     # -- events --------------------------------------------------------------------------------
 
+    def take_pending(self) -> list[Event]:
+        """Every event received and not yet taken (possibly none), without waiting."""
+        events = list(self._events)
+        self._events.clear()
+        self._pending_lines = 0
+        self._room.set()
+        return events
+
     async def receive_batch(self) -> list[Event]:
         """Every event received since the last call (at least one); EndOfStream once the
         connection has ended and everything was taken."""
@@ -172,11 +191,7 @@ class ControlClient:
                 raise anyio.EndOfStream
             self._arrived = anyio.Event()
             await self._arrived.wait()
-        events = list(self._events)
-        self._events.clear()
-        self._pending_lines = 0
-        self._room.set()
-        return events
+        return self.take_pending()
 
     async def run(self) -> None:
         """Read the connection to its end."""
@@ -196,6 +211,7 @@ class ControlClient:
                 await self._handle(raw)
         finally:
             self.closed = True
+            self.snapshot_done.set()
             for done, _ in self._replies.values():
                 done.set()
             self._arrived.set()
@@ -208,6 +224,10 @@ class ControlClient:
                 waiting[1].append(obj)
                 waiting[0].set()
             return
+        if b'"event":"snapshot_end"' in raw and raw.startswith(b'{"ts"'):
+            self.snapshot_done.set()
+            if self.on_raw is None:
+                return
         if self.on_raw is not None:
             if b'"event":"run_finished"' in raw:
                 self.finished = True

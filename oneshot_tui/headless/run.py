@@ -64,7 +64,7 @@ async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
     sub = session.bus.subscribe("headless", lossless=True)
     async with anyio.create_task_group() as tg:
         tg.start_soon(_print, sub, printer, orch)
-        result = await session.run(handle_signals=True)
+        result = await session.run(handle_signals=True, serve=True)
     return result.exit_code
 
 

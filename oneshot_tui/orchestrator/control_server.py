@@ -51,6 +51,9 @@ STALL_TIMEOUT = 30.0
 MAX_BAD = 100
 CLIENT_PENDING_LINES = 50_000
 """Output lines a lossy client's subscription holds before it drops the oldest."""
+BATCH_EVENTS = 16
+"""Events a client's writer takes at a time: what waits for a slow client waits in its
+subscription, where a lossy one drops the oldest output, not in the writer's hands."""
 FLUSH_TIMEOUT = 5.0
 """Seconds the server waits, once the run has ended, for clients to take their last events."""
 
@@ -98,6 +101,8 @@ class ControlServer:
         self._numbers = 0
         self._tg: TaskGroup | None = None
         self._ending = False
+        self.owner_joined = anyio.Event()
+        """The run's owner (the TUI that started it) has subscribed."""
 
     @property
     def clients(self) -> int:
@@ -203,7 +208,7 @@ class ControlServer:
         try:
             result = handler(self, client, command)
         except UsageError as exc:
-            return _error(ident, str(exc))
+            return {**_error(ident, str(exc)), "usage": True}
         except (KeyError, TypeError, ValueError) as exc:
             return _error(ident, f"bad {cmd!r} command: {type(exc).__name__}: {exc}")
         return {"reply": ident, **result}
@@ -212,12 +217,12 @@ class ControlServer:
         await client.ready.wait()
         sub, encoder = client.subscription, client.encoder
         assert sub is not None and encoder is not None
-        if client.backlog:
-            await client.send(_lines(encoder, client.backlog))
-            client.backlog = []
+        end = {"ts": self.orch.clock.time(), "run": self.orch.run_id, "task": None}
+        await client.send(_lines(encoder, client.backlog) + line({**end, "event": "snapshot_end"}))
+        client.backlog = []
         while True:
             try:
-                events = await sub.receive_batch(max_items=100_000)
+                events = await sub.receive_batch(max_items=BATCH_EVENTS)
             except anyio.EndOfStream:
                 client.subscription = None
                 return
@@ -254,6 +259,8 @@ class ControlServer:
         client.subscription = sub
         client.encoder = WireEncoder(self.orch.run_id, batch=bool(command.get("batch")))
         client.owner = bool(command.get("owner"))
+        if client.owner:
+            self.owner_joined.set()
         client.ready.set()
         return {"ok": True, "clients": self.clients}
 
@@ -324,6 +331,9 @@ class ControlServer:
         signum = command.get("signal")
         if signum is not None and int(signum) not in tuple(signal.Signals):
             raise UsageError(f"no signal {signum}")
+        if command.get("hangup") and orch.settings.on_hangup == "detach":
+            client.detached = True  # the TUI lost its terminal: the run goes on without it
+            return {"ok": True, "detached": True}
         orch.shutdown(reason, None if signum is None else int(signum))
         return {"ok": True}
 
@@ -331,7 +341,7 @@ class ControlServer:
         if self._add_tasks is None:
             raise UsageError("this run takes no new tasks")
         if self.orch.stopping:
-            raise UsageError("the run is stopping")
+            return {"ok": False, "error": "the run is stopping: it takes no new tasks"}
         return {"ok": True, "added": self._add_tasks(dict(command))}
 
     def _detach(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:

@@ -99,6 +99,7 @@ class Orchestrator:
         self._queue_scopes: dict[str, anyio.CancelScope] = {}
         self._settled: anyio.Event | None = None
         self.started = anyio.Event()
+        self._hold: anyio.Event | None = None
         """Set once `run` has published RunStarted and queued (or started) every task."""
         self._stopping = False
         self._stop_reason = ""
@@ -191,6 +192,8 @@ class Orchestrator:
             return
         self._stopping = True
         self._stop_reason = reason
+        if self._hold is not None:
+            self._hold.set()  # nothing will start: stop waiting for a start
         for task in self.tasks.values():
             if task.state is TaskState.CREATED and task.id in self._queue_scopes:
                 self._queue_scopes[task.id].cancel()
@@ -224,12 +227,20 @@ class Orchestrator:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def run(self, *, stay_open: bool = False, handle_signals: bool = False) -> RunResult:
+    async def run(
+        self,
+        *,
+        stay_open: bool = False,
+        handle_signals: bool = False,
+        hold: anyio.Event | None = None,
+    ) -> RunResult:
         """Run every task to its end and return the results.
 
         `stay_open` keeps the run alive after every task has ended (the TUI can still restart
         tasks) until `shutdown()` or cancellation. `handle_signals` turns SIGINT, SIGTERM and
         SIGHUP into a graceful shutdown (a second signal kills at once); main thread only.
+        With `hold`, the run is announced (RunStarted, every TaskAdded) but no task starts
+        before `hold` is set or the run is shut down (a served run waiting for its TUI).
         """
         self.backend.local  # noqa: B018  # raises now, before anything starts, if none was opened
         self._settled = anyio.Event()
@@ -245,6 +256,7 @@ class Orchestrator:
         )
         for task in self.tasks.values():
             self._publish_added(task)
+        self._hold = hold
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -252,6 +264,8 @@ class Orchestrator:
                     tg.start_soon(self._heartbeat)
                 if handle_signals:
                     tg.start_soon(self._watch_signals)
+                if hold is not None:
+                    await hold.wait()
                 for task in list(self.tasks.values()):
                     self._schedule(task)
                 self.started.set()

@@ -32,6 +32,8 @@ from oneshot_tui.runner.backend import LocalBackend
 from oneshot_tui.store.history_data import RunOrigin
 
 Warn = Callable[[str], None]
+OWNER_TIMEOUT = 60.0
+"""Seconds a run served for a TUI waits for it to connect before giving up on it."""
 
 
 class RunSession:
@@ -84,14 +86,18 @@ class RunSession:
         stay_open: bool = False,
         handle_signals: bool = False,
         serve: bool = False,
+        owner: bool = False,
         ready: Callable[[], None] | None = None,
     ) -> RunResult:
         """Open the backend, record the run (with an origin) and run every task to its end.
 
         Raises BackendError (a UsageError) before anything starts if the backend cannot be had.
         `stay_open` and `handle_signals` are the orchestrator's (see `Orchestrator.run`).
-        `serve` serves the run's control socket (`RUN_DIR/control.sock`) while it runs; `ready`
-        is called once every task is started or queued (and the socket listens).
+        `serve` serves the run's control socket (`RUN_DIR/control.sock`) while it runs. With
+        `owner`, a TUI will connect as the run's owner: the tasks start once it has subscribed
+        (a fast run cannot end before it is watched), or after OWNER_TIMEOUT without one (then
+        the run stops, as when its owner goes away). `ready` is called once the socket listens
+        and, without an owner, every task is started or queued.
         """
         orch = self.orchestrator
         async with open_backend(self.settings) as backend, self._recording():
@@ -99,15 +105,31 @@ class RunSession:
             async with anyio.create_task_group() as tg:
                 server = await self._serve(tg) if serve else None
                 if ready is not None:
-                    tg.start_soon(_when_started, orch, ready)
+                    if owner:
+                        ready()
+                    else:
+                        tg.start_soon(_when_started, orch, ready)
+                hold = None
+                if owner and server is not None:
+                    hold = anyio.Event()
+                    tg.start_soon(self._wait_for_owner, server, hold)
                 try:
-                    result = await orch.run(stay_open=stay_open, handle_signals=handle_signals)
+                    result = await orch.run(
+                        stay_open=stay_open, handle_signals=handle_signals, hold=hold
+                    )
                 finally:
                     with anyio.CancelScope(shield=True):
                         if server is not None:
                             await server.finish()
                     tg.cancel_scope.cancel()
         return result
+
+    async def _wait_for_owner(self, server: ControlServer, hold: anyio.Event) -> None:
+        with anyio.move_on_after(OWNER_TIMEOUT):
+            await server.owner_joined.wait()
+        if not server.owner_joined.is_set():
+            self.orchestrator.shutdown("the TUI that started the run never connected")
+        hold.set()
 
     async def _serve(self, tg: TaskGroup) -> ControlServer:
         from oneshot_tui.control.protocol import socket_path

@@ -1,11 +1,14 @@
-"""The Textual app: runs the orchestrator, shows its events, and turns keys into its commands.
+"""The Textual app: a client of a live run. It shows the run's events and turns keys into its
+commands, all through the run's control socket (docs/protocol.md), so a run started here and a
+run attached to from another terminal are the same to it.
 
-Data flows one way: engine -> bus -> one `Bridge` -> `EngineEvents` (one per batch) -> the
-`RunModel` -> the widgets that changed. Commands flow the other way: a key on the main screen
-posts a `TaskCommand`, and the app (the only holder of the orchestrator) hands the call to the
-engine's thread (`EngineThread.call`). Nothing in the UI touches a process or a task record.
+Data flows one way: the run's socket -> one `RunConnection` (its own thread) -> `EngineEvents`
+(one per batch) -> the `RunModel` -> the widgets that changed. Commands flow the other way: a key
+on the main screen posts a `TaskCommand`, and the app sends the command over the connection.
+Nothing in the UI touches a process or a task record.
 
-`make_app` is the one factory used by the CLI, the tests and the screenshot script.
+`make_app` (tests, screenshots) serves the run on a thread of this process; `run_tui` forks a
+server process first (so the run can outlive the terminal: detach), `attach_tui` joins one.
 """
 
 from __future__ import annotations
@@ -14,55 +17,51 @@ import asyncio
 import os
 import signal
 import sys
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from oneshot_tui.core.clock import Clock
-from oneshot_tui.core.exit_codes import (
-    STOP_SIGNALS,
-    ExitCode,
-    UsageError,
-    exit_code_for,
-    usage_error,
-)
+from oneshot_tui.core.clock import Clock, SystemClock
+from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.report import summary_lines, verdict_line
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.orchestrator import RunResult
-from oneshot_tui.orchestrator.session import RunSession
-from oneshot_tui.store.history_data import RunOrigin
-from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
-from oneshot_tui.ui.engine import EngineThread
+from oneshot_tui.orchestrator import Orchestrator, RunResult
+from oneshot_tui.orchestrator.server import Served, ServerThread
+from oneshot_tui.ui.bridge import DEFAULT_FRAME
+from oneshot_tui.ui.connection import RunConnection
 from oneshot_tui.ui.format import short_path
 from oneshot_tui.ui.messages import (
+    CommandRefused,
+    ConnectionEnded,
+    DetachRequested,
     EngineEvents,
-    EngineStopped,
     EngineWarning,
     HistoryRequested,
     LiveRequested,
     QuitRequested,
     TaskCommand,
 )
-from oneshot_tui.ui.model import RunModel
+from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
 from oneshot_tui.ui.screens.history import HistoryScreen
 from oneshot_tui.ui.screens.main import MainScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
-_ENGINE_EXIT_MARGIN = 10.0
-"""Seconds beyond the longest grace to wait for the engine's cleanup when the app leaves."""
-_UI_MIN_PENDING_LINES = 50_000
-"""Lines the UI's bus subscription may hold before it drops the oldest (then it shows a gap)."""
+if TYPE_CHECKING:
+    from oneshot_tui.store.history_data import RunOrigin
+
+_SERVER_EXIT_MARGIN = 10.0
+"""Seconds beyond the longest grace to wait for an in-process server when the app leaves."""
 
 
 class OneshotApp(App[int]):
-    """Watch and steer one run. The app's return value is the run's exit code."""
+    """Watch and steer one live run. The app's return value is the run's exit code (0 when it
+    detached: the run goes on)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "oneshot-tui"
@@ -72,61 +71,58 @@ class OneshotApp(App[int]):
 
     def __init__(
         self,
-        session: RunSession,
+        served: Served,
         *,
-        exit_on_finish: bool = False,
+        data_dir: Path,
+        owner: bool = True,
         handle_signals: bool = False,
         frame: float = DEFAULT_FRAME,
+        clock: Clock | None = None,
+        local: ServerThread | None = None,
     ) -> None:
         super().__init__()
-        self.orch = orch = session.orchestrator
-        self.clock: Clock = orch.clock
-        self.exit_on_finish = exit_on_finish
+        self.served = served
+        self.data_dir = data_dir
+        self.owner = owner
+        """This TUI started the run: quitting stops it (or detaches), losing it stops it."""
+        self.clock: Clock = clock or SystemClock()
+        self.local = local
+        """The run's server when it lives in this process (tests reach into its engine)."""
         self._handle_signals = handle_signals
-        self.result: RunResult | None = None
-        """The run's result, once the orchestrator has returned."""
-        self.usage_error: UsageError | None = None
-        """Why the run could not start (its backend cannot be had): said in one line, exit 2."""
         self.stopping = False
+        self.detaching = False
+        self.detached = False
+        """The app left the run going on (detach): its exit code is 0."""
+        self.ended_early = ""
+        """Why the connection ended before the run finished (its process died), if it did."""
         self._signalled = False
-        self.model = RunModel(self._scrollback_of)
-        for task in orch.tasks.values():
-            self.model.add(task.id, task.spec.display_command, task.spec.kind)
-        self.model.run_id = orch.run_id
-        self.model.max_concurrent = orch.settings.max_concurrent
-        # Subscribe now, before the run publishes anything: the UI sees every event from the start.
-        scrollback = sum(t.spec.policy.scrollback for t in orch.tasks.values())
-        subscription = orch.bus.subscribe(
-            "ui", max_pending_lines=max(scrollback, _UI_MIN_PENDING_LINES)
-        )
-        bridge = Bridge(subscription, self.post_message, frame, tails=self._tail_of)
-        self.engine = EngineThread(session, bridge, self._engine_exited)
+        self.model = RunModel()
+        self.connection = RunConnection(served.socket, self.post_message, owner=owner, frame=frame)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
 
-    def _tail_of(self, task_id: str, attempt: int) -> list[str] | None:
-        """(On the engine's thread.) A task's last lines, if `attempt` is its latest, ended."""
-        task = self.orch.tasks.get(task_id)
-        if task is None or task.attempt != attempt or not task.state.ended:
+    @property
+    def orch(self) -> Orchestrator:
+        """The run's orchestrator, for tests of a run served in this process."""
+        assert self.local is not None, "the run is served by another process"
+        return self.local.orch
+
+    @property
+    def result(self) -> RunResult | None:
+        """The run's result, once it has finished (what the summary shows)."""
+        finished = self.model.finished
+        if finished is None or self.connection.alive:
             return None
-        return task.view.lines()
+        log_dir = Path(self.model.log_dir or self.served.log_dir)
+        return RunResult(
+            finished.run_id, finished.exit_code, finished.results, finished.signal, log_dir
+        )
 
-    def on_engine_warning(self, message: EngineWarning) -> None:
-        self.notify(message.text, severity="warning", timeout=10)
-
-    def _engine_exited(self, result: RunResult | None, error: BaseException | None) -> None:
-        """(On the engine's thread.)"""
-        self.post_message(EngineStopped(result, error))
-
-    def command(self, fn: Callable[..., object], *args: object) -> None:
-        """Call an orchestrator command on the engine's thread (its effects come as events)."""
-        self.engine.call(fn, *args)
-
-    def _scrollback_of(self, task_id: str) -> int:
-        task = self.orch.tasks.get(task_id)
-        return task.spec.policy.scrollback if task is not None else 10_000
+    def command(self, cmd: str, **fields: Any) -> None:
+        """Send a command to the run (its effects come back as events)."""
+        self.connection.command(cmd, **fields)
 
     def _data_dir_label(self) -> str:
-        return short_path(str(self.orch.data_dir), os.path.expanduser("~"))
+        return short_path(str(self.data_dir), os.path.expanduser("~"))
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -134,76 +130,90 @@ class OneshotApp(App[int]):
         return self._main
 
     def on_mount(self) -> None:
-        # Start the run once the screen is drawn: its widgets must exist when events arrive.
-        self.call_after_refresh(self.engine.start)
+        # The run's state as it is now, shown in the first frame; live events once it is drawn.
+        changes = self.model.apply(self.connection.start())
+        self.call_after_refresh(self._begin, changes)
         self.set_interval(1.0, self._main.tick, name="clock")
         if self._handle_signals:
             # Ctrl-C in the terminal arrives as a key (Textual turns ISIG off); these are the
-            # signals other processes send. Same meaning as headless: stop gracefully, exit
-            # 128+N; a second one kills every task now.
+            # signals other processes send. The TUI that started the run stops it the way a
+            # headless run stops (exit 128+N; a second signal kills every task now); an
+            # attached one just leaves.
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, self._on_signal, signum)
 
+    def _begin(self, changes: Changes) -> None:
+        self._main.apply(changes, self.model.in_use, self._phase())
+        self.connection.go()
+
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
+        if not self.owner:
+            self._signalled = True
+            self.exit(for_signal(signum), return_code=for_signal(signum))
+            return
         if self._signalled:
-            self.command(self.orch.kill_all, f"received {name} again")
+            self.command("stop", reason=f"received {name} again", now=True)
             return
         self._signalled = True
         self.stopping = self._main.stopping = True
-        self.command(self.orch.shutdown, f"received {name}", signum)
+        hangup = signum == signal.SIGHUP
+        self.command("stop", reason=f"received {name}", signal=signum, hangup=hangup)
         self._main.apply_phase(self._phase())
 
-    @on(EngineStopped)
-    def _engine_stopped(self, message: EngineStopped) -> None:
-        if message.error is not None:
-            error = message.error
-            self.usage_error = usage_error(error)
-            if self.usage_error is not None:  # said by the command line, as headless says it
-                self.exit(None, return_code=ExitCode.USAGE)
-                return
-            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            self.exit(None, return_code=exit_code_for(error), message=text)
+    @on(ConnectionEnded)
+    def _connection_ended(self, message: ConnectionEnded) -> None:
+        if self.detaching:
+            self.detached = True
+            self.exit(ExitCode.OK, return_code=ExitCode.OK)
             return
-        result = message.result
-        assert result is not None
-        self.result = result
-        self.exit(result.exit_code, return_code=result.exit_code)
+        finished = self.model.finished
+        if message.finished and finished is not None:
+            self.exit(finished.exit_code, return_code=finished.exit_code)
+            return
+        self.ended_early = message.error or "the run's process ended before the run finished"
+        self.exit(None, return_code=ExitCode.FAILED)
 
     async def on_unmount(self) -> None:
-        """Stop the run and wait for the engine's thread to finish stopping its children.
-
-        Normally the engine has ended already (that is why the app is leaving); but if the app
-        leaves first (an error, a test harness), the tasks get the same graceful stop.
-        """
+        """Leave the run: an in-process server gets the same graceful stop a quit gives."""
         if self._handle_signals:
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
-        if self.engine.alive:
-            self.command(self.orch.shutdown, "the app closed")
-            grace = max((t.spec.policy.grace for t in self.orch.tasks.values()), default=0.0)
-            await asyncio.to_thread(self.engine.join, grace + _ENGINE_EXIT_MARGIN)
+        local = self.local
+        if local is not None and local.alive and not self.detached:
+            local.call(local.orch.shutdown, "the app closed")
+            grace = max((t.spec.policy.grace for t in local.orch.tasks.values()), default=0.0)
+            await asyncio.to_thread(local.join, grace + _SERVER_EXIT_MARGIN)
+        self.connection.close()
+        await asyncio.to_thread(self.connection.join, 5.0)
 
-    # -- events from the engine ------------------------------------------------------------------
+    # -- events from the run -------------------------------------------------------------------
 
     @on(EngineEvents)
     def _engine_events(self, message: EngineEvents) -> None:
         try:
             changes = self.model.apply(message.events)
-            self._main.apply(changes, self.orch.in_use, self._phase())
+            self._main.apply(changes, self.model.in_use, self._phase())
         finally:
             message.ack()
         screen = self.screen
         if isinstance(screen, VerdictScreen) and screen.task_id in changes.rows:
             screen.refresh_content()
-        if self.exit_on_finish and self.model.finished is not None and not self.stopping:
-            self._stop("every task has ended")
         if isinstance(self.screen, ConfirmQuit) and not self._live_tasks():
-            self.screen.dismiss(True)  # they all ended while we asked: nothing left to stop
+            self.screen.dismiss("stop")  # they all ended while we asked: nothing left to stop
+
+    def on_engine_warning(self, message: EngineWarning) -> None:
+        self.notify(message.text, severity="warning", timeout=10)
+
+    @on(CommandRefused)
+    def _command_refused(self, message: CommandRefused) -> None:
+        self.notify(f"{message.command}: {message.error}", severity="warning", timeout=6)
 
     def _phase(self) -> str:
+        if self.detaching:
+            return "detaching…"
         if self.stopping:
             live = sum(1 for t in self.model.tasks.values() if t.state.active)
             return f"stopping {live} task{'s' if live != 1 else ''}…" if live else "stopping…"
@@ -221,23 +231,21 @@ class OneshotApp(App[int]):
 
     @on(TaskCommand)
     def _task_command(self, message: TaskCommand) -> None:
-        orch, task_id = self.orch, message.task_id
+        task_id = message.task_id
         if message.command == "interrupt_idle":
             count = sum(1 for t in self.model.tasks.values() if t.state is TaskState.IDLE)
-            self.command(orch.interrupt_idle)
+            self.command("interrupt", idle=True)
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
-        elif task_id is None:
-            return
-        elif message.command == "interrupt":
-            self.command(orch.interrupt, task_id)
-        elif message.command == "kill":
-            self.command(orch.kill, task_id)
-        elif message.command == "restart":
-            self.command(orch.restart, task_id)
+        elif task_id is not None and message.command in ("interrupt", "kill", "restart"):
+            self.command(message.command, tasks=[task_id])
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:
         self.request_quit()
+
+    @on(DetachRequested)
+    def _detach_requested(self, message: DetachRequested) -> None:
+        self.detach()
 
     # -- the history (read-only; the live run goes on underneath) --------------------------------
 
@@ -247,10 +255,10 @@ class OneshotApp(App[int]):
             return
         self.push_screen(
             HistoryScreen(
-                self.orch.data_dir,
+                self.data_dir,
                 self._data_dir_label(),
                 self.clock.time,
-                live_run=self.orch.run_id,
+                live_run=self.served.run_id,
             )
         )
 
@@ -260,32 +268,44 @@ class OneshotApp(App[int]):
             self.pop_screen()
 
     def request_quit(self) -> None:
-        """Quit now if nothing runs; else ask, then stop everything and leave once it has ended.
-
-        Asked again while stopping, it kills every task at once (like a second Ctrl-C headless).
-        """
+        """Leave the run. With tasks still live, ask first: stop them (and quit), or detach (the
+        run goes on). With nothing live, the TUI that started the run ends it; an attached one
+        leaves it as it is. Asked again while stopping, it kills every task at once."""
         if self.stopping:
-            self.command(self.orch.kill_all, "killed: quit again while stopping")
+            self.command("stop", reason="killed: quit again while stopping", now=True)
             self.notify("killing every task now")
             return
         running = sum(1 for t in self.model.tasks.values() if t.state.active)
         queued = sum(1 for t in self.model.tasks.values() if t.state is TaskState.CREATED)
         if not running and not queued:
-            self._stop("quit")
+            if self.owner:
+                self._stop("quit")
+            else:
+                self.detach()
             return
         if isinstance(self.screen, ConfirmQuit):
             return
 
-        def answered(stop: bool | None) -> None:
-            if stop:
+        def answered(answer: str | None) -> None:
+            if answer == "stop":
                 self._stop("stopped on quit")
+            elif answer == "detach":
+                self.detach()
 
         self.push_screen(ConfirmQuit(running, queued), callback=answered)
+
+    def detach(self) -> None:
+        """Leave the run going on in the background (`oneshot-tui attach` finds it)."""
+        if self.detaching or self.stopping:
+            return
+        self.detaching = True
+        self._main.apply_phase(self._phase())
+        self.connection.detach()
 
     def _stop(self, reason: str) -> None:
         self.stopping = True
         self._main.stopping = True
-        self.command(self.orch.shutdown, reason)
+        self.command("stop", reason=reason)
         self._main.apply_phase(self._phase())
 
     def action_quit(self) -> None:  # type: ignore[override]  # ctrl+q and the palette's "Quit"
@@ -324,21 +344,25 @@ def make_app(
     frame: float = DEFAULT_FRAME,
     origin: RunOrigin | None = None,
 ) -> OneshotApp:
-    """The app and a fresh run session for `specs` (the clock and run id are injectable).
-    With an `origin`, the run is recorded in the history."""
-    app: OneshotApp | None = None
-
-    def warn(text: str) -> None:  # on the engine's thread: a problem that stops nothing
-        if app is not None:
-            app.post_message(EngineWarning(text))
+    """The app on a fresh run of `specs` served on a thread of this process (the clock and run
+    id are injectable: tests and screenshots). With an `origin`, the run is recorded."""
+    from oneshot_tui.orchestrator.session import RunSession
 
     session = RunSession(
-        specs, settings, data_dir=data_dir, origin=origin, clock=clock, run_id=run_id, warn=warn
+        specs, settings, data_dir=data_dir, origin=origin, clock=clock, run_id=run_id
     )
-    app = OneshotApp(
-        session, exit_on_finish=exit_on_finish, handle_signals=handle_signals, frame=frame
+    local = ServerThread(session, stay_open=not exit_on_finish)
+    local.start()
+    if local.error is not None:
+        raise local.error
+    return OneshotApp(
+        local.served,
+        data_dir=data_dir,
+        handle_signals=handle_signals,
+        frame=frame,
+        clock=clock,
+        local=local,
     )
-    return app
 
 
 def print_summary(result: RunResult, out: TextIO) -> None:
@@ -349,28 +373,28 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     out.flush()
 
 
-def run_tui(
-    specs: Sequence[TaskSpec],
-    settings: RunSettings,
-    data_dir: Path,
-    *,
-    exit_on_finish: bool = False,
-    origin: RunOrigin | None = None,
-) -> int:
-    """Run in the TUI until the user quits; print the summary; return the headless exit code."""
-    app = make_app(
-        specs,
-        settings,
-        data_dir=data_dir,
-        exit_on_finish=exit_on_finish,
-        handle_signals=True,
-        origin=origin,
-    )
+def run_app(app: OneshotApp) -> int:
+    """Run the app until it leaves the run; print what happened; return the exit code."""
     app.run()
-    if app.usage_error is not None:
-        raise app.usage_error  # the command line says it in one line and exits 2
-    result = app.result
-    if result is None:  # the app failed before the run ended (its error was printed)
-        return int(app.return_code or ExitCode.FAILED)
-    print_summary(result, sys.stderr)
-    return result.exit_code
+    served = app.served
+    try:
+        if app.detached:
+            print(
+                f"detached: run {served.run_id} goes on (oneshot-tui attach {served.run_id})",
+                file=sys.stderr,
+            )
+            return ExitCode.OK
+        result = app.result
+        if result is not None:
+            print_summary(result, sys.stderr)
+            return result.exit_code
+        if app.ended_early:
+            print(f"oneshot-tui: {app.ended_early} (see {served.output})", file=sys.stderr)
+    except OSError:
+        pass  # the terminal is gone: nobody to tell
+    return int(app.return_code or ExitCode.FAILED)
+
+
+def run_tui(served: Served, data_dir: Path, *, owner: bool = True) -> int:
+    """The TUI on a served run: the one this command started (`owner`), or one it attaches to."""
+    return run_app(OneshotApp(served, data_dir=data_dir, owner=owner, handle_signals=True))

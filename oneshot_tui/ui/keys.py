@@ -55,6 +55,7 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("question_mark", "help", "Help", key_display="?"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("h", "history", "History", show=False),
+    Binding("D", "detach", "Detach", key_display="D"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False),
 ]
@@ -87,6 +88,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("h", "history: past runs, read-only (esc goes back)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
-    ("q  ctrl+c", "quit; asks first if tasks still run"),
+    ("D", "detach: leave the run going on (oneshot-tui attach finds it)"),
+    ("q  ctrl+c", "quit; asks first (stop or detach) if tasks still run"),
 ]
 """The help screen's table (and the README's): keys as a person reads them."""

@@ -8,20 +8,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from oneshot_tui.core.events import Event
-from oneshot_tui.orchestrator import RunResult
 
-
-@dataclass(frozen=True, slots=True)
-class TaskTail:
-    """A task's last lines as the engine kept them, sent after it ended with lines the UI missed
-    (the bus drops output for a subscriber that falls behind): the pane shows the true ending."""
-
-    task_id: str
-    attempt: int
-    lines: list[str]
-
-
-UiEvent = Event | TaskTail
+UiEvent = Event
 
 
 def _nothing() -> None:
@@ -30,7 +18,7 @@ def _nothing() -> None:
 
 @dataclass
 class EngineEvents(Message):
-    """One batch of bus events, in order, with each task's output merged."""
+    """One batch of the run's events, in order, with each task's output merged."""
 
     events: list[UiEvent]
     ack: Callable[[], None] = _nothing
@@ -38,11 +26,20 @@ class EngineEvents(Message):
 
 
 @dataclass
-class EngineStopped(Message):
-    """The engine's thread has ended: with the run's result, or with the error that ended it."""
+class ConnectionEnded(Message):
+    """The connection to the run has ended: after the run finished, or with why not."""
 
-    result: RunResult | None
-    error: BaseException | None = None
+    finished: bool
+    """A `run_finished` arrived: the run ended (else its process is gone, or we left)."""
+    error: str = ""
+
+
+@dataclass
+class CommandRefused(Message):
+    """The run refused a command (a task that already ended, ...): said in a notification."""
+
+    command: str
+    error: str
 
 
 @dataclass
@@ -68,6 +65,11 @@ class HistoryRequested(Message):
 @dataclass
 class LiveRequested(Message):
     """The user asked to go back from the history to the live run (q)."""
+
+
+@dataclass
+class DetachRequested(Message):
+    """The user asked to leave the run going on in the background (D)."""
 
 
 @dataclass

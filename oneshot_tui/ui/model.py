@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    Event,
     LoopPhase,
     LoopVerdict,
     Output,
+    OutputTail,
     ProcessStarted,
     RetryScheduled,
     RunFinished,
@@ -31,7 +33,6 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.buffer import LineBuffer, ViewState
-from oneshot_tui.ui.messages import TaskTail, UiEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,8 @@ class Changes:
 class RunModel:
     """Every task of the run, in the order they were added."""
 
-    def __init__(self, scrollback_of: Callable[[str], int]) -> None:
+    def __init__(self, scrollback_of: Callable[[str], int] = lambda _task: 10_000) -> None:
+        """`scrollback_of` says how many lines to keep for a task whose `TaskAdded` did not."""
         self._scrollback_of = scrollback_of
         self.tasks: dict[str, TaskInfo] = {}
         self.order: list[str] = []
@@ -142,10 +144,13 @@ class RunModel:
         self.max_concurrent = 0
         self.finished: RunFinished | None = None
 
-    def add(self, task_id: str, command: str, kind: str = "command") -> TaskInfo:
+    def add(
+        self, task_id: str, command: str, kind: str = "command", scrollback: int | None = None
+    ) -> TaskInfo:
         info = self.tasks.get(task_id)
         if info is None:
-            info = TaskInfo(task_id, command, LineBuffer(self._scrollback_of(task_id)), kind)
+            lines = self._scrollback_of(task_id) if scrollback is None else scrollback
+            info = TaskInfo(task_id, command, LineBuffer(lines), kind)
             if kind == "loop":
                 info.loop = LoopInfo()
             self.tasks[task_id] = info
@@ -155,7 +160,12 @@ class RunModel:
     def counts(self) -> Counter[TaskState]:
         return Counter(info.state for info in self.tasks.values())
 
-    def apply(self, events: Iterable[UiEvent]) -> Changes:
+    @property
+    def in_use(self) -> int:
+        """Slots of the concurrency limit the tasks hold now (the running and the idle)."""
+        return sum(1 for info in self.tasks.values() if info.state.active)
+
+    def apply(self, events: Iterable[Event]) -> Changes:
         changes = Changes()
         for event in events:
             if type(event) is Output:
@@ -200,7 +210,7 @@ class RunModel:
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
-                    self.add(event.task_id, event.command, event.kind)
+                    self.add(event.task_id, event.command, event.kind, event.scrollback)
                     changes.added.append(event.task_id)
             elif isinstance(event, RunStarted):
                 self.run_id, self.log_dir = event.run_id, event.log_dir
@@ -209,7 +219,7 @@ class RunModel:
             elif isinstance(event, RunFinished):
                 self.finished = event
                 changes.run = True
-            elif isinstance(event, TaskTail):
+            elif isinstance(event, OutputTail):
                 self._tail(event, changes)
         return changes
 
@@ -254,13 +264,15 @@ class RunModel:
         if added:
             changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
 
-    def _tail(self, event: TaskTail, changes: Changes) -> None:
+    def _tail(self, event: OutputTail, changes: Changes) -> None:
         info = self._info(event.task_id, changes)
         if info.attempt != event.attempt:
             return
         # The engine's view is exactly the last `scrollback` lines: what a pane that missed
         # nothing would show (minus earlier attempts' dividers), so no gap note is needed.
-        added = info.buffer.replace_all(event.lines)
+        if event.last_output_ts is not None:
+            info.last_output_ts = event.last_output_ts
+        added = info.buffer.replace_all(list(event.lines))
         changes.output[event.task_id] = changes.output.get(event.task_id, 0) + added
 
     def _state(self, event: StateChanged, changes: Changes) -> None:

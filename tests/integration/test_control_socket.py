@@ -242,3 +242,40 @@ async def test_task_added_says_the_scrollback(data_dir: Path) -> None:
         added = next(e for e in seen if isinstance(e, TaskAdded))
         assert added.scrollback == 77
         await client.request("stop")
+
+
+async def test_a_lossy_client_that_fell_behind_gets_each_tasks_true_ending(data_dir: Path) -> None:
+    spec = TaskSpec("flood", "seq 1000000", policy=POLICY)
+    async with served([TaskSpec("first", "true", policy=POLICY)], data_dir, stay_open=True) as run:
+        with reachable(run.socket) as address:
+            slow = socket.socket(socket.AF_UNIX)
+            slow.connect(address)
+        try:
+            slow.sendall(b'{"cmd": "subscribe", "id": 1, "mode": "lossy", "batch": true}\n')
+            orch = run.session.orchestrator
+            while not any(s.name == "client 1" for s in orch.bus._subs):  # subscribed
+                await anyio.sleep(0.01)
+            orch.add(spec)
+            while orch.tasks["flood"].state is not S.COMPLETED:  # it floods while we do not read
+                await anyio.sleep(0.05)
+
+            def read_all() -> list[dict[str, object]]:
+                reader = slow.makefile("rb")
+                objs: list[dict[str, object]] = []
+                while not any(
+                    o.get("event") == "output_tail" and o["task"] == "flood" for o in objs
+                ):
+                    objs.append(json.loads(reader.readline()))
+                return objs
+
+            objs = await anyio.to_thread.run_sync(read_all)
+        finally:
+            slow.close()
+        missed = sum(int(str(o.get("missed", 0))) for o in objs if o.get("event") == "output")
+        assert missed > 0  # it fell behind, and was told how far
+        flood = [o["event"] for o in objs if o.get("task") == "flood"]
+        assert flood.index("exit") < flood.index("output_tail")
+        tail = next(o for o in objs if o.get("event") == "output_tail" and o["task"] == "flood")
+        lines = tail["lines"]
+        assert isinstance(lines, list) and lines[-1] == "1000000"
+        assert len(lines) == spec.policy.scrollback

@@ -14,10 +14,17 @@ from oneshot_tui.ui.screens.main import MainScreen
 async def until(pilot: Pilot[int], cond: Callable[[], bool], timeout: float = 30) -> None:
     """Let the app run until `cond()` holds (generous timeout: this box may be busy)."""
     deadline = time.monotonic() + timeout
-    while not cond():
+    while not _holds(cond):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.02)
+
+
+def _holds(cond: Callable[[], bool]) -> bool:
+    try:
+        return cond()
+    except KeyError:  # a task the app has not heard of yet
+        return False
 
 
 def main_screen(app: OneshotApp) -> MainScreen:
@@ -46,5 +53,5 @@ async def stop_app(pilot: Pilot[int]) -> None:
     """End the run gracefully (children stopped with the ladder) and let the app exit."""
     app = pilot.app
     assert isinstance(app, OneshotApp)
-    app.command(app.orch.shutdown, "test over")
+    app.command("stop", reason="test over")
     await until(pilot, lambda: app.result is not None)

@@ -60,11 +60,11 @@ async def reach_six_states(pilot: Pilot[int], app: OneshotApp, clock: FakeClock)
 
     await until(pilot, lambda: state("build") is S.COMPLETED and state("lint") is S.FAILED)
     await until(pilot, lambda: has_output("stuck") and has_output("server"))
-    app.command(app.orch.interrupt, "stuck")  # quiet.py exits 130 on SIGINT
+    app.command("interrupt", tasks=["stuck"])  # quiet.py exits 130 on SIGINT
     await until(pilot, lambda: state("stuck") is S.INTERRUPTED)
     await until(pilot, lambda: has_output("agent"))
-    deploy = TaskSpec("deploy", "echo never runs in this picture")
-    app.command(app.orch.add, deploy)  # no slot left: queued
+    deploy = {"name": "deploy", "command": "echo never runs in this picture"}
+    app.command("add", tasks=[deploy])  # no slot left: queued
     clock.advance(5)  # five silent seconds on the engine's clock: the agent goes idle
     await until(pilot, lambda: state("agent") is S.IDLE and "deploy" in app.model.tasks)
     await pilot.pause(0.2)

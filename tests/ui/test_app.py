@@ -307,8 +307,9 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
         bus = app.orch.bus
         activity = Activity("second", 1, 0.0, "tool", "Read src/main.py\nmore")
         step = ProcessStarted("second", 1, 1, 0.0, "/dev/null", "auditor #1")
-        app.command(bus.publish, step)
-        app.command(bus.publish, activity)
+        assert app.local is not None
+        app.local.call(bus.publish, step)  # as if the engine said so
+        app.local.call(bus.publish, activity)
         await until(pilot, lambda: "Read src/main.py" in title_text(app))
         assert "· auditor #1" in title_text(app) and "more" not in title_text(app)
         await stop_app(pilot)

@@ -19,7 +19,7 @@ from oneshot_tui.core.events import (
 )
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.bridge import Bridge
-from oneshot_tui.ui.messages import EngineEvents, TaskTail
+from oneshot_tui.ui.messages import EngineEvents
 from oneshot_tui.ui.model import RunModel
 
 S = TaskState
@@ -151,38 +151,3 @@ def test_model_follows_a_task_through_two_attempts() -> None:
     assert changes.output == {"t": 3}
     model.apply([RunFinished("run-1", 30.0, 1, ())])
     assert model.finished is not None and model.counts()[S.RUNNING] == 1
-
-
-async def test_a_task_that_lost_output_gets_its_true_ending_when_it_exits() -> None:
-    bus = EventBus()
-    delivered: list[EngineEvents] = []
-
-    def deliver(message: EngineEvents) -> None:
-        delivered.append(message)
-        message.ack()
-
-    asked: list[tuple[str, int]] = []
-
-    def tails(task_id: str, attempt: int) -> list[str]:
-        asked.append((task_id, attempt))
-        return ["line 98", "line 99"]
-
-    bridge = Bridge(bus.subscribe("ui"), deliver, frame=0, tails=tails)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(bridge.run)
-        bus.publish(out("lossy", "line 1", missed=90))
-        bus.publish(out("fine", "ok"))
-        bus.publish(TaskExited("fine", 1, 1.0, S.COMPLETED, 0, None, 1.0))
-        bus.publish(TaskExited("lossy", 1, 1.0, S.COMPLETED, 0, None, 1.0))
-        bus.close()
-    events = [e for m in delivered for e in m.events]
-    assert asked == [("lossy", 1)]  # only the task with a gap is re-read
-    assert events[-1] == TaskTail("lossy", 1, ["line 98", "line 99"])
-
-    model = RunModel(lambda task_id: 100)
-    model.apply([TaskAdded("lossy", 0.0, "x"), changed("lossy", S.CREATED, S.RUNNING)])
-    changes = model.apply(events)
-    buffer = model.tasks["lossy"].buffer
-    assert [buffer.line(n) for n in range(buffer.start, buffer.end)] == ["line 98", "line 99"]
-    assert not buffer.markers  # the gap marker went with the lines it stood for
-    assert changes.output["lossy"] > 0

@@ -1,4 +1,4 @@
-"""Asking before quitting stops tasks that are still running."""
+"""Asking before quitting stops tasks that are still running (or leaves them running: detach)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
-class ConfirmQuit(ModalScreen[bool]):
-    """Dismisses with True (stop the tasks and quit) or False (keep running)."""
+class ConfirmQuit(ModalScreen[str | None]):
+    """Dismisses with "stop" (stop the tasks and quit), "detach" (quit; the run goes on in the
+    background, `oneshot-tui attach` finds it) or None (stay)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,ctrl+c", "answer(True)", "Stop and quit", key_display="y"),
-        Binding("n,escape", "answer(False)", "Cancel", key_display="n"),
+        Binding("y,ctrl+c", "answer('stop')", "Stop and quit", key_display="y"),
+        Binding("d,D", "answer('detach')", "Detach", key_display="d"),
+        Binding("n,escape", "answer('')", "Cancel", key_display="n"),
     ]
 
     DEFAULT_CSS = """
     ConfirmQuit { align: center middle; }
     ConfirmQuit > Vertical {
-        width: 60;
+        width: 72;
         max-width: 100%;
         height: auto;
         padding: 1 2;
@@ -48,16 +50,17 @@ class ConfirmQuit(ModalScreen[bool]):
         with Vertical():
             yield Static(f"[b]{' and '.join(parts)}.[/b]")
             them = "it" if self.running + self.queued == 1 else "them"
-            yield Static(f"Stop {them} (SIGINT, SIGTERM, then SIGKILL) and quit?")
+            yield Static(f"Stop {them} (SIGINT, SIGTERM, then SIGKILL) and quit, or detach?")
             with Horizontal():
-                yield Button("Stop and quit (y)", variant="error", id="yes")
+                yield Button("Stop and quit (y)", variant="error", id="stop")
+                yield Button("Detach (d)", variant="warning", id="detach")
                 yield Button("Cancel (n)", variant="primary", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.dismiss(event.button.id if event.button.id in ("stop", "detach") else None)
 
-    def action_answer(self, stop: bool) -> None:
-        self.dismiss(stop)
+    def action_answer(self, answer: str) -> None:
+        self.dismiss(answer or None)

@@ -1,7 +1,7 @@
 """The main screen: status bar, task list, the selected task's pane, and the footer of keys.
 
 The screen owns the selection and the keys. A key that acts on a task posts a `TaskCommand` up to
-the app (the only holder of the orchestrator); a key is greyed out (`check_action` -> None) when
+the app (the only holder of the run's connection); a key is greyed out (`check_action` -> None) when
 the selected task's state does not allow it. Selecting, zooming, searching and scrolling are the
 same for a past run (`TasksScreen`).
 """
@@ -15,7 +15,12 @@ from textual.binding import BindingType
 
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.keys import MAIN_BINDINGS
-from oneshot_tui.ui.messages import HistoryRequested, QuitRequested, TaskCommand
+from oneshot_tui.ui.messages import (
+    DetachRequested,
+    HistoryRequested,
+    QuitRequested,
+    TaskCommand,
+)
 from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.diff import DiffScreen
 from oneshot_tui.ui.screens.help import HelpScreen
@@ -100,6 +105,9 @@ class MainScreen(TasksScreen):
 
     def action_quit(self) -> None:
         self.post_message(QuitRequested())
+
+    def action_detach(self) -> None:
+        self.post_message(DetachRequested())
 
     # -- other screens ---------------------------------------------------------------------------
 
