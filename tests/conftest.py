@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,24 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     yield
+    _stop_live_runs(tmp_path)
+
+
+def _stop_live_runs(tmp_path: Path) -> None:
+    """A test that failed half-way may leave a detached run serving (it stays open until told
+    to stop): stop every run still live under the test's directory, so nothing outlives it."""
+    sockets = list(tmp_path.glob("**/runs/*/control.sock"))
+    if not sockets:
+        return
+    import signal
+
+    from oneshot_tui.cli.live_runs import live_runs
+
+    for data_dir in {socket.parents[2] for socket in sockets}:
+        for run in live_runs(data_dir):
+            if run.pid != os.getpid():  # a run served by this very process ends with its test
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(run.pid, signal.SIGTERM)
 
 
 @pytest.fixture

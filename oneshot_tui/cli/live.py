@@ -94,6 +94,18 @@ def add_live_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_data_dir(add)
     add.set_defaults(handler=_cmd_add)
 
+    mcp = sub.add_parser(
+        "mcp",
+        help="an MCP server on stdio: agents run and watch tasks through oneshot-tui",
+        description=paragraph(
+            "Serve the Model Context Protocol on stdin/stdout with tools to list live runs and "
+            "their tasks, start a run or add a task, read a task's output or an agent's answer, "
+            "interrupt, restart and stop (needs the mcp extra: pip install 'oneshot-tui[mcp]')."
+        ),
+    )
+    add_data_dir(mcp)
+    mcp.set_defaults(handler=_cmd_mcp)
+
 
 def _find(args: argparse.Namespace) -> Any:
     from oneshot_tui.cli.live_runs import find_live_run
@@ -263,3 +275,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
         for name in reply.get("added", []):
             print(name)
     return _said(reply)
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from oneshot_tui.cli.mcp_server import run_mcp_server
+
+    return run_mcp_server(data_dir_of(args))

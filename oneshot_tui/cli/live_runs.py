@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from oneshot_tui.control.client import ControlClient, RunGone
-from oneshot_tui.control.protocol import SOCKET_NAME, ProtocolError
+from oneshot_tui.control.protocol import SOCKET_NAME, ProtocolError, reachable
 from oneshot_tui.core.exit_codes import UsageError
 from oneshot_tui.orchestrator.server import Served
 
@@ -38,7 +38,17 @@ class LiveRun:
         return Served(self.run_id, self.pid, self.log_dir)
 
 
-async def _status(socket: Path) -> LiveRun | None:
+async def _status(socket: Path) -> LiveRun | bool | None:
+    """The run behind `socket`; False if nobody listens there (stale), None if it did not
+    answer in time (busy, or ending: left alone)."""
+    try:
+        with reachable(socket) as address:
+            stream = await anyio.connect_unix(address)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except OSError:
+        return None
+    await stream.aclose()
     try:
         with anyio.fail_after(STATUS_TIMEOUT):
             async with await ControlClient.connect(socket) as client:
@@ -51,28 +61,27 @@ async def _status(socket: Path) -> LiveRun | None:
 
 def live_runs(data_dir: Path) -> list[LiveRun]:
     """The live runs of `data_dir`, newest first (stale sockets are removed)."""
+    runs: list[LiveRun] = anyio.run(find_live_runs, data_dir)
+    return runs
+
+
+async def find_live_runs(data_dir: Path) -> list[LiveRun]:
+    """`live_runs`, in a running event loop."""
     sockets = sorted((data_dir / "runs").glob(f"*/{SOCKET_NAME}"), reverse=True)
-    if not sockets:
-        return []
+    found: list[LiveRun | bool | None] = [None] * len(sockets)
 
-    async def gather() -> list[LiveRun | None]:
-        found: list[LiveRun | None] = [None] * len(sockets)
+    async def one(i: int, socket: Path) -> None:
+        found[i] = await _status(socket)
 
-        async def one(i: int, socket: Path) -> None:
-            found[i] = await _status(socket)
-
-        async with anyio.create_task_group() as tg:
-            for i, socket in enumerate(sockets):
-                tg.start_soon(one, i, socket)
-        return found
-
-    found = anyio.run(gather)
+    async with anyio.create_task_group() as tg:
+        for i, socket in enumerate(sockets):
+            tg.start_soon(one, i, socket)
     runs = []
     for socket, run in zip(sockets, found, strict=True):
-        if run is None:
+        if run is False:
             with contextlib.suppress(OSError):
-                socket.unlink()  # stale: its run's process is gone
-        else:
+                socket.unlink()  # stale: nobody listens, its run's process is gone
+        elif isinstance(run, LiveRun):
             runs.append(run)
     return runs
 
@@ -80,7 +89,10 @@ def live_runs(data_dir: Path) -> list[LiveRun]:
 def find_live_run(data_dir: Path, ref: str | None) -> LiveRun:
     """A live run from what a person typed: an id, a unique prefix, `last` (the newest), or
     nothing (the only live run). NoLiveRun (exit 2) names what is wrong."""
-    runs = live_runs(data_dir)
+    return pick_live_run(live_runs(data_dir), data_dir, ref)
+
+
+def pick_live_run(runs: list[LiveRun], data_dir: Path, ref: str | None) -> LiveRun:
     if not runs:
         raise NoLiveRun(f"no live run in {data_dir}")
     if ref is None:

@@ -25,18 +25,6 @@ MAX_LINE = 1 << 20
 SUN_PATH_MAX = 107
 """Bytes of a Unix socket path the kernel takes (108 with the NUL)."""
 
-COMMANDS = (
-    "subscribe",
-    "status",
-    "interrupt",
-    "kill",
-    "restart",
-    "stop",
-    "add",
-    "detach",
-    "tail",
-)
-
 
 class ProtocolError(Exception):
     """The other side broke the protocol (not JSON, a line too long, an unexpected reply)."""

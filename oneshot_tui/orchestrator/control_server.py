@@ -40,7 +40,7 @@ from oneshot_tui.core.bus import Subscription
 from oneshot_tui.core.coalesce import coalesce
 from oneshot_tui.core.events import Event, Output, OutputTail, TaskExited
 from oneshot_tui.core.exit_codes import UsageError
-from oneshot_tui.core.wire import WireEncoder
+from oneshot_tui.core.wire import WireEncoder, totals_json
 from oneshot_tui.orchestrator.journal import RunJournal
 from oneshot_tui.orchestrator.orchestrator import Orchestrator
 
@@ -348,6 +348,23 @@ class ControlServer:
         client.detached = True
         return {"ok": True}
 
+    def _result(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        name = str(command.get("task"))
+        task = self.orch.tasks.get(name)
+        if task is None:
+            return {"ok": False, "error": f"no task {name!r} in this run", "unknown": [name]}
+        result = self.journal.result(name)
+        data = result.data if result is not None else {}
+        totals = task.totals
+        return {
+            "ok": True,
+            "state": str(task.state),
+            "reason": task.reason,
+            "text": str(data.get("text", "")) if result is not None else None,
+            "is_error": bool(data.get("is_error", False)),
+            "totals": None if totals is None else totals_json(totals),
+        }
+
     def _tail(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         name = command.get("task")
         task = self.orch.tasks.get(str(name))
@@ -368,6 +385,7 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "add": ControlServer._add,
     "detach": ControlServer._detach,
     "tail": ControlServer._tail,
+    "result": ControlServer._result,
 }
 
 

@@ -47,8 +47,12 @@ class _TaskJournal:
     verdicts: list[LoopVerdict] = field(default_factory=list)
     attempt: list[Event] = field(default_factory=list)
     """The current attempt's events, in order, compressed as the module says."""
+    result: Activity | None = None
+    """An agent task's latest final answer (its `result` activity), for the `result` command."""
 
     def apply(self, event: Event) -> None:
+        if isinstance(event, Activity) and event.kind == "result":
+            self.result = event
         if isinstance(event, LoopVerdict):
             self.verdicts.append(event)
             return
@@ -144,6 +148,12 @@ class RunJournal:
         if self._finished is not None:
             out.append(self._finished)
         return out
+
+    def result(self, task_id: str) -> Activity | None:
+        """The task's latest final answer, if it is an agent that gave one."""
+        self.catch_up()
+        journal = self._tasks.get(task_id)
+        return journal.result if journal is not None else None
 
     def close(self) -> None:
         self._sub.close()

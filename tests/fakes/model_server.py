@@ -9,7 +9,8 @@ An auditor's prompt (it holds `<worker-result>`) gets a JSON verdict: DONE, or R
 when the request says `FAKE_RETRY_FIRST`, or the verdict named by `FAKE_VERDICT:<V>`; an auditor
 is never asked to run a tool. Markers that change the reply: `FAKE_HTTP_ERROR:<code>` (that status with an error body; 429 adds
 `Retry-After: 1`), `FAKE_SLOW:<seconds>` (hold the reply that long, or until the server stops),
-`FAKE_CUT` (start the stream, then close the connection in the middle).
+`FAKE_CUT` (start the stream, then close the connection in the middle). Anthropic only:
+`CALL_TOOL:<name> <json>` calls the tool of that name (an MCP tool, say) with those arguments.
 
 Run standalone with `python -m tests.fakes.model_server [PORT]` to try a CLI by hand.
 """
@@ -30,6 +31,7 @@ REPLY = "FAKE_REPLY: hello from the fake model"
 _ERROR = re.compile(r"FAKE_HTTP_ERROR:(\d{3})")
 _SLOW = re.compile(r"FAKE_SLOW:(\d+(?:\.\d+)?)")
 _TOOL = re.compile(r"RUN_TOOL(?::\s*([^\n]+))?")
+_CALL = re.compile(r"CALL_TOOL:(\S+)(?:[ \t]+(\{[^\n]*\}))?")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -60,6 +62,8 @@ class Script:
         self.cut = "FAKE_CUT" in joined
         self.tool_output = tool_output
         self.tool_command: str | None = None
+        self.call: tuple[str, dict[str, Any]] | None = None
+        """A named tool to call, with its arguments (`CALL_TOOL:`)."""
         self.verdict: str | None = None
         if "<worker-result>" in joined:
             forced = re.search(r"FAKE_VERDICT:([A-Z]+)", joined)
@@ -71,6 +75,9 @@ class Script:
                 self.verdict = "DONE"
             texts = []  # the request (with its RUN_TOOL) is quoted to the auditor, not for it
         for text in texts:
+            named = _CALL.search(text)
+            if named:
+                self.call = (named.group(1), json.loads(named.group(2) or "{}"))
             match = _TOOL.search(text)
             if match:
                 # opencode wraps the prompt in quotes; they are not part of the command.
@@ -253,9 +260,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         names = _tool_names(body)
         call = script.tool_output is None and script.tool_command is not None and "Bash" in names
+        named = script.call if script.tool_output is None else None
         model = body.get("model") or "fake-model"
         msg_id = f"msg_{time.monotonic_ns():x}"
-        if call:
+        if named is not None and named[0] in names:
+            call = True
+            block = {
+                "type": "tool_use",
+                "id": f"toolu_{time.monotonic_ns():x}",
+                "name": named[0],
+                "input": named[1],
+            }
+        elif call:
             block = {
                 "type": "tool_use",
                 "id": f"toolu_{time.monotonic_ns():x}",
