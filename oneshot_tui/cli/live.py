@@ -237,8 +237,10 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
 def _said(reply: dict[str, Any]) -> int:
     if reply.get("ok"):
         return ExitCode.OK
-    print(f"{PROG}: {reply.get('error') or 'refused'}", file=sys.stderr)
-    return ExitCode.USAGE if reply.get("unknown") or reply.get("usage") else ExitCode.FAILED
+    usage = bool(reply.get("unknown") or reply.get("usage"))
+    said = "error: " if usage else ""
+    print(f"{PROG}: {said}{reply.get('error') or 'refused'}", file=sys.stderr)
+    return ExitCode.USAGE if usage else ExitCode.FAILED
 
 
 def _cmd_add(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ from oneshot_tui.ui.messages import (
     EngineEvents,
     EngineWarning,
     HistoryRequested,
+    Detached,
     LiveRequested,
     QuitRequested,
     TaskCommand,
@@ -157,15 +158,21 @@ class OneshotApp(App[int]):
             self.command("stop", reason=f"received {name} again", now=True)
             return
         self._signalled = True
+        if signum == signal.SIGHUP:  # the run's `on_hangup` says: stop, or detach
+            self.detaching = True
+            self.connection.hang_up(f"received {name}")
+            return
         self.stopping = self._main.stopping = True
-        hangup = signum == signal.SIGHUP
-        self.command("stop", reason=f"received {name}", signal=signum, hangup=hangup)
+        self.command("stop", reason=f"received {name}", signal=signum)
         self._main.apply_phase(self._phase())
+
+    @on(Detached)
+    def _detached(self, message: Detached) -> None:
+        self.detached = True
 
     @on(ConnectionEnded)
     def _connection_ended(self, message: ConnectionEnded) -> None:
-        if self.detaching:
-            self.detached = True
+        if self.detached:
             self.exit(ExitCode.OK, return_code=ExitCode.OK)
             return
         finished = self.model.finished

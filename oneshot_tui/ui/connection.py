@@ -24,7 +24,7 @@ from textual.message import Message
 from oneshot_tui.control.client import ControlClient, RunGone
 from oneshot_tui.core.events import Event
 from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
-from oneshot_tui.ui.messages import CommandRefused, ConnectionEnded
+from oneshot_tui.ui.messages import CommandRefused, ConnectionEnded, Detached
 
 
 class RunConnection:
@@ -83,6 +83,29 @@ class RunConnection:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(go.set)
 
+    def hang_up(self, reason: str) -> None:
+        """The terminal went away (SIGHUP): stop the run, or, if it detaches on hangup, leave
+        it going on (then the app gets `ConnectionEnded` as after `detach`)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._spawn_hang_up, reason)
+
+    def _spawn_hang_up(self, reason: str) -> None:
+        self._keep(asyncio.ensure_future(self._hang_up(reason)))
+
+    async def _hang_up(self, reason: str) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            reply = await client.ask("stop", reason=reason, signal=1, hangup=True)
+        except RunGone:
+            return
+        if reply.get("detached"):
+            self._post(Detached())
+            self._cancel()
+
     def detach(self) -> None:
         """Tell the run we leave it going on, then close (the app gets `ConnectionEnded`)."""
         loop = self._loop
@@ -99,7 +122,8 @@ class RunConnection:
         client = self._client
         if client is not None:
             with contextlib.suppress(RunGone):
-                await client.ask("detach")
+                if (await client.ask("detach")).get("ok"):
+                    self._post(Detached())
         self._cancel()
 
     def close(self) -> None:

@@ -35,6 +35,11 @@ class ConnectionEnded(Message):
 
 
 @dataclass
+class Detached(Message):
+    """The run has let us go (`detach`, or a hangup with `on_hangup = "detach"`): it goes on."""
+
+
+@dataclass
 class CommandRefused(Message):
     """The run refused a command (a task that already ended, ...): said in a notification."""
 
