@@ -38,11 +38,11 @@ from oneshot_tui.ui.format import short_path
 from oneshot_tui.ui.messages import (
     CommandRefused,
     ConnectionEnded,
+    Detached,
     DetachRequested,
     EngineEvents,
     EngineWarning,
     HistoryRequested,
-    Detached,
     LiveRequested,
     QuitRequested,
     TaskCommand,
