@@ -243,6 +243,8 @@ class OneshotApp(App[int]):
             count = sum(1 for t in self.model.tasks.values() if t.state is TaskState.IDLE)
             self.command("interrupt", idle=True)
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
+        elif message.command == "add" and message.table is not None:
+            self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
         elif task_id is not None and message.command in ("interrupt", "kill", "restart"):
             self.command(message.command, tasks=[task_id])
 
@@ -327,6 +329,8 @@ class OneshotApp(App[int]):
             ("Kill task", "SIGKILL the selected task's process group (x)", "kill"),
             ("Restart task", "Start a new attempt of the selected task (r)", "restart"),
             ("Interrupt idle tasks", "Interrupt every idle task (I)", "interrupt_idle"),
+            ("Add task", "Add a command or an agent task to the run (a)", "add_task"),
+            ("Detach", "Leave the run going on in the background (D)", "detach"),
             ("Zoom", "Show the selected pane full screen (z)", "zoom"),
             ("Search output", "Search the selected task's output (/)", "search"),
             ("Verdicts", "The selected loop task's verdicts and feedback (v)", "verdicts"),

@@ -45,6 +45,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("x", "kill", "Kill"),
     Binding("r", "restart", "Restart"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("a", "add_task", "Add task", show=False),
     # In the footer only in a run with loop tasks (greyed for the others), see check_action.
     Binding("v", "verdicts", "Verdicts"),
     # Likewise: in the footer only in a run with worktree tasks.
@@ -77,6 +79,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "restart: a new attempt in the same pane"),
     ("I", "interrupt every idle task"),
+    ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),
     ("/  n  N", "search the output; next / previous match"),
@@ -88,7 +91,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("h", "history: past runs, read-only (esc goes back)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
-    ("D", "detach: leave the run going on (oneshot-tui attach finds it)"),
+    ("D", "detach: the run goes on (attach finds it)"),
     ("q  ctrl+c", "quit; asks first (stop or detach) if tasks still run"),
 ]
 """The help screen's table (and the README's): keys as a person reads them."""

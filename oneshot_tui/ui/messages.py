@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -56,10 +57,12 @@ class EngineWarning(Message):
 
 @dataclass
 class TaskCommand(Message):
-    """A user asked to act on a task (or on all): interrupt, kill, restart, interrupt_idle."""
+    """A user asked to act on a task (or on all): interrupt, kill, restart, interrupt_idle,
+    or to add one (`table`: its `[[task]]` table)."""
 
     command: str
     task_id: str | None = None
+    table: dict[str, Any] | None = None
 
 
 @dataclass

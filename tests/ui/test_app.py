@@ -348,3 +348,22 @@ async def test_a_queued_pane_says_so_then_no_output_yet_once_it_runs(data_dir: P
         await until(pilot, lambda: state_of(app, "silent") is TaskState.RUNNING)
         await until(pilot, lambda: "(no output yet)" in painted(app), timeout=5)
         await stop_app(pilot)
+
+
+async def test_a_adds_a_task_through_the_form_and_a_bad_one_is_refused(data_dir: Path) -> None:
+    app = make_app([quiet("first")], FAST, data_dir=data_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: state_of(app, "first") is TaskState.RUNNING)
+        await pilot.press("a")
+        await pilot.press(*"echo from the form")
+        await pilot.press("enter")
+        await until(pilot, lambda: state_of(app, "echo") is TaskState.COMPLETED)
+        assert app.model.order == ["first", "echo"]
+        await pilot.press("a")
+        await pilot.press(*"true", "tab")  # the command, then to the name field
+        await pilot.press(*"first", "enter")  # a name that is taken
+        await until(
+            pilot, lambda: any("duplicate task name" in str(n.message) for n in app._notifications)
+        )
+        assert app.model.order == ["first", "echo"]
+        await stop_app(pilot)

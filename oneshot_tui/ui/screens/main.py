@@ -9,7 +9,7 @@ same for a past run (`TasksScreen`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import BindingType
 
@@ -22,6 +22,7 @@ from oneshot_tui.ui.messages import (
     TaskCommand,
 )
 from oneshot_tui.ui.model import Changes, RunModel
+from oneshot_tui.ui.screens.add_task import AddTaskScreen
 from oneshot_tui.ui.screens.diff import DiffScreen
 from oneshot_tui.ui.screens.help import HelpScreen
 from oneshot_tui.ui.screens.tasks import TasksScreen
@@ -109,6 +110,13 @@ class MainScreen(TasksScreen):
     def action_detach(self) -> None:
         self.post_message(DetachRequested())
 
+    def action_add_task(self) -> None:
+        def added(table: dict[str, Any] | None) -> None:
+            if table is not None:
+                self.post_message(TaskCommand("add", table=table))
+
+        self.app.push_screen(AddTaskScreen(), callback=added)
+
     # -- other screens ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -135,6 +143,8 @@ class MainScreen(TasksScreen):
         if action == "interrupt":
             ok = state is not None and (state.active or state is TaskState.CREATED)
             return True if ok and not self.stopping else None
+        if action == "add_task":
+            return None if self.stopping else True
         if action == "kill":
             return True if state is not None and state.active else None
         if action == "restart":
