@@ -170,10 +170,12 @@ async def _stream_events(socket: Path) -> int:
     out = sys.stdout.buffer
     last_code: list[int] = []
 
-    async def printed(raw: bytes) -> None:
-        if b'"event":"run_finished"' in raw:
-            last_code[:] = [int(json.loads(raw)["exit_code"])]
-        out.write(raw)
+    async def printed(block: bytes) -> None:
+        if b'"event":"run_finished"' in block:
+            for raw in block.splitlines():
+                if b'"event":"run_finished"' in raw:
+                    last_code[:] = [int(json.loads(raw)["exit_code"])]
+        out.write(block)
         out.flush()
 
     gone: list[str] = []

@@ -15,9 +15,8 @@ from typing import Any
 import anyio
 
 from oneshot_tui.control.client import ControlClient, RunGone
-from oneshot_tui.control.protocol import SOCKET_NAME, ProtocolError, reachable
+from oneshot_tui.control.protocol import SOCKET_NAME, ProtocolError, Served, reachable
 from oneshot_tui.core.exit_codes import UsageError
-from oneshot_tui.orchestrator.server import Served
 
 STATUS_TIMEOUT = 3.0
 

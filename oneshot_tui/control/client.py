@@ -74,8 +74,8 @@ class ControlClient:
         """The run's state (sent first after `subscribe`) has all arrived."""
         self._tg: TaskGroup | None = None
         self.on_raw: Callable[[bytes], Awaitable[None]] | None = None
-        """If set, every event line is handed over as received (bytes, with its newline) instead
-        of being decoded and queued (`events` prints them as they come)."""
+        """If set, event lines are handed over as received, whole lines in blocks (bytes), not
+        decoded and queued (`events` prints them as they come)."""
 
     @classmethod
     async def connect(
@@ -197,6 +197,9 @@ class ControlClient:
         """Read the connection to its end."""
         try:
             while True:
+                if self.on_raw is not None:
+                    await self._relay(self.on_raw)
+                    return
                 try:
                     raw = await self._receive.receive_until(b"\n", MAX_EVENT_LINE)
                 except (
@@ -216,6 +219,37 @@ class ControlClient:
                 done.set()
             self._arrived.set()
 
+    async def _relay(self, out: Callable[[bytes], Awaitable[None]]) -> None:
+        """Hand event lines over in blocks as they arrive (whole lines, never decoded): a
+        flood costs one call per read, not one per line. Replies are taken out on the way."""
+        carry = b""
+        while True:
+            try:
+                chunk = await self._receive.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                return
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            block, carry = data[:cut], data[cut:]
+            if len(carry) > MAX_EVENT_LINE:
+                raise ProtocolError("the server sent a line too long to read")
+            if not block:
+                continue
+            if b'{"reply"' in block:
+                kept = []
+                for raw in block.splitlines(keepends=True):
+                    if raw.startswith(b'{"reply"'):
+                        await self._handle(raw.rstrip(b"\n"))
+                    else:
+                        kept.append(raw)
+                block = b"".join(kept)
+            if b'"event":"snapshot_end"' in block:
+                self.snapshot_done.set()
+            if b'"event":"run_finished"' in block:
+                self.finished = True
+            if block:
+                await out(block)
+
     async def _handle(self, raw: bytes) -> None:
         if raw.startswith(b'{"reply"'):
             obj = parse(raw)
@@ -226,12 +260,6 @@ class ControlClient:
             return
         if b'"event":"snapshot_end"' in raw and raw.startswith(b'{"ts"'):
             self.snapshot_done.set()
-            if self.on_raw is None:
-                return
-        if self.on_raw is not None:
-            if b'"event":"run_finished"' in raw:
-                self.finished = True
-            await self.on_raw(raw + b"\n")
             return
         event = decode(parse(raw))
         if event is None:

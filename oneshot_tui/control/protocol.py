@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,28 @@ MAX_LINE = 1 << 20
 """The longest line a server reads (1 MiB): a client sending more is told so and dropped."""
 SUN_PATH_MAX = 107
 """Bytes of a Unix socket path the kernel takes (108 with the NUL)."""
+
+
+SERVER_OUTPUT = "server.out"
+"""A forked server's stdout and stderr, in its run dir (never `*.log`: those are the tasks')."""
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A run being served: where to reach it."""
+
+    run_id: str
+    pid: int
+    log_dir: Path
+
+    @property
+    def socket(self) -> Path:
+        return socket_path(self.log_dir)
+
+    @property
+    def output(self) -> Path:
+        """What a forked server printed (a crash's traceback)."""
+        return self.log_dir / SERVER_OUTPUT
 
 
 class ProtocolError(Exception):

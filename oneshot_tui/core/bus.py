@@ -27,9 +27,18 @@ DEFAULT_LOSSLESS_TASK_CHARS = 1 << 20
 class Subscription:
     """One subscriber's queue. Receive with `receive_batch()` or `async for event in sub`."""
 
-    def __init__(self, bus: EventBus, name: str, lossless: bool, max_pending_lines: int) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        name: str,
+        lossless: bool,
+        max_pending_lines: int,
+        output: bool = True,
+    ) -> None:
         self.name = name
         self.lossless = lossless
+        self.output = output
+        """False: this subscriber never sees `Output` (nor what it missed of it)."""
         self._bus = bus
         self._max = max_pending_lines
         self._queue: deque[Event] = deque()
@@ -54,6 +63,8 @@ class Subscription:
         if self._closed:
             return
         if type(event) is Output:
+            if not self.output:
+                return
             if self.lossless:
                 chars = self._task_chars
                 chars[event.task_id] = chars.get(event.task_id, 0) + len(event.text)
@@ -173,9 +184,15 @@ class EventBus:
         self._closed = False
 
     def subscribe(
-        self, name: str = "", *, lossless: bool = False, max_pending_lines: int | None = None
+        self,
+        name: str = "",
+        *,
+        lossless: bool = False,
+        max_pending_lines: int | None = None,
+        output: bool = True,
     ) -> Subscription:
-        sub = Subscription(self, name, lossless, max_pending_lines or self._default_max)
+        """A new subscriber's queue; `output=False` for one that never wants task output."""
+        sub = Subscription(self, name, lossless, max_pending_lines or self._default_max, output)
         if self._closed:
             sub._end()
             return sub

@@ -7,6 +7,7 @@ other event is delivered to every subscriber, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from oneshot_tui.core.activity import AgentTotals
@@ -223,6 +224,17 @@ class TaskResult:
     """Agent tasks only: tokens, cost and tool calls over all attempts."""
     worktree: WorktreeSummary | None = None
     """Worktree tasks only: the branch and what the last attempt changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a whole run ended, as the front ends report it (not an event on the bus)."""
+
+    run_id: str
+    exit_code: int
+    results: tuple[TaskResult, ...]
+    signal: int | None
+    log_dir: Path
 
 
 @dataclass(frozen=True, slots=True)

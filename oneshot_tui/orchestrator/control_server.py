@@ -217,12 +217,15 @@ class ControlServer:
         await client.ready.wait()
         sub, encoder = client.subscription, client.encoder
         assert sub is not None and encoder is not None
+        # A lossless client holds back-pressure on the tasks instead: what waits for it is
+        # bounded already, so it may take all at once.
+        batch = 4096 if sub.lossless else BATCH_EVENTS
         end = {"ts": self.orch.clock.time(), "run": self.orch.run_id, "task": None}
         await client.send(_lines(encoder, client.backlog) + line({**end, "event": "snapshot_end"}))
         client.backlog = []
         while True:
             try:
-                events = await sub.receive_batch(max_items=BATCH_EVENTS)
+                events = await sub.receive_batch(max_items=batch)
             except anyio.EndOfStream:
                 client.subscription = None
                 return

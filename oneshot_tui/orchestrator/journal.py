@@ -91,7 +91,7 @@ class RunJournal:
     """The state of a run as events, for clients that were not there to see them happen."""
 
     def __init__(self, bus: EventBus) -> None:
-        self._sub = bus.subscribe("journal", max_pending_lines=1)  # output is not kept here
+        self._sub = bus.subscribe("journal", output=False)  # the task views keep the output
         self._run: RunStarted | None = None
         self._tasks: dict[str, _TaskJournal] = {}
         self._finished: RunFinished | None = None

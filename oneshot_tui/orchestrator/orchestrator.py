@@ -11,14 +11,13 @@ import os
 import traceback
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock, SystemClock
-from oneshot_tui.core.events import RunFinished, RunStarted, TaskAdded, TaskExited, TaskResult
+from oneshot_tui.core.events import RunFinished, RunResult, RunStarted, TaskAdded, TaskExited
 from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.names import UniqueNames
 from oneshot_tui.core.redact import Redactor
@@ -43,15 +42,6 @@ from oneshot_tui.store.paths import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run_id: str
-    exit_code: int
-    results: tuple[TaskResult, ...]
-    signal: int | None
-    log_dir: Path
 
 
 def _seconds(value: float) -> str:

@@ -18,37 +18,17 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oneshot_tui.control.protocol import socket_path
+from oneshot_tui.control.protocol import SERVER_OUTPUT, Served
+from oneshot_tui.core.events import RunResult
 from oneshot_tui.core.exit_codes import ExitCode, UsageError, exit_code_for, usage_error
-from oneshot_tui.orchestrator.orchestrator import Orchestrator, RunResult
+from oneshot_tui.orchestrator.orchestrator import Orchestrator
 from oneshot_tui.orchestrator.session import RunSession
 
-SERVER_OUTPUT = "server.out"
-"""A forked server's stdout and stderr, in its run dir (never `*.log`: those are the tasks')."""
 READY_TIMEOUT = 120.0
 """Seconds the parent waits for a forked server to say it is ready (a slow cluster connect)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """A run being served: where to reach it."""
-
-    run_id: str
-    pid: int
-    log_dir: Path
-
-    @property
-    def socket(self) -> Path:
-        return socket_path(self.log_dir)
-
-    @property
-    def output(self) -> Path:
-        """What a forked server printed (a crash's traceback)."""
-        return self.log_dir / SERVER_OUTPUT
 
 
 class ServerError(Exception):

@@ -22,12 +22,13 @@ from anyio.abc import TaskGroup
 from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
+from oneshot_tui.core.events import RunResult
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.orchestrator.backends import open_backend
 from oneshot_tui.orchestrator.body import BodyFactory
 from oneshot_tui.orchestrator.control_server import ControlServer
 from oneshot_tui.orchestrator.dispatch import default_body
-from oneshot_tui.orchestrator.orchestrator import Orchestrator, RunResult
+from oneshot_tui.orchestrator.orchestrator import Orchestrator
 from oneshot_tui.runner.backend import LocalBackend
 from oneshot_tui.store.history_data import RunOrigin
 

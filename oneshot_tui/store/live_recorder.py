@@ -45,8 +45,6 @@ RETRY_INTERVAL = 1.0
 """Seconds between tries while another process keeps the database locked."""
 GIVE_UP_AFTER = 60.0
 """Seconds of a locked database after which this run stops recording (and says so)."""
-PENDING_OUTPUT_LINES = 4096
-"""Output the subscription may hold before shedding it: the recorder drops output anyway."""
 
 
 def warn_on_stderr(message: str) -> None:
@@ -262,7 +260,7 @@ async def record_history(
     returns (so the final RunFinished is written). Leaving waits for the last write.
     """
     recorder = recorder_for(run, origin, warn)
-    sub = run.bus.subscribe("history", max_pending_lines=PENDING_OUTPUT_LINES)
+    sub = run.bus.subscribe("history", output=False)  # the log files hold the output
     async with anyio.create_task_group() as tg:
         tg.start_soon(recorder.consume, sub, name="history recorder")
         try:

@@ -25,13 +25,13 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from oneshot_tui.control.protocol import Served
 from oneshot_tui.core.clock import Clock, SystemClock
+from oneshot_tui.core.events import RunResult
 from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.report import summary_lines, verdict_line
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.orchestrator import Orchestrator, RunResult
-from oneshot_tui.orchestrator.server import Served, ServerThread
 from oneshot_tui.ui.bridge import DEFAULT_FRAME
 from oneshot_tui.ui.connection import RunConnection
 from oneshot_tui.ui.format import short_path
@@ -54,6 +54,8 @@ from oneshot_tui.ui.screens.main import MainScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
 if TYPE_CHECKING:
+    from oneshot_tui.orchestrator import Orchestrator
+    from oneshot_tui.orchestrator.server import ServerThread
     from oneshot_tui.store.history_data import RunOrigin
 
 _SERVER_EXIT_MARGIN = 10.0
@@ -357,6 +359,7 @@ def make_app(
 ) -> OneshotApp:
     """The app on a fresh run of `specs` served on a thread of this process (the clock and run
     id are injectable: tests and screenshots). With an `origin`, the run is recorded."""
+    from oneshot_tui.orchestrator.server import ServerThread
     from oneshot_tui.orchestrator.session import RunSession
 
     session = RunSession(
