@@ -98,7 +98,7 @@ def part_events(env: dict[str, str], tasks: int, lines: int, repeat: int) -> Non
             [*CLI, "run", "--json", *flood], env=env, stdout=subprocess.DEVNULL, check=True
         )
         json_times.append(time.perf_counter() - start)
-        run_id, log_dir = start_detached(env, "-c", "true")
+        run_id, _ = start_detached(env, "-c", "true")
         try:
             events = subprocess.Popen([*CLI, "events", run_id], env=env, stdout=subprocess.PIPE)
             assert events.stdout is not None
