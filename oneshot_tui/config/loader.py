@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +40,9 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def user_config_path() -> Path:
-    import platformdirs
+    from oneshot_tui.core.userdirs import user_dir
 
-    return Path(platformdirs.user_config_dir("oneshot-tui", appauthor=False)) / PROJECT_CONFIG_NAME
+    return user_dir("config") / PROJECT_CONFIG_NAME
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,8 @@ class _TomlFile:
         except UnicodeDecodeError as exc:
             bad_line = raw[: exc.start].count(b"\n") + 1
             raise ConfigError("not valid UTF-8", path=path, line=bad_line) from None
+        import tomllib  # only when there is a file to read (~2 ms of a start)
+
         try:
             data = tomllib.loads(body)
         except tomllib.TOMLDecodeError as exc:

@@ -7,11 +7,13 @@ other event is delivered to every subscriber, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
+
+if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
+    from oneshot_tui.core.activity import AgentTotals
+    from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -13,7 +14,6 @@ from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.backend import (
     LocalBackend,
@@ -24,6 +24,9 @@ from oneshot_tui.runner.backend import (
 )
 from oneshot_tui.runner.output import LineSplitter, OutputLog
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
+
+if TYPE_CHECKING:
+    from oneshot_tui.core.worktree import WorktreeInfo
 
 ChunkObserver = Callable[[str, bytes], None]
 

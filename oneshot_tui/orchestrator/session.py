@@ -22,7 +22,7 @@ from oneshot_tui.orchestrator.body import BodyFactory
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.orchestrator import Orchestrator, RunResult
 from oneshot_tui.runner.backend import LocalBackend
-from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.run_origin import RunOrigin
 
 Warn = Callable[[str], None]
 

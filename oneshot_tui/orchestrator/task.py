@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
-from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.runner.backend import ProcessHandle
 from oneshot_tui.runner.output import LineView
 from oneshot_tui.runner.process import ExitStatus
+
+if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
+    from oneshot_tui.core.activity import AgentTotals
+    from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 @dataclass

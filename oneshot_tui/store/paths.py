@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import time
 from pathlib import Path
 
@@ -18,9 +17,9 @@ def default_data_dir() -> Path:
     env = os.environ.get(ENV_HOME)
     if env:
         return Path(env).expanduser()
-    import platformdirs
+    from oneshot_tui.core.userdirs import user_dir
 
-    return Path(platformdirs.user_data_dir("oneshot-tui", appauthor=False))
+    return user_dir("data")
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -44,7 +43,7 @@ def ensure_private_dir(path: Path) -> Path:
 def new_run_id(now: float | None = None) -> str:
     """Sortable by time, unique enough to type a short prefix: 20261129-061502-3fa9."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    return f"{stamp}-{secrets.token_hex(2)}"
+    return f"{stamp}-{os.urandom(2).hex()}"  # secrets.token_hex(2), without importing secrets
 
 
 def run_dir(data_dir: Path, run_id: str) -> Path:

@@ -15,7 +15,6 @@ from functools import partial
 from oneshot_tui.core.procfs import ProcStat
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
-from oneshot_tui.store.history_data import LOST_REASON, RunStatus
 from oneshot_tui.store.procinfo import (
     ProcessIdentity,
     boot_id,
@@ -24,6 +23,7 @@ from oneshot_tui.store.procinfo import (
     live_processes,
     own_group_members,
 )
+from oneshot_tui.store.run_origin import LOST_REASON, RunStatus
 
 
 def owner_gone(host: str, pid: int, pid_start: int | None, boot: str | None) -> bool:

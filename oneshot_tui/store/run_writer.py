@@ -29,8 +29,8 @@ from oneshot_tui.core.events import (
 from oneshot_tui.core.spec import RunSettings
 from oneshot_tui.store.agent_fields import GROWING, agent_updates
 from oneshot_tui.store.db import write_transaction
-from oneshot_tui.store.history_data import RunOrigin, RunStatus
 from oneshot_tui.store.procinfo import ProcessIdentity
+from oneshot_tui.store.run_origin import RunOrigin, RunStatus
 from oneshot_tui.store.specs import dumps, settings_to_json
 from oneshot_tui.store.worktree_fields import finished_updates, ready_updates
 

@@ -36,7 +36,7 @@ from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator import RunResult
 from oneshot_tui.orchestrator.session import RunSession
-from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.run_origin import RunOrigin
 from oneshot_tui.ui.bridge import DEFAULT_FRAME, Bridge
 from oneshot_tui.ui.engine import EngineThread
 from oneshot_tui.ui.format import short_path
