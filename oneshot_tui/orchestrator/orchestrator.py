@@ -98,6 +98,8 @@ class Orchestrator:
         self._tg: anyio.abc.TaskGroup | None = None
         self._queue_scopes: dict[str, anyio.CancelScope] = {}
         self._settled: anyio.Event | None = None
+        self._scheduled = 0
+        """Tasks a coroutine owns (queued or running): the run has settled when none is left."""
         self._stopping = False
         self._stop_reason = ""
         self._signal: int | None = None
@@ -290,6 +292,7 @@ class Orchestrator:
         assert self._tg is not None
         task.scheduled = True
         self._tg.start_soon(self._run_task, task, name=f"task {task.id}")
+        self._scheduled += 1  # after: a task group that refuses it started nothing
 
     async def _run_task(self, task: Task) -> None:
         try:
@@ -307,6 +310,7 @@ class Orchestrator:
             if task.state is TaskState.CREATED:
                 self._never_started(task)
             task.scheduled = False
+            self._scheduled -= 1
             self._check_settled()
 
     async def _wait_for_slot(self, task: Task) -> bool:
@@ -445,7 +449,7 @@ class Orchestrator:
         return task.request_stop(request)
 
     def _check_settled(self) -> None:
-        if self._settled is not None and not any(t.scheduled for t in self.tasks.values()):
+        if self._settled is not None and not self._scheduled:
             self._settled.set()
 
     def _exit_code(self) -> int:

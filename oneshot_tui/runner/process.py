@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from oneshot_tui.runner.child_watcher import use_pidfd_watcher
 from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
 
@@ -142,6 +143,7 @@ class ChildProcess:
         self.chunks_read = 0
         self.in_sink = False
         """True while a chunk is being handed over (the sink may be waiting for room)."""
+        self._gone = False
 
     @classmethod
     async def spawn(cls, spec: ProcessSpec) -> ChildProcess:
@@ -155,6 +157,7 @@ class ChildProcess:
     @classmethod
     async def _spawn(cls, spec: ProcessSpec) -> ChildProcess:
         check_spawnable(spec)
+        use_pidfd_watcher()  # once: no thread per child to learn that it exited (Python 3.11)
         env = dict(spec.env) if spec.env is not None else None
         if spec.marker is not None:
             env = dict(os.environ) if env is None else env
@@ -259,8 +262,14 @@ class ChildProcess:
         return escaped_members(self.marker, LEADERS) if self.marker else []
 
     def alive(self) -> bool:
-        """True while anything this process started is alive: its group or an escapee."""
-        return group_alive(self.pgid) or bool(self.escaped())
+        """True while anything this process started is alive: its group or an escapee. Once
+        nothing is left, nothing can come back (only a live member can fork), so the answer is
+        kept: looking for escapees reads /proc."""
+        if self._gone:
+            return False
+        alive = group_alive(self.pgid) or bool(self.escaped())
+        self._gone = not alive
+        return alive
 
     def signal_all(self, sig: int) -> bool:
         """`sig` to the whole group and to every escapee; False if nothing was left."""
