@@ -55,7 +55,7 @@ def _pidfd_watcher() -> asyncio.AbstractChildWatcher:
         def attach_loop(self, loop: Any) -> None:
             return None
 
-        def add_child_handler(self, pid: int, callback: Any, *args: Any) -> None:
+        def add_child_handler(self, pid: int, callback: Any, *args: Any) -> None:  # type: ignore[override]  # the stub types *args as a TypeVarTuple
             loop = asyncio.get_running_loop()
             pidfd = os.pidfd_open(pid)
             loop.add_reader(pidfd, self._do_wait, loop, pid, pidfd, callback, args)
