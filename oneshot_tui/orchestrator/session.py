@@ -10,6 +10,7 @@ the same line wherever it was started.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,19 @@ from oneshot_tui.runner.backend import LocalBackend
 from oneshot_tui.store.run_origin import RunOrigin
 
 Warn = Callable[[str], None]
+
+_frozen = False
+
+
+def _freeze_what_lives_long() -> None:
+    """Once per process, before its first run: move every object alive now (the modules, their
+    classes and functions) out of the garbage collector's sight. They live as long as the process,
+    and a run of many tasks otherwise has every full collection walk them again (a tenth of its
+    time for 200 short tasks). Objects made later are collected as always."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 class RunSession:
@@ -75,6 +89,7 @@ class RunSession:
         Raises BackendError (a UsageError) before anything starts if the backend cannot be had.
         `stay_open` and `handle_signals` are the orchestrator's (see `Orchestrator.run`).
         """
+        _freeze_what_lives_long()
         orch = self.orchestrator
         async with open_backend(self.settings) as backend, self._recording():
             orch.backend = backend

@@ -48,6 +48,9 @@ class Task:
     child: ProcessHandle | None = None
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
+    on_stop: Callable[[], None] | None = None
+    """Called when a stop is first requested while an attempt follows a process (it starts the
+    ladder then: no task waits for a stop that mostly never comes)."""
     scheduled: bool = False
     """True while a coroutine owns the task (queued or running)."""
     totals: AgentTotals | None = None
@@ -101,6 +104,8 @@ class Task:
             self.stop = current = request
             if self.stop_event is not None:
                 self.stop_event.set()
+            if self.on_stop is not None:
+                self.on_stop()
         else:
             current.restart = current.restart or request.restart
             current.kill = current.kill or request.kill
