@@ -316,14 +316,17 @@ class Orchestrator:
     async def _wait_for_slot(self, task: Task) -> bool:
         if self._stopping or task.stop is not None:
             return False
-        with anyio.CancelScope() as scope:
-            self._queue_scopes[task.id] = scope
-            try:
-                await self._limiter.acquire()
-            finally:
-                del self._queue_scopes[task.id]
-        if scope.cancelled_caught:
-            return False
+        try:
+            self._limiter.acquire_nowait()  # a free slot (and nobody before us): no wait at all
+        except anyio.WouldBlock:
+            with anyio.CancelScope() as scope:
+                self._queue_scopes[task.id] = scope
+                try:
+                    await self._limiter.acquire()
+                finally:
+                    del self._queue_scopes[task.id]
+            if scope.cancelled_caught:
+                return False
         if self._stopping:
             self._limiter.release()
             return False
