@@ -47,6 +47,8 @@ def user_config_path() -> Path:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """Everything a run needs, from its files and flags."""
+
     settings: RunSettings
     specs: tuple[TaskSpec, ...]
     task_file: Path | None = None
@@ -59,6 +61,8 @@ class RunConfig:
 
 @dataclass
 class _TomlFile:
+    """A TOML file as read: its text and data, and where its keys are (for errors)."""
+
     path: Path
     text: str
     data: dict[str, Any]

@@ -213,6 +213,8 @@ class TaskResult:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
+    """A run began: its id, where its logs go, its tasks and its concurrency limit."""
+
     run_id: str
     ts: float
     log_dir: str

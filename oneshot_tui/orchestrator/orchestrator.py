@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
+    """How a run ended: its exit code and every task's result."""
+
     run_id: str
     exit_code: int
     results: tuple[TaskResult, ...]

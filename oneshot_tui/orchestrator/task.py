@@ -34,6 +34,8 @@ class StopRequest:
 
 @dataclass
 class Task:
+    """One task of the run: its spec, lifecycle, logs and the state of its current attempt."""
+
     spec: TaskSpec
     lifecycle: TaskLifecycle
     file_stem: str

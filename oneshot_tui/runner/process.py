@@ -70,6 +70,8 @@ class ProcessSpec:
 
 @dataclass(frozen=True, slots=True)
 class ExitStatus:
+    """How a process ended: an exit code, or the signal that killed it."""
+
     exit_code: int | None
     signal: int | None
 

@@ -17,6 +17,8 @@ _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
 @dataclass(frozen=True, slots=True)
 class ProcessIdentity:
+    """A process told apart from a later one with the same pid (start time, boot)."""
+
     pid: int
     start_ticks: int
     boot_id: str

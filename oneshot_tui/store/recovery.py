@@ -96,6 +96,8 @@ class Orphan:
 
 @dataclass(frozen=True, slots=True)
 class OrphanScan:
+    """What a look at the recorded processes of lost runs found."""
+
     orphans: tuple[Orphan, ...]
     gone: tuple[int, ...]
     """Rowids of recorded processes whose group is gone for good (closed by `close_processes`)."""
