@@ -6,9 +6,10 @@ other event is delivered to every subscriber, in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import TaskState
 
 if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the a
     from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskAdded:
     """A task joined the run (at the start, or added while it runs)."""
 
@@ -29,7 +30,7 @@ class TaskAdded:
     cwd: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateChanged:
     """A lifecycle transition."""
 
@@ -43,7 +44,7 @@ class StateChanged:
     """The lifecycle event behind it (start, went_idle, resumed, interrupt, finish, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessStarted:
     """A process of a task's attempt started (an agent loop starts several per attempt)."""
 
@@ -58,7 +59,7 @@ class ProcessStarted:
     """The cluster node it runs on (the ray backend); empty on this machine."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Output:
     """Whole lines a task wrote, decoded for display.
 
@@ -78,7 +79,7 @@ class Output:
         return self.text.split("\n") if self.lines else []
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activity:
     """One structured agent event (see `core.activity`): session, text, tool call, tool result,
     usage, result, error or raw line.
@@ -97,7 +98,7 @@ class Activity:
     """Which step of the task produced it, e.g. "worker #2"; empty for a single agent."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TotalsChanged:
     """An agent task's running totals (tokens, cost, tool calls) over all its attempts."""
 
@@ -107,7 +108,7 @@ class TotalsChanged:
     totals: AgentTotals
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryScheduled:
     """A task will try again after a pause (a rate or usage limit): show it as a countdown."""
 
@@ -124,7 +125,7 @@ class RetryScheduled:
     """How many retries are allowed in all."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoopPhase:
     """A worker/auditor loop started a step: who runs now, in which iteration of how many."""
 
@@ -138,7 +139,7 @@ class LoopPhase:
     max_iterations: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoopVerdict:
     """The auditor's verdict on one iteration of a loop."""
 
@@ -154,7 +155,7 @@ class LoopVerdict:
     """False when the auditor's answer could not be read (it then counts as RETRY)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeReady:
     """A worktree task's worktree is ready (made, or reused by a later attempt); its processes
     run in `worktree.cwd`. Published before the attempt's first process starts."""
@@ -166,7 +167,7 @@ class WorktreeReady:
     reused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeFinished:
     """What a worktree task's attempt left in its worktree: published after its processes are
     gone, just before its `TaskExited`."""
@@ -177,7 +178,7 @@ class WorktreeFinished:
     summary: WorktreeSummary
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskExited:
     """A task's attempt ended: its processes are gone and its state is final for this attempt."""
 
@@ -193,7 +194,7 @@ class TaskExited:
     """Agent tasks only: what the task has used so far."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskResult:
     """The outcome of one task at the end of a run."""
 
@@ -211,7 +212,7 @@ class TaskResult:
     """Worktree tasks only: the branch and what the last attempt changed."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunStarted:
     """A run began: its id, where its logs go, its tasks and its concurrency limit."""
 
@@ -222,7 +223,7 @@ class RunStarted:
     max_concurrent: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunFinished:
     """Every task has ended. `exit_code` is 0 if all completed, else 1 (or 128+signal)."""
 

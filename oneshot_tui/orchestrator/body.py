@@ -8,9 +8,9 @@ loop bodies build on what is here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
+from oneshot_tui.core.record import record
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, environment
@@ -18,7 +18,7 @@ from oneshot_tui.runner.process import ExitStatus, ProcessSpec, environment
 NO_VARS: Mapping[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     """How an attempt ended by itself (a stop we asked for is decided by the orchestrator)."""
 

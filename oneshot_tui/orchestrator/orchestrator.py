@@ -11,7 +11,6 @@ import os
 import traceback
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -21,6 +20,7 @@ from oneshot_tui.core.clock import Clock, SystemClock
 from oneshot_tui.core.events import RunFinished, RunStarted, TaskAdded, TaskExited, TaskResult
 from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.names import UniqueNames
+from oneshot_tui.core.record import record
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
@@ -45,7 +45,7 @@ from oneshot_tui.store.paths import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunResult:
     """How a run ended: its exit code and every task's result."""
 

@@ -16,11 +16,11 @@ import struct
 import subprocess
 import termios
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import anyio
 from anyio.abc import ByteReceiveStream, Process, TaskGroup
 
+from oneshot_tui.core.record import record
 from oneshot_tui.runner.child_watcher import use_pidfd_watcher
 from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
@@ -47,7 +47,7 @@ class ProgramNotFound(SpawnError):
     """The program is not on PATH (or not at the path given)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessSpec:
     """What to start. A string command runs through `/bin/sh -c`; a sequence is an argv."""
 
@@ -68,7 +68,7 @@ class ProcessSpec:
         return list(self.command)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExitStatus:
     """How a process ended: an exit code, or the signal that killed it."""
 

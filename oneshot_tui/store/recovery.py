@@ -9,10 +9,10 @@ still alive (and provably the same processes, see procinfo) are orphans for `cle
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from functools import partial
 
 from oneshot_tui.core.procfs import ProcStat
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
 from oneshot_tui.store.procinfo import (
@@ -79,7 +79,7 @@ def _mark_lost(run: str, now: float, conn: sqlite3.Connection) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Orphan:
     """A process group started by a lost run that is still alive."""
 
@@ -94,7 +94,7 @@ class Orphan:
         return self.leader.pid
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrphanScan:
     """What a look at the recorded processes of lost runs found."""
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from oneshot_tui.core.record import record
 
 
 class RunStatus:
@@ -22,7 +23,7 @@ LOST_REASON = "lost"
 """The reason given to tasks that were unfinished when their run was lost."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunOrigin:
     """How a run was started, as the command line knows it (recorded with the run)."""
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from oneshot_tui.core.events import Event
+from oneshot_tui.core.record import record
 from oneshot_tui.orchestrator import RunResult
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskTail:
     """A task's last lines as the engine kept them, sent after it ended with lines the UI missed
     (the bus drops output for a subscriber that falls behind): the pane shows the true ending."""

@@ -27,6 +27,7 @@ from oneshot_tui.core.events import (
     WorktreeFinished,
     WorktreeReady,
 )
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.ui.ansi import plain
@@ -34,7 +35,7 @@ from oneshot_tui.ui.buffer import LineBuffer, ViewState
 from oneshot_tui.ui.messages import TaskTail, UiEvent
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerdictInfo:
     """One auditor verdict of a loop, as the verdict history shows it."""
 
@@ -57,7 +58,7 @@ class LoopInfo:
     verdicts: list[VerdictInfo] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryInfo:
     """A pause before the next try after a rate or usage limit (shown as a countdown)."""
 
