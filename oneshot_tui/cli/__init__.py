@@ -1,53 +1,77 @@
 """The `oneshot-tui` command line.
 
 Importing this module is cheap (argparse only): `--help` must not pay for Textual, anyio or the
-engine. Each command imports what it needs when it runs.
+engine. Only the command that runs has its module imported and its parser built (the others are
+listed with their one-line help), and each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from oneshot_tui import __version__
-from oneshot_tui.cli.cleanup import add_cleanup_parser
-from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
-from oneshot_tui.cli.diff import add_diff_parser
-from oneshot_tui.cli.history import add_history_parsers
-from oneshot_tui.cli.live import add_live_parsers
-from oneshot_tui.cli.logs import add_logs_parser
-from oneshot_tui.cli.rerun import add_rerun_parser
-from oneshot_tui.cli.run import add_run_parser
-from oneshot_tui.cli.worktrees import add_worktrees_parser
+from oneshot_tui.cli.common import COMMAND_HELP, EXIT_CODES_HELP, PROG, HelpFormatter
 from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
 
+COMMANDS = {
+    "run": ("oneshot_tui.cli.run", "add_run_parser"),
+    "history": ("oneshot_tui.cli.history", "add_history_parsers"),
+    "show": ("oneshot_tui.cli.history", "add_history_parsers"),
+    "logs": ("oneshot_tui.cli.logs", "add_logs_parser"),
+    "rerun": ("oneshot_tui.cli.rerun", "add_rerun_parser"),
+    "cleanup": ("oneshot_tui.cli.cleanup", "add_cleanup_parser"),
+    "diff": ("oneshot_tui.cli.diff", "add_diff_parser"),
+    "worktrees": ("oneshot_tui.cli.worktrees", "add_worktrees_parser"),
+    **dict.fromkeys(
+        ("ps", "attach", "events", "ctl", "add", "mcp"),
+        ("oneshot_tui.cli.live", "add_live_parsers"),
+    ),
+}
+"""Each command's module and the function that adds its parser (or parsers), in --help order."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command `argv` names: its first word that is not an option (the top level has no
+    option that takes a value)."""
+    for arg in argv:
+        if arg == "--":
+            break
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. Given the arguments, only the command they name is built in full: the
+    others are listed, so `--help` imports none of their modules. Without, every command is."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Run many AI coding agents and shell commands in parallel; "
         "watch and steer them live.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_run_parser(sub)
-    add_history_parsers(sub)
-    add_logs_parser(sub)
-    add_rerun_parser(sub)
-    add_cleanup_parser(sub)
-    add_diff_parser(sub)
-    add_worktrees_parser(sub)
-    add_live_parsers(sub)
+    wanted = COMMANDS.get(_command_in(argv) or "") if argv is not None else None
+    for name, (module, adder) in COMMANDS.items():
+        if name in sub.choices:
+            continue  # added with another command of its module
+        if argv is None or (module, adder) == wanted:
+            getattr(importlib.import_module(module), adder)(sub)
+        else:
+            sub.add_parser(name, help=COMMAND_HELP[name], formatter_class=HelpFormatter)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded with the run
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
+    args.argv = tuple(arguments)  # recorded with the run
     if args.command is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE

@@ -13,6 +13,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
+from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import add_data_dir, guarded, open_reader, paragraph
 from oneshot_tui.core.exit_codes import ExitCode
 
@@ -31,7 +32,7 @@ KILL_WAIT = 5.0
 def add_cleanup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cleanup = sub.add_parser(
         "cleanup",
-        help="stop processes that lost runs left running",
+        help=COMMAND_HELP["cleanup"],
         description=paragraph(
             "Find the tasks of lost runs (their oneshot-tui process died) that are "
             "still running, list them, and stop each one's whole process group: SIGINT, SIGTERM "

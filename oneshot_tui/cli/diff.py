@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import (
     RUN_HELP,
     add_data_dir,
@@ -30,7 +31,7 @@ DIFF_EXIT_CODES = """exit codes:
 def add_diff_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = sub.add_parser(
         "diff",
-        help="show what a worktree task changed (a diff against its base commit)",
+        help=COMMAND_HELP["diff"],
         description=paragraph(
             "Print the diff of a task that ran in a git worktree, against the commit its "
             "worktree started from: its commits and whatever it left uncommitted (untracked "

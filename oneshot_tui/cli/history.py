@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import (
     HISTORY_EXIT_CODES,
     RUN_HELP,
@@ -37,7 +38,7 @@ _STATE_ORDER = ("completed", "failed", "interrupted", "running", "idle", "create
 def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = sub.add_parser(
         "history",
-        help="list recent runs",
+        help=COMMAND_HELP["history"],
         description=paragraph(
             "Recent runs, newest first: id, start, status, exit code, duration, tasks "
             "and how many ended in each state. A run whose process died shows as lost."
@@ -53,7 +54,7 @@ def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     show = sub.add_parser(
         "show",
-        help="show one run: its tasks and every state transition",
+        help=COMMAND_HELP["show"],
         description=paragraph(
             "One run: how it was started, its tasks (state, exit, time, attempts, log) "
             "and every state transition in order, with its time and reason."

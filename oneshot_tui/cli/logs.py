@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import (
     HISTORY_EXIT_CODES,
     RUN_HELP,
@@ -31,7 +32,7 @@ FOLLOW_POLL = 0.2
 def add_logs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     logs = sub.add_parser(
         "logs",
-        help="print a task's log (every byte the task wrote)",
+        help=COMMAND_HELP["logs"],
         description=paragraph(
             "Print a task's log exactly as the task wrote it (the latest attempt unless "
             "--attempt N). Without TASK, every task's log, each after a '==> TASK <==' header "

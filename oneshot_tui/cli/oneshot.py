@@ -167,8 +167,8 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from oneshot_tui.config import ConfigError, RunConfig, load_run_config
     from oneshot_tui.config.oneshot import load_oneshot_settings
     from oneshot_tui.loop.session import SessionError, find_session, reopen
-    from oneshot_tui.store.history_data import RunOrigin
     from oneshot_tui.store.paths import prepare_data_dir
+    from oneshot_tui.store.run_origin import RunOrigin
 
     settings = load_oneshot_settings({k: getattr(args, k) for k in ONESHOT_FLAG_KEYS})
     for warning in settings.warnings:

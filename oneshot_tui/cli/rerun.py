@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
+from oneshot_tui.cli.common import COMMAND_HELP, EXIT_CODES_HELP, PROG
 from oneshot_tui.cli.history_common import (
     RUN_HELP,
     add_data_dir,
@@ -23,7 +23,7 @@ from oneshot_tui.store.paths import prepare_data_dir
 def add_rerun_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rerun = sub.add_parser(
         "rerun",
-        help="run a past run's tasks again (or only those that did not complete)",
+        help=COMMAND_HELP["rerun"],
         description=paragraph(
             "Start a new run with the same task specs and run settings as RUN (as they "
             "were recorded, not as the task file says now). --failed takes only the tasks that did "
@@ -44,7 +44,7 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
     from oneshot_tui.cli.run import launch
     from oneshot_tui.config import RunConfig
     from oneshot_tui.core.states import TaskState
-    from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.run_origin import RunOrigin
     from oneshot_tui.store.specs import MissingSecret, settings_from_json, spec_from_json
 
     with open_reader(args) as reader:

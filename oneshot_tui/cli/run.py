@@ -7,23 +7,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oneshot_tui.cli.common import EXIT_CODES_HELP, PROG
+from oneshot_tui.cli.common import COMMAND_HELP, EXIT_CODES_HELP, PROG, HelpFormatter
 from oneshot_tui.core.spec import AGENTS, BACKENDS, AgentSettings
 from oneshot_tui.store.paths import prepare_data_dir
 
 if TYPE_CHECKING:
     from oneshot_tui.config import RunConfig
-    from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.run_origin import RunOrigin
 
 
 def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
-        help="run a task file and/or commands, in the TUI or headless",
+        help=COMMAND_HELP["run"],
         description="Run tasks in parallel. Opens the TUI when stdout is a terminal; "
         "otherwise (or with --no-ui) prints prefixed lines.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     run.add_argument("taskfile", nargs="?", type=Path, help="a TOML task file ([run] and [[task]])")
     run.add_argument(
@@ -133,7 +133,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not config.specs:
         raise ConfigError("the task file has no [[task]] entries", path=args.taskfile)
     data_dir = prepare_data_dir(args.data_dir)
-    from oneshot_tui.store.history_data import RunOrigin
+    from oneshot_tui.store.run_origin import RunOrigin
 
     argv = (PROG, *getattr(args, "argv", ()))
     origin = RunOrigin.of(argv, config.task_file, config.task_file_text)

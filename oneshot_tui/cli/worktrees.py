@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import (
     add_data_dir,
     data_dir_of,
@@ -43,7 +44,7 @@ WORKTREES_EXIT_CODES = """exit codes:
 def add_worktrees_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worktrees = sub.add_parser(
         "worktrees",
-        help="list worktree tasks' git worktrees; 'worktrees clean' removes them",
+        help=COMMAND_HELP["worktrees"],
         description=paragraph(
             "List the git worktrees of tasks run with worktree = true, newest run first: run, "
             "task, branch, state, what changed against the base commit (uncommitted changes "

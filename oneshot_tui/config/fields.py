@@ -163,6 +163,8 @@ def node_lost_restarts(value: Any) -> int:
 
 @dataclass(frozen=True)
 class Field:
+    """A configurable key: its name, how its value is checked and converted, and its help."""
+
     name: str
     convert: Callable[[Any], Any]
     help: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -42,13 +41,15 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def user_config_path() -> Path:
-    import platformdirs
+    from oneshot_tui.core.userdirs import user_dir
 
-    return Path(platformdirs.user_config_dir("oneshot-tui", appauthor=False)) / PROJECT_CONFIG_NAME
+    return user_dir("config") / PROJECT_CONFIG_NAME
 
 
 @dataclass(frozen=True)
 class RunConfig:
+    """Everything a run needs, from its files and flags."""
+
     settings: RunSettings
     specs: tuple[TaskSpec, ...]
     task_file: Path | None = None
@@ -61,6 +62,8 @@ class RunConfig:
 
 @dataclass
 class _TomlFile:
+    """A TOML file as read: its text and data, and where its keys are (for errors)."""
+
     path: Path
     text: str
     data: dict[str, Any]
@@ -92,6 +95,8 @@ class _TomlFile:
 
     @classmethod
     def parse(cls, path: Path, body: str) -> _TomlFile:
+        import tomllib  # only when there is a file to read (~2 ms of a start)
+
         try:
             data = tomllib.loads(body)
         except tomllib.TOMLDecodeError as exc:

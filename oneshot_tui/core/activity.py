@@ -7,9 +7,11 @@ the worker/auditor loop read one model. Plain data: stdlib only, JSON-safe throu
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from enum import StrEnum
 from typing import Any, ClassVar
+
+from oneshot_tui.core.record import record
 
 ACTIVITY_STREAM = "activity"
 """The `Output.stream` of the readable activity lines shown in a task's pane."""
@@ -26,7 +28,7 @@ class Kind(StrEnum):
     RAW = "raw"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionStarted:
     """The agent opened (or resumed) a session; the id lets a later run resume it."""
 
@@ -35,13 +37,13 @@ class SessionStarted:
     model: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AssistantText:
     kind: ClassVar[Kind] = Kind.TEXT
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ToolCall:
     kind: ClassVar[Kind] = Kind.TOOL_CALL
     tool: str
@@ -50,7 +52,7 @@ class ToolCall:
     call_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ToolResult:
     kind: ClassVar[Kind] = Kind.TOOL_RESULT
     ok: bool
@@ -59,7 +61,7 @@ class ToolResult:
     call_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Usage:
     """The session's totals so far (not a delta): later Usage events replace earlier ones."""
 
@@ -70,7 +72,7 @@ class Usage:
     """None when the agent does not say what it cost."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FinalResult:
     """The agent's final answer. `is_error` is the truth, whatever the CLI's own status said."""
 
@@ -80,7 +82,7 @@ class FinalResult:
     rate_limited: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentError:
     kind: ClassVar[Kind] = Kind.ERROR
     message: str
@@ -89,7 +91,7 @@ class AgentError:
     """Seconds the service asked us to wait, when it said."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RawLine:
     """A line the parser did not understand (or plain text): kept, never dropped."""
 
@@ -158,7 +160,7 @@ def _well_typed(event: AgentEvent) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentTotals:
     """What an agent task has used so far: tokens, money (when known) and tool calls."""
 

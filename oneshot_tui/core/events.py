@@ -6,16 +6,20 @@ other event is delivered to every subscriber, in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 
-from oneshot_tui.core.activity import AgentTotals
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
+
+if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
+    from pathlib import Path
+
+    from oneshot_tui.core.activity import AgentTotals
+    from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskAdded:
     """A task joined the run (at the start, or added while it runs)."""
 
@@ -30,7 +34,7 @@ class TaskAdded:
     """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateChanged:
     """A lifecycle transition."""
 
@@ -44,7 +48,7 @@ class StateChanged:
     """The lifecycle event behind it (start, went_idle, resumed, interrupt, finish, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessStarted:
     """A process of a task's attempt started (an agent loop starts several per attempt)."""
 
@@ -59,7 +63,7 @@ class ProcessStarted:
     """The cluster node it runs on (the ray backend); empty on this machine."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Output:
     """Whole lines a task wrote, decoded for display.
 
@@ -79,7 +83,7 @@ class Output:
         return self.text.split("\n") if self.lines else []
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutputTail:
     """A task's last display lines as the engine keeps them (`scrollback` of them), for a reader
     that did not see them arrive: a client that connected late, or one that missed lines and
@@ -93,7 +97,7 @@ class OutputTail:
     """When the task last wrote (a late reader can tell how long it has been silent)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activity:
     """One structured agent event (see `core.activity`): session, text, tool call, tool result,
     usage, result, error or raw line.
@@ -112,7 +116,7 @@ class Activity:
     """Which step of the task produced it, e.g. "worker #2"; empty for a single agent."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TotalsChanged:
     """An agent task's running totals (tokens, cost, tool calls) over all its attempts."""
 
@@ -122,7 +126,7 @@ class TotalsChanged:
     totals: AgentTotals
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryScheduled:
     """A task will try again after a pause (a rate or usage limit): show it as a countdown."""
 
@@ -139,7 +143,7 @@ class RetryScheduled:
     """How many retries are allowed in all."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoopPhase:
     """A worker/auditor loop started a step: who runs now, in which iteration of how many."""
 
@@ -153,7 +157,7 @@ class LoopPhase:
     max_iterations: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoopVerdict:
     """The auditor's verdict on one iteration of a loop."""
 
@@ -169,7 +173,7 @@ class LoopVerdict:
     """False when the auditor's answer could not be read (it then counts as RETRY)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeReady:
     """A worktree task's worktree is ready (made, or reused by a later attempt); its processes
     run in `worktree.cwd`. Published before the attempt's first process starts."""
@@ -181,7 +185,7 @@ class WorktreeReady:
     reused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeFinished:
     """What a worktree task's attempt left in its worktree: published after its processes are
     gone, just before its `TaskExited`."""
@@ -192,7 +196,7 @@ class WorktreeFinished:
     summary: WorktreeSummary
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskExited:
     """A task's attempt ended: its processes are gone and its state is final for this attempt."""
 
@@ -208,7 +212,7 @@ class TaskExited:
     """Agent tasks only: what the task has used so far."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskResult:
     """The outcome of one task at the end of a run."""
 
@@ -226,7 +230,7 @@ class TaskResult:
     """Worktree tasks only: the branch and what the last attempt changed."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunResult:
     """How a whole run ended, as the front ends report it (not an event on the bus)."""
 
@@ -237,8 +241,10 @@ class RunResult:
     log_dir: Path
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunStarted:
+    """A run began: its id, where its logs go, its tasks and its concurrency limit."""
+
     run_id: str
     ts: float
     log_dir: str
@@ -246,7 +252,7 @@ class RunStarted:
     max_concurrent: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunFinished:
     """Every task has ended. `exit_code` is 0 if all completed, else 1 (or 128+signal)."""
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from oneshot_tui.core.record import record
 
 PROC = "/proc"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcStat:
     """The fields of /proc/PID/stat we use."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 from collections.abc import Sequence
 
-from oneshot_tui.core.activity import cost, tokens
 from oneshot_tui.core.events import TaskResult
 
 
@@ -45,6 +44,8 @@ def usage_cells(result: TaskResult) -> tuple[str, str, str]:
     t = result.totals
     if t is None:
         return ("-", "-", "-")
+    from oneshot_tui.core.activity import cost, tokens  # agent tasks only
+
     return (tokens(t.tokens), "-" if t.cost_usd is None else cost(t.cost_usd), str(t.tool_calls))
 
 

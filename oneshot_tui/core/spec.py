@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
+
+from oneshot_tui.core.record import record
 
 
 class IdleAction(StrEnum):
@@ -15,7 +17,7 @@ class IdleAction(StrEnum):
     RESTART = "restart"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskPolicy:
     """Per-task limits and behaviour; every field can be set per run and overridden per task."""
 
@@ -47,7 +49,7 @@ AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "di
 """The agent executors there are (`oneshot_tui.agents` has one module each)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Budget:
     """Limits on what an agent task may use; crossing one stops it as a runaway."""
 
@@ -56,7 +58,7 @@ class Budget:
     max_tool_calls: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentSettings:
     """What an agent task runs: which executor, the prompt, and how it may behave."""
 
@@ -77,7 +79,7 @@ class AgentSettings:
     """The `direct` executor's key; passed to the client in its environment, never shown."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoopSettings:
     """A worker/auditor loop: the task's `agent` is the worker; this says who audits and how long
     to keep trying. Its pure logic lives in `oneshot_tui.loop`."""
@@ -96,7 +98,7 @@ class LoopSettings:
     """Resume even a loop that already completed."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskSpec:
     """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
 
@@ -125,7 +127,7 @@ def _quote(part: str) -> str:
     return shlex.quote(part)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunSettings:
     """Settings of the run as a whole."""
 

@@ -6,10 +6,12 @@ the summary and in history, for the headless printer, the TUI and `oneshot-tui d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from oneshot_tui.core.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DiffStat:
     """Files changed and lines added and removed (a binary file counts as a file, no lines)."""
 
@@ -36,7 +38,7 @@ class DiffStat:
         return f"{self.files} {noun} +{self.insertions} -{self.deletions}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeInfo:
     """Where a task runs: a worktree of `repo` on a branch of its own, started at `base_commit`."""
 
@@ -54,7 +56,7 @@ class WorktreeInfo:
     """Where the task's processes run: `path`, or the same subdirectory the task's cwd was in."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorktreeSummary:
     """What a task changed in its worktree, against `base_commit`.
 

@@ -12,11 +12,10 @@ import anyio
 from oneshot_tui.config import RunConfig
 from oneshot_tui.core.bus import Subscription
 from oneshot_tui.core.events import Event, RunFinished
-from oneshot_tui.headless.ndjson import JsonPrinter
 from oneshot_tui.headless.printer import TextPrinter
 from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.orchestrator.session import RunSession
-from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.run_origin import RunOrigin
 
 
 class Printer(Protocol):
@@ -51,6 +50,8 @@ async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
     orch = session.orchestrator
     printer: Printer
     if json_mode:
+        from oneshot_tui.headless.ndjson import JsonPrinter  # the wire tables: --json only
+
         printer = JsonPrinter(sys.stdout.buffer, orch.run_id)
     else:
         printer = TextPrinter(

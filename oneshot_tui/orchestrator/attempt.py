@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -13,7 +14,6 @@ from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.backend import (
     LocalBackend,
@@ -24,6 +24,9 @@ from oneshot_tui.runner.backend import (
 )
 from oneshot_tui.runner.output import LineSplitter, OutputLog
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
+
+if TYPE_CHECKING:
+    from oneshot_tui.core.worktree import WorktreeInfo
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -155,11 +158,21 @@ class Attempt:
         lost: ProcessLost | None = None
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._carry_out_stop, child)
+                if task.stop_event is not None:
+
+                    def carry_out_stop() -> None:
+                        tg.start_soon(self._carry_out_stop, child)
+
+                    if task.stop is not None:
+                        carry_out_stop()  # asked to stop before the process started
+                    else:
+                        task.on_stop = carry_out_stop
                 try:
                     status = await child.follow(sink, grace=grace)
                 except ProcessLost as exc:
                     lost = exc  # raised as itself below, not inside the task group's group
+                finally:
+                    task.on_stop = None
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
@@ -219,10 +232,8 @@ class Attempt:
         return child
 
     async def _carry_out_stop(self, child: ProcessHandle) -> None:
+        """The ladder, once a stop has been requested (started by `Task.on_stop`)."""
         task = self.task
-        if task.stop_event is None:
-            return
-        await task.stop_event.wait()
         with anyio.CancelScope(shield=True):
             if task.stop is not None and task.stop.kill:
                 child.kill()

@@ -7,19 +7,18 @@ loop bodies build on what is here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
+from oneshot_tui.core.record import record
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.orchestrator.attempt import Attempt
-from oneshot_tui.runner.process import ExitStatus, ProcessSpec
+from oneshot_tui.runner.process import ExitStatus, ProcessSpec, environment
 
 NO_VARS: Mapping[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     """How an attempt ended by itself (a stop we asked for is decided by the orchestrator)."""
 
@@ -47,7 +46,7 @@ def child_env(
     that would point git at another repository when the task runs in a worktree; then what an
     agent's CLI needs; then the task's own `env`; then secrets (never shown or logged)."""
     own = attempt.task.spec.env
-    env = dict(os.environ)
+    env = environment()
     if attempt.worktree is not None:
         from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
 

@@ -89,8 +89,10 @@ class Orchestrator:
         self._queue_scopes: dict[str, anyio.CancelScope] = {}
         self._settled: anyio.Event | None = None
         self.started = anyio.Event()
-        self._hold: anyio.Event | None = None
         """Set once `run` has published RunStarted and queued (or started) every task."""
+        self._hold: anyio.Event | None = None
+        self._scheduled = 0
+        """Tasks a coroutine owns (queued or running): the run has settled when none is left."""
         self._stopping = False
         self._stop_reason = ""
         self._signal: int | None = None
@@ -298,6 +300,7 @@ class Orchestrator:
         assert self._tg is not None
         task.scheduled = True
         self._tg.start_soon(self._run_task, task, name=f"task {task.id}")
+        self._scheduled += 1  # after: a task group that refuses it started nothing
 
     async def _run_task(self, task: Task) -> None:
         try:
@@ -315,19 +318,23 @@ class Orchestrator:
             if task.state is TaskState.CREATED:
                 self._never_started(task)
             task.scheduled = False
+            self._scheduled -= 1
             self._check_settled()
 
     async def _wait_for_slot(self, task: Task) -> bool:
         if self._stopping or task.stop is not None:
             return False
-        with anyio.CancelScope() as scope:
-            self._queue_scopes[task.id] = scope
-            try:
-                await self._limiter.acquire()
-            finally:
-                del self._queue_scopes[task.id]
-        if scope.cancelled_caught:
-            return False
+        try:
+            self._limiter.acquire_nowait()  # a free slot (and nobody before us): no wait at all
+        except anyio.WouldBlock:
+            with anyio.CancelScope() as scope:
+                self._queue_scopes[task.id] = scope
+                try:
+                    await self._limiter.acquire()
+                finally:
+                    del self._queue_scopes[task.id]
+            if scope.cancelled_caught:
+                return False
         if self._stopping:
             self._limiter.release()
             return False
@@ -453,7 +460,7 @@ class Orchestrator:
         return task.request_stop(request)
 
     def _check_settled(self) -> None:
-        if self._settled is not None and not any(t.scheduled for t in self.tasks.values()):
+        if self._settled is not None and not self._scheduled:
             self._settled.set()
 
     def _exit_code(self) -> int:

@@ -10,6 +10,7 @@ the same line wherever it was started.
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,11 +31,24 @@ from oneshot_tui.orchestrator.control_server import ControlServer
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.orchestrator import Orchestrator
 from oneshot_tui.runner.backend import LocalBackend
-from oneshot_tui.store.history_data import RunOrigin
+from oneshot_tui.store.run_origin import RunOrigin
 
 Warn = Callable[[str], None]
 OWNER_TIMEOUT = 60.0
 """Seconds a run served for a TUI waits for it to connect before giving up on it."""
+
+_frozen = False
+
+
+def _freeze_what_lives_long() -> None:
+    """Once per process, before its first run: move every object alive now (the modules, their
+    classes and functions) out of the garbage collector's sight. They live as long as the process,
+    and a run of many tasks otherwise has every full collection walk them again (a tenth of its
+    time for 200 short tasks). Objects made later are collected as always."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 class RunSession:
@@ -100,6 +114,7 @@ class RunSession:
         the run stops, as when its owner goes away). `ready` is called once the socket listens
         and, without an owner, every task is started or queued.
         """
+        _freeze_what_lives_long()
         orch = self.orchestrator
         async with open_backend(self.settings) as backend, self._recording():
             orch.backend = backend

@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
-from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.runner.backend import ProcessHandle
 from oneshot_tui.runner.output import LineView
 from oneshot_tui.runner.process import ExitStatus
+
+if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
+    from oneshot_tui.core.activity import AgentTotals
+    from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 
 
 @dataclass
@@ -31,6 +34,8 @@ class StopRequest:
 
 @dataclass
 class Task:
+    """One task of the run: its spec, lifecycle, logs and the state of its current attempt."""
+
     spec: TaskSpec
     lifecycle: TaskLifecycle
     file_stem: str
@@ -45,6 +50,9 @@ class Task:
     child: ProcessHandle | None = None
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
+    on_stop: Callable[[], None] | None = None
+    """Called when a stop is first requested while an attempt follows a process (it starts the
+    ladder then: no task waits for a stop that mostly never comes)."""
     scheduled: bool = False
     """True while a coroutine owns the task (queued or running)."""
     totals: AgentTotals | None = None
@@ -98,6 +106,8 @@ class Task:
             self.stop = current = request
             if self.stop_event is not None:
                 self.stop_event.set()
+            if self.on_stop is not None:
+                self.on_stop()
         else:
             current.restart = current.restart or request.restart
             current.kill = current.kill or request.kill

@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import WorktreeFinished, WorktreeReady
-from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.orchestrator.task import Task
 from oneshot_tui.runner.process import SpawnError
 from oneshot_tui.store.paths import ensure_private_dir, worktree_dir
+
+if TYPE_CHECKING:
+    from oneshot_tui.core.worktree import WorktreeInfo
 
 
 class Workspaces:
@@ -82,6 +85,7 @@ class Workspaces:
         info = task.worktree
         if info is None or not task.spec.policy.worktree:
             return
+        from oneshot_tui.core.worktree import WorktreeSummary
         from oneshot_tui.workspace import summarize
 
         with anyio.CancelScope(shield=True):  # a stopped run still says what its tasks changed

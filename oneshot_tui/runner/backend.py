@@ -10,10 +10,11 @@ same ladder aimed at the whole process group, and the exit status comes back the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from oneshot_tui.core.exit_codes import UsageError
+from oneshot_tui.core.record import record
 from oneshot_tui.runner.process import ChildProcess, ChunkSink, ExitStatus, ProcessSpec
 from oneshot_tui.runner.supervise import supervise
 
@@ -26,7 +27,7 @@ class ProcessLost(Exception):
     """The machine or worker running the process went away, so how it ended is unknown."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Placement:
     """What a process reserves on a cluster node; a backend on one machine ignores it."""
 

@@ -37,39 +37,39 @@ def become_subreaper() -> bool:
         return False
 
 
-def our_children() -> set[int]:
-    """Direct children of this process, adopted ones included (cheap: no full /proc scan)."""
+def children_of(pid: int | str) -> set[int]:
+    """Direct children of a process ("self": this one), adopted ones included, from the
+    `children` file of each of its threads (cheap: no full /proc scan)."""
     children: set[int] = set()
     try:
-        tasks = os.listdir(f"{PROC}/self/task")
+        tasks = os.listdir(f"{PROC}/{pid}/task")
     except OSError:
         return children
     for tid in tasks:
         try:
-            with open(f"{PROC}/self/task/{tid}/children") as f:
+            with open(f"{PROC}/{pid}/task/{tid}/children") as f:
                 children.update(int(p) for p in f.read().split())
         except OSError:
             continue
     return children
 
 
+def our_children() -> set[int]:
+    """Direct children of this process, adopted ones included."""
+    return children_of("self")
+
+
 def _descendants(roots: Collection[int]) -> list[int]:
-    """`roots` and everything below them (one pass over /proc to learn parents)."""
-    if not roots:
-        return []
-    parent_of: dict[int, int] = {}
-    for pid in pids():
-        stat = read_stat(pid)
-        if stat is not None:
-            parent_of[pid] = stat.ppid
-    found = set(roots)
-    changed = True
-    while changed:
-        changed = False
-        for pid, ppid in parent_of.items():
-            if ppid in found and pid not in found:
-                found.add(pid)
-                changed = True
+    """`roots` and everything below them, walked down from the roots: a look at the few
+    processes there, not a scan of every process on the machine (a root is often a task leader
+    that is still starting, with nothing below it)."""
+    found: set[int] = set()
+    todo = list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children_of(pid))
     return sorted(found)
 
 

@@ -16,11 +16,12 @@ import struct
 import subprocess
 import termios
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
+from anyio.abc import ByteReceiveStream, Process, TaskGroup
 
+from oneshot_tui.core.record import record
+from oneshot_tui.runner.child_watcher import use_pidfd_watcher
 from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
 
@@ -46,7 +47,7 @@ class ProgramNotFound(SpawnError):
     """The program is not on PATH (or not at the path given)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessSpec:
     """What to start. A string command runs through `/bin/sh -c`; a sequence is an argv."""
 
@@ -67,8 +68,10 @@ class ProcessSpec:
         return list(self.command)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExitStatus:
+    """How a process ended: an exit code, or the signal that killed it."""
+
     exit_code: int | None
     signal: int | None
 
@@ -115,6 +118,24 @@ def _on_path(exe: str, search: str) -> bool:
     return False
 
 
+_environ_raw: dict[bytes, bytes] = {}
+_environ: dict[str, str] = {}
+
+
+def environment() -> dict[str, str]:
+    """A copy of `os.environ` as a plain dict. Decoding every variable for every child costs a run
+    of many short tasks as much as the rest of a spawn's Python, so the decoded copy is kept and
+    reused while the process's environment stays the same."""
+    global _environ_raw, _environ
+    raw = getattr(os.environ, "_data", None)  # CPython's os.environ keeps its bytes here
+    if not isinstance(raw, dict):
+        return dict(os.environ)
+    if raw != _environ_raw:
+        _environ_raw = dict(raw)
+        _environ = dict(os.environ)
+    return dict(_environ)
+
+
 LEADERS: set[int] = set()
 """Pids of the processes we spawned and have not waited for yet (asyncio reaps those)."""
 _spawning = 0
@@ -142,6 +163,9 @@ class ChildProcess:
         self.chunks_read = 0
         self.in_sink = False
         """True while a chunk is being handed over (the sink may be waiting for room)."""
+        self._gone = False
+        self._pumping = 0
+        """Streams still being read (see `start_pumping`)."""
 
     @classmethod
     async def spawn(cls, spec: ProcessSpec) -> ChildProcess:
@@ -154,10 +178,12 @@ class ChildProcess:
 
     @classmethod
     async def _spawn(cls, spec: ProcessSpec) -> ChildProcess:
-        check_spawnable(spec)
+        if not spec.argv or not spec.argv[0]:
+            raise SpawnError("empty command")
+        use_pidfd_watcher()  # once: no thread per child to learn that it exited (Python 3.11)
         env = dict(spec.env) if spec.env is not None else None
         if spec.marker is not None:
-            env = dict(os.environ) if env is None else env
+            env = environment() if env is None else env
             env[MARKER_VAR] = spec.marker
         master: int | None = None
         slave: int | None = None
@@ -180,14 +206,18 @@ class ChildProcess:
                 env=env,
                 start_new_session=True,
             )
-        except FileNotFoundError as exc:
-            _close_quietly(master)
-            raise SpawnError(f"command not found: {spec.argv[0]}") from exc
-        except PermissionError as exc:
-            _close_quietly(master)
-            raise SpawnError(f"permission denied: {spec.argv[0]}") from exc
         except OSError as exc:
             _close_quietly(master)
+            # Why, for a person: looked into only once the start failed (a search of PATH for
+            # every start would cost a run of many short tasks more than the spawn's Python).
+            try:
+                check_spawnable(spec)
+            except SpawnError as reason:
+                raise reason from exc
+            if isinstance(exc, FileNotFoundError):
+                raise SpawnError(f"command not found: {spec.argv[0]}") from exc
+            if isinstance(exc, PermissionError):
+                raise SpawnError(f"permission denied: {spec.argv[0]}") from exc
             raise SpawnError(f"cannot start {spec.argv[0]}: {exc.strerror or exc}") from exc
         finally:
             # Our copy of the slave must go, or the master never sees EIO when the child exits.
@@ -201,17 +231,36 @@ class ChildProcess:
 
     async def pump(self, sink: ChunkSink) -> None:
         """Read every stream to its end, passing each chunk to `sink` in arrival order."""
+        async with anyio.create_task_group() as tg:
+            self.start_pumping(tg, sink)
+
+    def start_pumping(self, tg: TaskGroup, sink: ChunkSink) -> None:
+        """Start reading every stream to its end in `tg` (a task per stream, no task group of
+        their own: a run of many short tasks pays for each); `pumped` is set when all ended."""
+        if self._master_fd is not None:
+            streams: list[tuple[ByteReceiveStream | None, str]] = [(None, "pty")]
+        else:
+            pipes = ((self._process.stdout, "stdout"), (self._process.stderr, "stderr"))
+            streams = [(stream, name) for stream, name in pipes if stream is not None]
+        self._pumping = len(streams)
+        if not streams:
+            self.pumped.set()
+        for stream, name in streams:
+            tg.start_soon(self._pump_stream, stream, name, sink)
+
+    async def _pump_stream(
+        self, stream: ByteReceiveStream | None, name: str, sink: ChunkSink
+    ) -> None:
         try:
-            if self._master_fd is not None:
+            if stream is None:
+                assert self._master_fd is not None
                 await self._pump_pty(self._master_fd, sink)
             else:
-                async with anyio.create_task_group() as tg:
-                    if self._process.stdout is not None:
-                        tg.start_soon(self._pump_pipe, self._process.stdout, "stdout", sink)
-                    if self._process.stderr is not None:
-                        tg.start_soon(self._pump_pipe, self._process.stderr, "stderr", sink)
+                await self._pump_pipe(stream, name, sink)
         finally:
-            self.pumped.set()
+            self._pumping -= 1
+            if not self._pumping:
+                self.pumped.set()
 
     async def _deliver(self, sink: ChunkSink, name: str, data: bytes) -> None:
         self.chunks_read += 1
@@ -259,8 +308,14 @@ class ChildProcess:
         return escaped_members(self.marker, LEADERS) if self.marker else []
 
     def alive(self) -> bool:
-        """True while anything this process started is alive: its group or an escapee."""
-        return group_alive(self.pgid) or bool(self.escaped())
+        """True while anything this process started is alive: its group or an escapee. Once
+        nothing is left, nothing can come back (only a live member can fork), so the answer is
+        kept: looking for escapees reads /proc."""
+        if self._gone:
+            return False
+        alive = group_alive(self.pgid) or bool(self.escaped())
+        self._gone = not alive
+        return alive
 
     def signal_all(self, sig: int) -> bool:
         """`sig` to the whole group and to every escapee; False if nothing was left."""

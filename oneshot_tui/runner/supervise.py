@@ -20,7 +20,7 @@ async def supervise(
     outlive it. Reading goes on while data still flows, so nothing buffered is lost.
     """
     async with anyio.create_task_group() as tg:
-        tg.start_soon(child.pump, sink)
+        child.start_pumping(tg, sink)
         status = await child.wait()
         while not child.pumped.is_set():
             before = child.chunks_read

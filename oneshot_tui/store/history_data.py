@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,50 +10,10 @@ from typing import Any
 from oneshot_tui.core.events import TaskResult
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
-
-
-class RunStatus:
-    LIVE = "live"
-    """Its process is running it (or was, until a crash not yet noticed)."""
-    FINISHED = "finished"
-    LOST = "lost"
-    """Its process died without finishing it (SIGKILL, power loss)."""
-
-
-LOST_REASON = "lost"
-"""The reason given to tasks that were unfinished when their run was lost."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunOrigin:
-    """How a run was started, as the command line knows it (recorded with the run)."""
-
-    argv: tuple[str, ...] = ()
-    cwd: str = ""
-    task_file: str | None = None
-    task_file_sha256: str | None = None
-    rerun_of: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        argv: Sequence[str] = (),
-        task_file: Path | None = None,
-        task_file_text: str | None = None,
-        rerun_of: str | None = None,
-    ) -> RunOrigin:
-        """The origin of a run started now, from here, of this task file (as it was read)."""
-        return cls(
-            argv=tuple(argv),
-            cwd=os.getcwd(),
-            task_file=str(task_file.resolve()) if task_file is not None else None,
-            task_file_sha256=digest(task_file_text) if task_file_text is not None else None,
-            rerun_of=rerun_of,
-        )
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+from oneshot_tui.store.run_origin import LOST_REASON as LOST_REASON
+from oneshot_tui.store.run_origin import RunOrigin as RunOrigin
+from oneshot_tui.store.run_origin import RunStatus as RunStatus
+from oneshot_tui.store.run_origin import digest as digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,10 +30,10 @@ from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.store.db import connect, explain, is_busy
-from oneshot_tui.store.history_data import RunOrigin
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
 from oneshot_tui.store.recovery import Orphan, close_processes, find_orphans, recover_lost_runs
+from oneshot_tui.store.run_origin import RunOrigin
 from oneshot_tui.store.run_writer import RECORDED, Batch, RunInfo, RunWriter
 from oneshot_tui.store.schema import SchemaTooNew, migrate
 from oneshot_tui.store.specs import dumps, spec_to_json

@@ -8,15 +8,17 @@ field 22 of /proc/PID/stat) tells two processes of one boot apart, the boot id t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from oneshot_tui.core.procfs import PROC, ProcStat, pids, read_stat
+from oneshot_tui.core.record import record
 
 _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessIdentity:
+    """A process told apart from a later one with the same pid (start time, boot)."""
+
     pid: int
     start_ticks: int
     boot_id: str

@@ -9,13 +9,12 @@ still alive (and provably the same processes, see procinfo) are orphans for `cle
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from functools import partial
 
 from oneshot_tui.core.procfs import ProcStat
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
-from oneshot_tui.store.history_data import LOST_REASON, RunStatus
 from oneshot_tui.store.procinfo import (
     ProcessIdentity,
     boot_id,
@@ -24,6 +23,7 @@ from oneshot_tui.store.procinfo import (
     live_processes,
     own_group_members,
 )
+from oneshot_tui.store.run_origin import LOST_REASON, RunStatus
 
 
 def owner_gone(host: str, pid: int, pid_start: int | None, boot: str | None) -> bool:
@@ -79,7 +79,7 @@ def _mark_lost(run: str, now: float, conn: sqlite3.Connection) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Orphan:
     """A process group started by a lost run that is still alive."""
 
@@ -94,8 +94,10 @@ class Orphan:
         return self.leader.pid
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrphanScan:
+    """What a look at the recorded processes of lost runs found."""
+
     orphans: tuple[Orphan, ...]
     gone: tuple[int, ...]
     """Rowids of recorded processes whose group is gone for good (closed by `close_processes`)."""

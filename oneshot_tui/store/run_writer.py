@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from oneshot_tui.core.events import (
@@ -26,16 +25,17 @@ from oneshot_tui.core.events import (
     WorktreeFinished,
     WorktreeReady,
 )
+from oneshot_tui.core.record import record
 from oneshot_tui.core.spec import RunSettings
 from oneshot_tui.store.agent_fields import GROWING, agent_updates
 from oneshot_tui.store.db import write_transaction
-from oneshot_tui.store.history_data import RunOrigin, RunStatus
 from oneshot_tui.store.procinfo import ProcessIdentity
+from oneshot_tui.store.run_origin import RunOrigin, RunStatus
 from oneshot_tui.store.specs import dumps, settings_to_json
 from oneshot_tui.store.worktree_fields import finished_updates, ready_updates
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunInfo:
     """What is known about a run before its first event: recorded in its `runs` row."""
 
@@ -48,7 +48,7 @@ class RunInfo:
     host: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Batch:
     """Events to record, with what had to be looked up when they were received."""
 

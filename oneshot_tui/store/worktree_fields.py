@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oneshot_tui.core.events import WorktreeFinished, WorktreeReady
-from oneshot_tui.core.worktree import DiffStat, WorktreeInfo, WorktreeSummary
-from oneshot_tui.store.history_data import WorktreeRecord
+
+if TYPE_CHECKING:  # the readers' types, imported where read: a run only writes these columns
+    from oneshot_tui.core.worktree import DiffStat
+    from oneshot_tui.store.history_data import WorktreeRecord
 
 COLUMNS = (
     "worktree",
@@ -61,6 +63,8 @@ def finished_updates(event: WorktreeFinished) -> dict[str, Any]:
 
 
 def _read_stat(data: Any) -> DiffStat:
+    from oneshot_tui.core.worktree import DiffStat
+
     if not isinstance(data, Mapping):
         return DiffStat()
     values = [data.get(key) for key in ("files", "insertions", "deletions")]
@@ -71,6 +75,9 @@ def worktree_record(values: Mapping[str, Any]) -> WorktreeRecord | None:
     """The worktree of a task from its COLUMNS (None for a task that had no worktree)."""
     if not values["worktree"]:
         return None
+    from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
+    from oneshot_tui.store.history_data import WorktreeRecord
+
     info = WorktreeInfo(
         repo=values["repo"] or "",
         path=values["worktree"],

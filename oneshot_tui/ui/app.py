@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from textual import on
 from textual.app import App, SystemCommand
+from textual.driver import Driver
 from textual.screen import Screen
 
 from oneshot_tui.control.protocol import Served
@@ -49,7 +50,6 @@ from oneshot_tui.ui.messages import (
 )
 from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.confirm import ConfirmQuit
-from oneshot_tui.ui.screens.history import HistoryScreen
 from oneshot_tui.ui.screens.main import MainScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 
@@ -128,6 +128,15 @@ class OneshotApp(App[int]):
         return short_path(str(self.data_dir), os.path.expanduser("~"))
 
     # -- life ----------------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if (driver.__module__, driver.__name__) == ("textual.drivers.linux_driver", "LinuxDriver"):
+            # Not Windows, nor a driver chosen with TEXTUAL_DRIVER: leave without a timeout.
+            from oneshot_tui.ui.driver import QuickExitDriver
+
+            return QuickExitDriver
+        return driver
 
     def get_default_screen(self) -> Screen[None]:
         return self._main
@@ -262,6 +271,8 @@ class OneshotApp(App[int]):
 
     @on(HistoryRequested)
     def _history_requested(self, message: HistoryRequested) -> None:
+        from oneshot_tui.ui.screens.history import HistoryScreen  # on first use (~10% of start)
+
         if any(isinstance(s, HistoryScreen) for s in self.screen_stack):
             return
         self.push_screen(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 
+from oneshot_tui.core.record import record
 from oneshot_tui.ui.ansi import last_segment, plain
 
 # Old lines are deleted in chunks (a quarter of the scrollback, at least this many) so that
@@ -20,7 +21,7 @@ from oneshot_tui.ui.ansi import last_segment, plain
 _MIN_TRIM = 256
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Marker:
     """A line the pane draws itself: a divider between attempts, or a gap in the output."""
 

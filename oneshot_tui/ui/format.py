@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 from rich.text import Text
 
+from oneshot_tui.core.record import record
 from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.model import TaskInfo
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateLook:
     label: str
     icon: str

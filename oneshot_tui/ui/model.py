@@ -29,13 +29,14 @@ from oneshot_tui.core.events import (
     WorktreeFinished,
     WorktreeReady,
 )
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.buffer import LineBuffer, ViewState
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerdictInfo:
     """One auditor verdict of a loop, as the verdict history shows it."""
 
@@ -58,7 +59,7 @@ class LoopInfo:
     verdicts: list[VerdictInfo] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryInfo:
     """A pause before the next try after a rate or usage limit (shown as a countdown)."""
 

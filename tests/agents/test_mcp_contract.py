@@ -42,6 +42,8 @@ async def test_claude_lists_our_live_runs_through_the_mcp_server(
         config.write_text(json.dumps({"mcpServers": {"oneshot": server_entry}}))
         with FakeModelServer() as server:
             agent_env, extra = setup("claude", tmp_path / "home", server.url)
+            # Start only once our MCP server is connected (else its tools may not be offered yet).
+            agent_env["MCP_CONNECTION_NONBLOCKING"] = "0"
             work = tmp_path / "work"
             work.mkdir()
             flags = (

@@ -1,12 +1,20 @@
-"""The task lifecycle: every legal transition, every illegal one, and the events they emit."""
+"""The task lifecycle: every legal transition, every illegal one, and the events they emit; and
+the run-time lifecycle is its python-statemachine chart's (same table, same moves, same events)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from statemachine.exceptions import TransitionNotAllowed
 
 from oneshot_tui.core.clock import FakeClock
 from oneshot_tui.core.events import StateChanged
-from oneshot_tui.core.lifecycle import IllegalTransition, TaskLifecycle
+from oneshot_tui.core.lifecycle import TRANSITIONS, IllegalTransition, TaskLifecycle
+from oneshot_tui.core.lifecycle_chart import TaskLifecycleChart, compile_transitions
 from oneshot_tui.core.states import TaskState as S
 
 LEGAL = {
@@ -91,3 +99,39 @@ def test_restart_increments_the_attempt_and_the_event_carries_it() -> None:
 def test_states_know_whether_they_have_ended() -> None:
     assert {s for s in S if s.ended} == {S.INTERRUPTED, S.COMPLETED, S.FAILED}
     assert {s for s in S if s.active} == {S.RUNNING, S.IDLE}
+
+
+# -- the run-time lifecycle is the chart's ---------------------------------------------------------
+
+
+def test_the_table_is_the_charts_compiled() -> None:
+    assert compile_transitions(TaskLifecycleChart) == TRANSITIONS
+    assert {e: dict(m) for e, m in TRANSITIONS.items()} == LEGAL
+
+
+def test_the_run_time_lifecycle_does_not_import_python_statemachine() -> None:
+    code = (
+        "import sys, oneshot_tui.core.lifecycle\n"
+        "sys.exit(1 if any(m.split('.')[0] == 'statemachine' for m in sys.modules) else 0)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@given(st.lists(st.sampled_from(sorted(LEGAL)), max_size=30), st.floats(0, 100))
+def test_the_lifecycle_and_its_chart_move_and_report_alike(events: list[str], step: float) -> None:
+    clock = FakeClock()
+    ours: list[StateChanged] = []
+    charts: list[StateChanged] = []
+    lifecycle = TaskLifecycle("t", clock, ours.append)
+    chart = TaskLifecycleChart("t", clock, charts.append)
+    for n, event in enumerate(events):
+        clock.advance(step)
+        try:
+            chart.send(event, reason=f"r{n}")
+        except TransitionNotAllowed:
+            with pytest.raises(IllegalTransition):
+                lifecycle.send(event, reason=f"r{n}")
+        else:
+            lifecycle.send(event, reason=f"r{n}")
+        assert (lifecycle.state, lifecycle.attempt) == (chart.state, chart.attempt)
+    assert ours == charts

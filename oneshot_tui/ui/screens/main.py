@@ -23,7 +23,6 @@ from oneshot_tui.ui.messages import (
 )
 from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.add_task import AddTaskScreen
-from oneshot_tui.ui.screens.diff import DiffScreen
 from oneshot_tui.ui.screens.help import HelpScreen
 from oneshot_tui.ui.screens.tasks import TasksScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
@@ -130,6 +129,8 @@ class MainScreen(TasksScreen):
     def action_diff(self) -> None:
         info = self.selected_info
         if info is not None and info.worktree is not None:
+            from oneshot_tui.ui.screens.diff import DiffScreen  # the git layer: on first use
+
             self.app.push_screen(DiffScreen(info.task_id, info.worktree))
 
     def action_history(self) -> None:

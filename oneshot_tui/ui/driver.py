@@ -1,0 +1,114 @@
+"""The terminal driver: Textual's Linux driver, except that leaving does not wait for a timeout.
+
+Textual 8.2's `LinuxDriver` reads keys on a thread that polls stdin with `select(0.1)`. To stop
+it, `disable_input` sets `exit_event` and joins the thread, which notices the event only when its
+select times out, and then selects once more for 0.1 s with nothing registered (a plain sleep):
+every exit waited 100 to 200 ms for nothing. Here the thread also watches a pipe, and setting the
+exit event writes to it: the thread wakes at once and ends. Keys, parsing and everything else are
+Textual's (`run_input_thread` below is its loop with the pipe added; `tests/ui/test_driver.py`
+notices when Textual's changes, so that this copy is looked at again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+from codecs import getincrementaldecoder
+from threading import Event
+from typing import TYPE_CHECKING, Any
+
+from textual._loop import loop_last
+from textual._parser import ParseError
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+
+class _WakingEvent(Event):
+    """An Event that, once set, also wakes the input thread's select through a pipe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wake_fd: int | None = None
+
+    def set(self) -> None:
+        super().set()
+        fd = self.wake_fd
+        if fd is not None:
+            with contextlib.suppress(OSError):  # the thread ended meanwhile and closed it
+                os.write(fd, b"\0")
+
+
+class QuickExitDriver(LinuxDriver):
+    """`LinuxDriver` whose input thread ends as soon as input is disabled."""
+
+    def __init__(self, app: App[Any], **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.exit_event = _WakingEvent()
+        self.exit_event.wake_fd = self._wake_w
+        """The pipe lives as long as the driver: input may be stopped and started again
+        (Ctrl+Z, then fg), and a byte left from the last stop is read and ignored."""
+
+    def close(self) -> None:
+        super().close()
+        event = self.exit_event
+        if isinstance(event, _WakingEvent) and event.wake_fd is not None:
+            event.wake_fd = None
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    def run_input_thread(self) -> None:
+        """Wait for input and dispatch events (Textual 8.2's loop, woken by the exit event)."""
+        exit_event = self.exit_event
+        wake_r = self._wake_r
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        selector.register(wake_r, selectors.EVENT_READ)
+
+        fileno = self.fileno
+        EVENT_READ = selectors.EVENT_READ
+
+        parser = XTermParser(self._debug)
+        feed = parser.feed
+        tick = parser.tick
+
+        decode = getincrementaldecoder("utf-8")().decode
+        read = os.read
+
+        def process_selector_events(
+            selector_events: list[tuple[selectors.SelectorKey, int]],
+            final: bool = False,
+        ) -> None:
+            for last, (selector_key, mask) in loop_last(selector_events):
+                if selector_key.fd == wake_r:
+                    with contextlib.suppress(OSError):
+                        os.read(wake_r, 64)  # the exit event's byte (or a stale one): ignored
+                    continue
+                if mask & EVENT_READ:
+                    unicode_data = decode(read(fileno, 1024 * 4), final=final and last)
+                    if not unicode_data:
+                        # This can occur if the stdin is piped
+                        break
+                    for event in feed(unicode_data):
+                        self.process_message(event)
+            for event in tick():
+                self.process_message(event)
+
+        try:
+            while not exit_event.is_set():
+                process_selector_events(selector.select(0.1))
+            # Textual selects once more here (0.1 s) after unregistering stdin: nothing to read.
+            process_selector_events([], final=True)
+        finally:
+            selector.close()
+            try:
+                for _event in feed(""):
+                    pass
+            except (EOFError, ParseError):
+                pass
