@@ -8,6 +8,7 @@ incremental parser that turns the process's stdout bytes into `core.activity` ev
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ class AgentRequest:
     """Continue this session of the agent's own, where the executor can (`can_resume`)."""
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    output_schema: str | None = None
+    """A JSON Schema (as JSON text) the final answer must fit, for a CLI that can enforce one
+    (`structured_output`); the loop asks it of the auditor."""
+    output_schema_file: str | None = None
+    """The same schema in a file, for a CLI that takes a path (codex)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,11 @@ class StreamParser(Protocol):
         """Events completed by this chunk of stdout, in order."""
         ...
 
+    def feed_stderr(self, data: bytes) -> list[AgentEvent]:
+        """Events completed by this chunk of stderr (raw lines, or what a CLI says there: a
+        retry notice, an error object)."""
+        ...
+
     def close(self) -> list[AgentEvent]:
         """The stream ended: events from a last unterminated line, and any closing result."""
         ...
@@ -62,6 +73,20 @@ class Executor(ABC):
     install: ClassVar[str]
     """The command that installs the binary, for the "not found" message."""
     can_resume: ClassVar[bool] = False
+    """It continues a session of its own (`AgentRequest.resume_session`), with the same
+    permissions as the session's first turn."""
+    structured_output: ClassVar[bool] = False
+    """It can be made to answer in a JSON schema (`AgentRequest.output_schema`)."""
+    streams_text: ClassVar[bool] = False
+    """Its stream carries text as the model writes it (`TextDelta`), not only whole messages."""
+    stdout_file: ClassVar[bool] = False
+    """Its stdout goes to a file rather than a pipe: the CLI exits before a full pipe drains
+    and would lose the end of a long answer (Node and Bun CLIs)."""
+    first_runs_race: ClassVar[bool] = False
+    """Its first runs on a fresh HOME race each other (opencode's SQLite set-up): start one, let
+    it get going, then the others."""
+    default_model: ClassVar[str] = ""
+    """The model it uses when none is given, for the price table."""
 
     @abstractmethod
     def invocation(self, request: AgentRequest) -> Invocation: ...
@@ -82,6 +107,33 @@ class LineParser:
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._err = bytearray()
+
+    def feed_stderr(self, data: bytes) -> list[AgentEvent]:
+        self._err += data
+        out: list[AgentEvent] = []
+        start = 0
+        while (end := self._err.find(b"\n", start)) >= 0:
+            out.extend(self._stderr_line(bytes(self._err[start:end])))
+            start = end + 1
+        del self._err[:start]
+        if len(self._err) > MAX_LINE_BYTES:
+            out.extend(self._stderr_line(bytes(self._err)))
+            self._err.clear()
+        return out
+
+    def _stderr_line(self, data: bytes) -> list[AgentEvent]:
+        text = data.decode("utf-8", "replace").rstrip("\r")
+        if not text.strip():
+            return []
+        try:
+            return self.parse_stderr_line(text)
+        except Exception:  # as on stdout: a surprise is kept as text
+            return [RawLine(text, "stderr")]
+
+    def parse_stderr_line(self, line: str) -> list[AgentEvent]:
+        """A line of stderr; a raw line unless the CLI says something we read there."""
+        return [RawLine(line, "stderr")]
 
     def feed(self, data: bytes) -> list[AgentEvent]:
         self._buf += data
@@ -98,6 +150,9 @@ class LineParser:
 
     def close(self) -> list[AgentEvent]:
         out: list[AgentEvent] = []
+        if self._err:
+            out.extend(self._stderr_line(bytes(self._err)))
+            self._err.clear()
         if self._buf:
             out.extend(self._line(bytes(self._buf)))
             self._buf.clear()
@@ -181,11 +236,35 @@ def summarize_input(value: Any) -> str:
     return one_line(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
+ERROR_OUTPUT = 4000
+"""A failed tool's output is kept longer: the error is what a person needs to read."""
+
+
 def short(text: Any, limit: int = SHORT_OUTPUT) -> str:
     """Tool output cut to `limit` characters (the log file has it whole)."""
     body = text if isinstance(text, str) else "" if text is None else json.dumps(text)
     body = body.strip()
     return body if len(body) <= limit else body[: limit - 1] + "…"
+
+
+def tool_output(ok: bool, text: Any) -> str:
+    """A tool's output as a ToolResult keeps it: short when it worked, longer when it failed."""
+    return short(text, SHORT_OUTPUT if ok else ERROR_OUTPUT)
+
+
+_ERROR_WORD = re.compile(
+    r"error|fail|fatal|exception|denied|refused|invalid|cannot|can't|unable", re.I
+)
+_NOISE = re.compile(r"^\s*(?:at\s|\^|~+$|DeprecationWarning|\(Use `node|WARNING: proceeding)")
+
+
+def error_lines(lines: list[str], limit: int = 2) -> str:
+    """What a CLI's stderr said about its failure: its last lines that name an error (else its
+    last lines), stack frames and known noise left out, joined with " | "."""
+    kept = [line.strip() for line in lines if line.strip() and not _NOISE.match(line)]
+    picked = [line for line in kept if _ERROR_WORD.search(line)] or kept
+    text = " | ".join(picked[-limit:])
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 def as_int(value: Any) -> int:

@@ -8,14 +8,17 @@ a line, after an `output_missed` with `lines` when a lossy reader lost some), `e
 `signal`, `state`, `attempt`, `duration`, `reason`, `totals`), `run_finished` (`exit_code`,
 `signal`, `results`). Agent tasks add `activity` (`kind`, `text`, `data`, `label`, `attempt`; their
 readable lines are not repeated as `output`), `totals` (`input_tokens`, `output_tokens`,
-`cost_usd`, `tool_calls`) and `retry` (`delay`, `resume_at`, `reason`, `retry`, `retries`).
-Worker/auditor loops add `loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and
-`verdict` (`verdict`, `feedback`, `well_formed`, `iteration`). Worktree tasks add `worktree`
-(`path`, `branch`, `repo`, `base_commit`, `base_ref`, `cwd`, `reused`) before their processes start
-and `worktree_result` (the same, plus `final_commit`, `commits`, `committed`, `uncommitted` and
-`total` diff stats as `files`, `insertions`, `deletions`, and `error`) when an attempt ends; their
-`run_finished` results carry it as `worktree`. Readers should ignore events and keys they do not
-know.
+`cost_usd`, `tool_calls`, `estimated`, `denials`), `retry` (`delay`, `resume_at`, `reason`,
+`retry`, `retries`, `by_agent`: the CLI retries on its own) and `agent` (`agent`, `previous`,
+`reason`: which agent of its list a task runs on now); `exit` and `run_finished` results add
+`attention` (why the outcome needs its user, e.g. denied tool calls). Worker/auditor loops add
+`loop_phase` (`role`, `iteration`, `max_iterations`, `oneshot_id`) and `verdict` (`verdict`,
+`feedback`, `well_formed`, `iteration`, and `answer`: the auditor's own words when unreadable).
+Worktree tasks add `worktree` (`path`, `branch`, `repo`, `base_commit`, `base_ref`, `cwd`,
+`reused`) before their processes start and `worktree_result` (the same, plus `final_commit`,
+`commits`, `committed`, `uncommitted` and `total` diff stats as `files`, `insertions`,
+`deletions`, and `error`) when an attempt ends; their `run_finished` results carry it as
+`worktree`. Readers should ignore events and keys they do not know.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    AgentChosen,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -112,6 +116,7 @@ def result_json(r: TaskResult) -> Fields:
         "reason": r.reason,
         "totals": totals_json(r.totals),
         "worktree": worktree_result_json(r.worktree),
+        "attention": r.attention,
     }
 
 
@@ -127,6 +132,7 @@ def _result(obj: Obj) -> TaskResult:
         obj.get("reason", ""),
         _totals(obj.get("totals")),
         _worktree_result(obj.get("worktree")),
+        obj.get("attention", ""),
     )
 
 
@@ -180,6 +186,16 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "reason": e.reason,
             "retry": e.retry,
             "retries": e.retries,
+            "by_agent": e.by_agent,
+        },
+    ),
+    AgentChosen: (
+        "agent",
+        lambda e: {
+            "attempt": e.attempt,
+            "agent": e.agent,
+            "previous": e.previous,
+            "reason": e.reason,
         },
     ),
     LoopPhase: (
@@ -201,6 +217,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "verdict": e.verdict,
             "feedback": e.feedback,
             "well_formed": e.well_formed,
+            "answer": e.answer,
         },
     ),
     WorktreeReady: (
@@ -221,6 +238,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "duration": round(e.duration, 3),
             "reason": e.reason,
             "totals": totals_json(e.totals),
+            "attention": e.attention,
         },
     ),
     RunStarted: (
@@ -290,6 +308,15 @@ DECODERS: dict[str, Decoder] = {
         o.get("reason", ""),
         o.get("retry", 1),
         o.get("retries", 1),
+        o.get("by_agent", False),
+    ),
+    "agent": lambda o: AgentChosen(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["agent"],
+        o.get("previous", ""),
+        o.get("reason", ""),
     ),
     "loop_phase": lambda o: LoopPhase(
         o["task"],
@@ -309,6 +336,7 @@ DECODERS: dict[str, Decoder] = {
         o["verdict"],
         o.get("feedback", ""),
         o.get("well_formed", True),
+        o.get("answer", ""),
     ),
     "worktree": lambda o: WorktreeReady(
         o["task"], o.get("attempt", 1), o["ts"], _worktree(o), o.get("reused", False)
@@ -329,6 +357,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("duration", 0.0),
         o.get("reason", ""),
         _totals(o.get("totals")),
+        o.get("attention", ""),
     ),
     "run_started": lambda o: RunStarted(
         o["run"],

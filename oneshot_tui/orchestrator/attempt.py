@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -22,8 +23,11 @@ from oneshot_tui.runner.backend import (
     ProcessHandle,
     ProcessLost,
 )
-from oneshot_tui.runner.output import LineSplitter, OutputLog
+from oneshot_tui.runner.output import LineSplitter, OutputLog, StreamMux
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
+
+if TYPE_CHECKING:
+    from oneshot_tui.orchestrator.agent_pool import AgentPool
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -46,6 +50,7 @@ class Attempt:
         data_dir: Path | None = None,
         worktree: WorktreeInfo | None = None,
         backend: ProcessBackend | None = None,
+        agents: Callable[[], AgentPool] | None = None,
     ) -> None:
         self.task = task
         self.bus = bus
@@ -63,6 +68,39 @@ class Attempt:
         self.backend: ProcessBackend = backend or LocalBackend()
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
+        self._agents = agents
+        self._process_stop: anyio.Event | None = None
+        self.process_stop_reason: str | None = None
+        """Why the last process was stopped while the attempt goes on (`stop_process`)."""
+
+    @property
+    def agents(self) -> AgentPool:
+        """What the run's agents share (limits per agent, prices, first runs): made on first use,
+        so a run of plain commands never loads the agents."""
+        if self._agents is None:
+            from oneshot_tui.orchestrator.agent_pool import AgentPool
+
+            pool = AgentPool()
+            self._agents = lambda: pool
+        return self._agents()
+
+    def time_left(self) -> float | None:
+        """Seconds before the attempt's wall-time limit, None without one."""
+        timeout = self.task.spec.policy.timeout
+        started = self.task.started_at
+        if timeout is None or started is None:
+            return None
+        return max(timeout - (self.clock.monotonic() - started), 0.0)
+
+    def stop_process(self, reason: str) -> bool:
+        """Stop the running process with the ladder while the attempt goes on (a stalled step to
+        be retried, a CLI that retries too long): its body sees `process_stop_reason`."""
+        event = self._process_stop
+        if event is None or event.is_set():
+            return False
+        self.process_stop_reason = reason
+        event.set()
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -109,6 +147,8 @@ class Attempt:
             spec = replace(spec, marker=self.marker)
         child = await self._spawn(spec)
         task.child = child
+        self._process_stop = process_stop = anyio.Event()
+        self.process_stop_reason = None
         if task.state is TaskState.CREATED:
             where = f" on node {child.node}" if child.node else ""
             task.lifecycle.start(reason=f"pid {child.pid}{where}")
@@ -126,29 +166,32 @@ class Attempt:
         splitters: dict[str, LineSplitter] = {}
 
         redact = self.redactor.data if self.redactor else None
+        mux = StreamMux(self._write_log)
+        """Each stream's lines stay whole in the shared log (a warning never cuts a JSON line)."""
+
+        async def look(chunks: list[tuple[str, bytes]], wait: bool = True) -> None:
+            """What is in the log now, and only that, goes on to the display and the observer."""
+            for stream, data in chunks:
+                if observe is not None:
+                    observe(stream, data)
+                if show_lines:
+                    splitter = splitters.get(stream)
+                    if splitter is None:
+                        splitter = splitters[stream] = LineSplitter()
+                    text, count = splitter.feed(data)
+                    if count:
+                        self.show(stream, text, count)
+                    if wait and self.bus.needs_room(task.id):
+                        await self.bus.wait_for_room(task.id)
 
         async def sink(stream: str, data: bytes) -> None:
             if redact is not None:
                 data = redact(data)
-            if self.log_error is None:
-                try:
-                    self.log.write(data)
-                except OSError as exc:
-                    self._log_failed(exc)
+            chunks = mux.write(stream, data)
             task.last_output_at = self.clock.monotonic()
             if task.state is TaskState.IDLE:
                 task.lifecycle.resumed(reason="output")
-            if observe is not None:
-                observe(stream, data)
-            if show_lines:
-                splitter = splitters.get(stream)
-                if splitter is None:
-                    splitter = splitters[stream] = LineSplitter()
-                text, count = splitter.feed(data)
-                if count:
-                    self.show(stream, text, count)
-                if self.bus.needs_room(task.id):
-                    await self.bus.wait_for_room(task.id)
+            await look(chunks)
 
         grace = task.spec.policy.grace
         status: ExitStatus | None = None
@@ -156,6 +199,7 @@ class Attempt:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._carry_out_stop, child)
+                tg.start_soon(self._carry_out_process_stop, child, process_stop)
                 try:
                     status = await child.follow(sink, grace=grace)
                 except ProcessLost as exc:
@@ -166,15 +210,24 @@ class Attempt:
                 if child.alive():
                     await child.stop(grace)
                 await child.aclose()
+                await look(mux.flush(), wait=False)
                 for stream, splitter in splitters.items():
                     text, count = splitter.flush()
                     if count:
                         self.show(stream, text, count)
                 task.child = None
+                self._process_stop = None
         if lost is not None:
             raise lost
         assert status is not None
         return status
+
+    def _write_log(self, data: bytes) -> None:
+        if self.log_error is None:
+            try:
+                self.log.write(data)
+            except OSError as exc:
+                self._log_failed(exc)
 
     def _log_failed(self, exc: OSError) -> None:
         """The log cannot be written (a full disk): what the task writes from now on would be
@@ -217,6 +270,11 @@ class Attempt:
             stop = self.task.stop
             raise SpawnError(f"not started: {stop.reason if stop else 'stopped'}")
         return child
+
+    async def _carry_out_process_stop(self, child: ProcessHandle, event: anyio.Event) -> None:
+        await event.wait()
+        with anyio.CancelScope(shield=True):
+            await child.stop(self.task.spec.policy.grace)
 
     async def _carry_out_stop(self, child: ProcessHandle) -> None:
         task = self.task

@@ -19,6 +19,7 @@ from oneshot_tui.core.activity import (
     FinalResult,
     RawLine,
     SessionStarted,
+    TextDelta,
     ToolCall,
     ToolResult,
     Usage,
@@ -171,14 +172,22 @@ def test_gemini_error_result() -> None:
     assert isinstance(result, FinalResult) and result.is_error and result.rate_limited
 
 
-def test_gemini_joins_delta_messages_into_one_text() -> None:
+def test_gemini_passes_each_delta_on_at_once_then_the_whole_text() -> None:
     lines = [
         {"type": "message", "role": "assistant", "content": "Hel", "delta": True},
         {"type": "message", "role": "assistant", "content": "lo", "delta": True},
         {"type": "result", "status": "success", "stats": {"input_tokens": 1, "output_tokens": 2}},
     ]
-    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
-    assert parse("gemini", data) == [AssistantText("Hello"), Usage(1, 2), FinalResult("Hello")]
+    parser = executor("gemini").parser()
+    first = json.dumps(lines[0]).encode() + b"\n"
+    assert parser.feed(first) == [TextDelta("Hel")]  # not held until the next event
+    rest = b"".join(json.dumps(x).encode() + b"\n" for x in lines[1:])
+    assert parser.feed(rest) + parser.close() == [
+        TextDelta("lo"),
+        AssistantText("Hello"),
+        Usage(1, 2),
+        FinalResult("Hello"),
+    ]
 
 
 def test_codex_turn_failed_is_an_error_result() -> None:

@@ -12,7 +12,7 @@ from oneshot_tui.core.events import LoopPhase, LoopVerdict
 from oneshot_tui.core.spec import Budget
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.loop.session import find_session
-from oneshot_tui.loop.verdict import FORMAT_FEEDBACK
+from oneshot_tui.loop.verdict import FORMAT_FEEDBACK, REMINDER
 from oneshot_tui.orchestrator import Orchestrator
 from tests.helpers import Watcher, pid_alive, run_recorded
 from tests.loop_helpers import ScriptedAgents, loop_spec, verdict
@@ -78,18 +78,55 @@ async def test_impossible_fails_the_task(data_dir: Path, tmp_path: Path) -> None
     assert len(agents.calls()) == 2
 
 
-async def test_garbled_verdicts_retry_until_the_limit_then_fail(
+async def test_an_unreadable_verdict_is_asked_again_in_the_auditors_session(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    agents = ScriptedAgents(
+        tmp_path,
+        [
+            {"result": "did it"},
+            {"result": "Verdict: DONE is not justified here, tests fail."},
+            {"result": "**Verdict:** RETRY — missing test"},
+            verdict("DONE", "now it reads"),
+        ],
+    )
+    spec = loop_spec("Do it", cwd=tmp_path, env=agents.env, max_iterations=2)
+    result, watcher = await run_recorded(Orchestrator([spec], data_dir=data_dir))
+    assert result.results[0].state is S.COMPLETED, result.results[0].reason
+    calls = agents.calls()
+    # One worker run: an unreadable audit never spends a worker iteration.
+    assert [c["binary"] for c in calls] == ["claude", "codex", "codex", "codex"]
+    # Asked again in its own session, with the reminder alone.
+    assert calls[2]["argv"][calls[2]["argv"].index("resume") + 1 :][-2:] == [
+        "fake-session-1",
+        REMINDER,
+    ]
+    assert agents.prompts()[3] == REMINDER
+    verdicts = [e for e in watcher.all() if isinstance(e, LoopVerdict)]
+    assert [(v.verdict, v.well_formed) for v in verdicts] == [
+        ("RETRY", False),
+        ("RETRY", False),
+        ("DONE", True),
+    ]
+    # The auditor's own words are kept for the verdict screen.
+    assert verdicts[0].answer == "Verdict: DONE is not justified here, tests fail."
+    assert verdicts[2].answer == ""
+
+
+async def test_an_auditor_that_stays_unreadable_fails_the_loop(
     data_dir: Path, tmp_path: Path
 ) -> None:
     agents = ScriptedAgents(tmp_path, [{"result": "did it"}, {"result": "Looks fine to me!"}])
     spec = loop_spec("Do it", cwd=tmp_path, env=agents.env, max_iterations=2)
     result, watcher = await run_recorded(Orchestrator([spec], data_dir=data_dir))
     assert result.results[0].state is S.FAILED
-    assert result.results[0].reason.startswith("no DONE after 2 iteration(s)")
-    assert len(agents.calls()) == 4
-    assert FORMAT_FEEDBACK in agents.prompts()[2]
+    assert result.results[0].reason == "auditor #1 gave no readable verdict in 3 answers"
+    assert [c["binary"] for c in agents.calls()] == ["claude", "codex", "codex", "codex"]
+    assert FORMAT_FEEDBACK not in "".join(
+        agents.prompts()
+    )  # nothing meant for it reaches the worker
     verdicts = [e for e in watcher.all() if isinstance(e, LoopVerdict)]
-    assert [(v.verdict, v.well_formed) for v in verdicts] == [("RETRY", False), ("RETRY", False)]
+    assert [v.well_formed for v in verdicts] == [False, False, False]
 
 
 async def test_an_auditor_crash_fails_the_task_with_the_reason(

@@ -88,7 +88,7 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
             }
         )
     )
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm, maybe"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     proc = run(agents, "Do it", cwd=tmp_path)
     assert proc.returncode == 1
     assert 'unknown key "bogus_key" ignored' in proc.stderr
@@ -96,9 +96,9 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
     assert "no DONE after 1 iteration(s)" in proc.stderr
     # Our project config beats the user's JSON; a flag beats both.
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iterations = 2\n")
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     assert "no DONE after 2 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     proc = run(agents, "--max-iterations", "3", "Do it", cwd=tmp_path)
     assert "no DONE after 3 iteration(s)" in proc.stderr
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iteration = 2\n")
