@@ -85,6 +85,15 @@ class LoopSession:
         settings = data.get("settings")
         return settings if isinstance(settings, dict) else {}
 
+    def saved_owner(self) -> dict[str, Any]:
+        """Which run last ran the loop ({run, task, attempt}), as saved beside its state."""
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        owner = data.get("owner")
+        return owner if isinstance(owner, dict) else {}
+
     def log_activity(self, state: LoopState, role: str, activity: dict[str, Any]) -> None:
         line = {
             "ts": round(time.time(), 3),

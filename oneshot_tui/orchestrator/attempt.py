@@ -53,6 +53,7 @@ class Attempt:
         agents: Callable[[], AgentPool] | None = None,
     ) -> None:
         self.task = task
+        self.run_id = run_id
         self.bus = bus
         self.clock = clock
         self.log = log

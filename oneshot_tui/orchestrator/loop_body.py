@@ -78,6 +78,7 @@ class LoopBody:
         self.prompts = prompt_set(spec.loop)
         self.record: dict[str, Any] = loop_settings_record(spec)
         """What is saved beside the loop's state (with its worktree, once the attempt has one)."""
+        self.owner: dict[str, Any] = {}
 
     def _open(self, attempt: Attempt, record: dict[str, Any]) -> tuple[LoopSession, LoopState]:
         """The loop this attempt runs: a new one, or the saved one it goes on with (`--resume`,
@@ -97,13 +98,20 @@ class LoopBody:
         if self.loop.activity_log:
             session.also_log_to(self.loop.activity_log)
         task.oneshot_id = state.oneshot_id
-        session.save(state, settings=record)
+        self._save(session, state)
         return session, state
+
+    def _save(self, session: LoopSession, state: LoopState) -> None:
+        """The state, with what `--resume` needs: the settings, and which run runs it now (so a
+        resume after a crash can stop what that run left running)."""
+        session.save(state, settings=self.record, owner=self.owner)
 
     async def run(self, attempt: Attempt) -> Outcome:
         if attempt.data_dir is None:
             raise RuntimeError("a loop task needs the run's data dir to keep its session")
         self.record = record = loop_settings_record(self.spec, attempt.worktree)
+        task = attempt.task
+        self.owner = {"run": attempt.run_id, "task": task.id, "attempt": task.attempt}
         session, state = self._open(attempt, record)
         for earlier in state.verdicts:  # a resumed loop: its history shows every verdict
             self._publish_verdict(
@@ -132,12 +140,12 @@ class LoopBody:
                 auditor_finished(state, audit, None if run.ok else run.reason, text)
                 if audit is not None:
                     self._verdict(attempt, session, state, step, audit, text)
-            session.save(state, settings=record)
+            self._save(session, state)
         if attempt.stopping:
             stop = attempt.task.stop
             state.status = LoopStatus.INTERRUPTED
             state.reason = stop.reason if stop is not None else "interrupted"
-            session.save(state, settings=record)
+            self._save(session, state)
             return Outcome(False, state.reason, attention=attention)
         if state.status is LoopStatus.COMPLETED:
             attempt.show(ACTIVITY_STREAM, f"✔ {state.reason} (oneshot {state.oneshot_id})", 1)
@@ -163,13 +171,13 @@ class LoopBody:
             if sid and state.sessions.get(key) != sid:
                 # Saved at once: a crash mid-step can then resume the agent's own session.
                 state.sessions[key] = sid
-                session.save(state, settings=self.record)
+                self._save(session, state)
             session.log_activity(state, str(step.role), to_data(event))
 
         def on_agent(name: str) -> None:
             if state.agents.get(key) != name:
                 state.agents[key] = name
-                session.save(state, settings=self.record)
+                self._save(session, state)
 
         schema, schema_file = (None, None)
         if step.role is Role.AUDITOR:
