@@ -279,7 +279,11 @@ async def run_agent(
     spec = ProcessSpec(invocation.argv, cwd=attempt.cwd, env=env, stdout_file=executor.stdout_file)
     parser = executor.parser()
     pool = attempt.agents
-    live = LiveUsage(request.prompt, pool.prices.price(request.model or executor.default_model))
+    prices = pool.prices
+    # A model the table does not know (a local one's name) is priced as the CLI's default,
+    # as claude prices one itself.
+    default_price = prices.price(executor.default_model) if executor.default_model else None
+    live = LiveUsage(request.prompt, prices.price(request.model or "") or default_price)
     calls: dict[str, ToolCall] = {}
     last_call: list[str | None] = [None]
     agent_waits = [0.0]

@@ -21,6 +21,8 @@ title or a classifier get a plain answer):
   no Retry-After header.
 - `FAKE_RATE_LIMIT_AFTER_TOOL:<wait>`: the first request that carries a tool's output gets that
   429 (once per server), the later ones go on: a limit in the middle of the work.
+- `FAKE_RATE_LIMIT_ON_<PROTOCOL>:<wait>` (anthropic, responses, chat, gemini): that 429 on that
+  protocol only (one agent out of quota while another goes on).
 - `FAKE_LOOP_TOOLS`: call the shell tool again and again, whatever came back (a runaway).
 - `FAKE_BIG:<bytes>`: the final answer is that long (numbered lines, then `FAKE_BIG_END`).
 - `FAKE_DELTAS:<n>`: the final answer comes in n pieces; after the first, the server waits for
@@ -136,7 +138,13 @@ Turn = tuple[str, str]
 """("user", text) or ("tool", output), in the conversation's order."""
 
 
-def plan(server: FakeModelServer, conversation: Any, turns: list[Turn], tools: list[str]) -> Reply:
+def plan(
+    server: FakeModelServer,
+    conversation: Any,
+    turns: list[Turn],
+    tools: list[str],
+    protocol: str = "",
+) -> Reply:
     """The reply to one request (protocol-independent). Only the latest user message and the
     tool outputs after it decide the step: a resumed session's earlier turns do not."""
     texts = list(_strings(conversation))
@@ -157,6 +165,11 @@ def plan(server: FakeModelServer, conversation: Any, turns: list[Turn], tools: l
     if main_turn and (limit := _LIMIT.search(joined)):
         reply.status = 429
         reply.message = f"Rate limit reached. Please try again in {limit.group(1).strip()}."
+        return reply
+    on_protocol = re.search(f"FAKE_RATE_LIMIT_ON_{protocol.upper()}:" + _WAIT, joined)
+    if main_turn and protocol and on_protocol:
+        reply.status = 429
+        reply.message = f"Rate limit reached. Please try again in {on_protocol.group(1).strip()}."
         return reply
     after_tool = _LIMIT_AFTER_TOOL.search(joined)
     if main_turn and after_tool and tool_output is not None and server.take_once("after_tool"):
@@ -425,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
                     said.append(str(block.get("text", "")))
             if said:
                 turns.append(("user", "\n".join(said)))
-        reply = plan(self.fake, body.get("messages"), turns, _tool_names(body))
+        reply = plan(self.fake, body.get("messages"), turns, _tool_names(body), "anthropic")
         if self._prelude(reply):
             return
         model = body.get("model") or "fake-model"
@@ -521,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
                 turns.append(("tool", given if isinstance(given, str) else json.dumps(given)))
             elif item.get("role") == "user":
                 turns.append(("user", "\n".join(_strings(item.get("content")))))
-        reply = plan(self.fake, body.get("input"), turns, _tool_names(body))
+        reply = plan(self.fake, body.get("input"), turns, _tool_names(body), "responses")
         if self._prelude(reply):
             return
         model = body.get("model") or "fake-model"
@@ -603,7 +616,7 @@ class _Handler(BaseHTTPRequestHandler):
                 turns.append(("tool", "\n".join(_strings(said.get("content", "")))))
             elif isinstance(said, dict) and said.get("role") == "user":
                 turns.append(("user", "\n".join(_strings(said.get("content", "")))))
-        reply = plan(self.fake, body.get("messages"), turns, _tool_names(body))
+        reply = plan(self.fake, body.get("messages"), turns, _tool_names(body), "chat")
         if self._prelude(reply):
             return
         model = body.get("model") or "fake-model"
@@ -695,7 +708,7 @@ class _Handler(BaseHTTPRequestHandler):
                 turns.append(("user", "\n".join(said)))
         config = body.get("generationConfig") or {}
         tools = _tool_names(body)
-        reply = plan(self.fake, body.get("contents"), turns, tools)
+        reply = plan(self.fake, body.get("contents"), turns, tools, "gemini")
         if self._prelude(reply):
             return
         model = self.path.split("/models/", 1)[-1].split(":", 1)[0]
