@@ -234,6 +234,8 @@ class OneshotApp(App[int]):
             self.command(orch.kill, task_id)
         elif message.command == "restart":
             self.command(orch.restart, task_id)
+        elif message.command == "continue":
+            self.command(orch.continue_task, task_id)
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:
@@ -298,7 +300,12 @@ class OneshotApp(App[int]):
         for title, help_text, action in (
             ("Interrupt task", "Stop the selected task with the ladder (i)", "interrupt"),
             ("Kill task", "SIGKILL the selected task's process group (x)", "kill"),
-            ("Restart task", "Start a new attempt of the selected task (r)", "restart"),
+            ("Fresh start", "Start the selected task anew; a loop as a new loop (r)", "restart"),
+            (
+                "Continue loop",
+                "Continue the selected loop where it stopped, in its sessions (c)",
+                "continue_task",
+            ),
             ("Interrupt idle tasks", "Interrupt every idle task (I)", "interrupt_idle"),
             ("Zoom", "Show the selected pane full screen (z)", "zoom"),
             ("Search output", "Search the selected task's output (/)", "search"),

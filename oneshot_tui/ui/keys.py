@@ -43,7 +43,9 @@ MAIN_BINDINGS: list[BindingType] = [
     *_SELECT,
     Binding("i", "interrupt", "Interrupt"),
     Binding("x", "kill", "Kill"),
-    Binding("r", "restart", "Restart"),
+    Binding("r", "restart", "Fresh start"),
+    # In the footer only in a run with loop tasks, like v.
+    Binding("c", "continue_task", "Continue"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # In the footer only in a run with loop tasks (greyed for the others), see check_action.
     Binding("v", "verdicts", "Verdicts"),
@@ -74,7 +76,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("enter  z", "zoom the selected pane (again: back)"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
-    ("r", "restart: a new attempt in the same pane"),
+    ("r", "fresh start: a new attempt from the beginning (a loop: a new loop)"),
+    ("c", "continue a stopped or failed loop where it stopped, in its agents' sessions"),
     ("I", "interrupt every idle task"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),
