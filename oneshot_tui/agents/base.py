@@ -8,6 +8,7 @@ incremental parser that turns the process's stdout bytes into `core.activity` ev
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from oneshot_tui.core.activity import AgentEvent, RawLine, one_line
+
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+"""(object, end) of the JSON value at a position: json.loads without its wrappers."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """A line longer than this is passed on as raw text in pieces rather than held in memory."""
@@ -136,17 +140,41 @@ class LineParser:
         return [RawLine(line, "stderr")]
 
     def feed(self, data: bytes) -> list[AgentEvent]:
-        self._buf += data
+        block = self._whole_lines(data)
+        if block is None:
+            return self._overflow()
         out: list[AgentEvent] = []
-        start = 0
-        while (end := self._buf.find(b"\n", start)) >= 0:
-            out.extend(self._line(bytes(self._buf[start:end])))
-            start = end + 1
-        del self._buf[:start]
-        if len(self._buf) > MAX_LINE_BYTES:
-            out.extend(self._line(bytes(self._buf), raw_only=True))
-            self._buf.clear()
+        line = self._line
+        for raw in block.split(b"\n"):
+            if raw:
+                out += line(raw)
         return out
+
+    def _whole_lines(self, data: bytes) -> bytes | None:
+        """The whole lines this chunk completes, as one block (the rest is kept for later);
+        None when there are none. Split in one go: a long session is millions of lines, and a
+        per-line find and slice of a growing buffer costs more than parsing them."""
+        end = data.rfind(b"\n")
+        if end < 0:
+            self._buf += data
+            return None
+        if self._buf:
+            self._buf += data[: end + 1]
+            block = bytes(self._buf)
+            self._buf.clear()
+        else:
+            block = data[: end + 1]
+        if end + 1 < len(data):
+            self._buf += data[end + 1 :]
+        return block
+
+    def _overflow(self) -> list[AgentEvent]:
+        """A line longer than MAX_LINE_BYTES so far: passed on as raw text, not held."""
+        if len(self._buf) <= MAX_LINE_BYTES:
+            return []
+        events = self._line(bytes(self._buf), raw_only=True)
+        self._buf.clear()
+        return events
 
     def close(self) -> list[AgentEvent]:
         out: list[AgentEvent] = []
@@ -160,8 +188,10 @@ class LineParser:
         return out
 
     def _line(self, data: bytes, *, raw_only: bool = False) -> list[AgentEvent]:
-        text = data.decode("utf-8", "replace").rstrip("\r")
-        if not text.strip():
+        text = data.decode("utf-8", "replace")
+        if text[-1:] == "\r":
+            text = text[:-1]
+        if not text or (text[0].isspace() and not text.strip()):
             return []
         if raw_only:
             return [RawLine(text)]
@@ -182,15 +212,48 @@ class JsonLineParser(LineParser):
     """One JSON object a line. `on_object` returns the events for it, [] for a known object with
     nothing to show, or None for an unknown one (kept as a RawLine)."""
 
+    def feed(self, data: bytes) -> list[AgentEvent]:
+        # The common line, a JSON object alone, takes the short way (this loop is most of a
+        # parser's cost); anything else goes through `_line` like any line.
+        block = self._whole_lines(data)
+        if block is None:
+            return self._overflow()
+        out: list[AgentEvent] = []
+        scan, on_object, line = _scan, self.on_object, self._line
+        for raw in block.split(b"\n"):
+            if not raw:
+                continue
+            text = raw.decode("utf-8", "replace")
+            if text[0] == "{" and text[-1] == "}":
+                try:
+                    obj, end = scan(text, 0)
+                except (StopIteration, ValueError):
+                    out.append(RawLine(text))
+                    continue
+                if end == len(text) and type(obj) is dict:
+                    try:
+                        events = on_object(obj)
+                    except Exception:  # a surprise in a CLI's output is kept as text
+                        events = None
+                    if events is None:
+                        out.append(RawLine(text))
+                    elif events:
+                        out += events
+                    continue
+            out += line(raw)
+        return out
+
     def parse_line(self, line: str) -> list[AgentEvent]:
-        stripped = line.strip()
+        stripped = line if line[0] == "{" and line[-1] == "}" else line.strip()
         if not stripped.startswith("{"):
             return [RawLine(line)]
         try:
-            obj = json.loads(stripped)
-        except ValueError:
+            # The C scanner straight away: json.loads adds a whitespace regex and two calls a
+            # line, a third of the time on a long session.
+            obj, end = _scan(stripped, 0)
+        except (StopIteration, ValueError):
             return [RawLine(line)]
-        if not isinstance(obj, dict):
+        if end != len(stripped) or not isinstance(obj, dict):
             return [RawLine(line)]
         events = self.on_object(obj)
         return [RawLine(line)] if events is None else events
@@ -217,6 +280,10 @@ _SUMMARY_KEYS = (
 
 def summarize_input(value: Any) -> str:
     """One line saying what a tool was asked to do: its command, path or pattern if it has one."""
+    if type(value) is dict:
+        command = value.get("command")
+        if type(command) is str and command.strip():
+            return one_line(command)  # the usual call: a shell command
     if isinstance(value, str):
         try:
             value = json.loads(value)

@@ -73,16 +73,20 @@ class ClaudeExecutor(Executor):
         return ClaudeParser()
 
 
+_QUIET = frozenset({"rate_limit_event", "control_request", "control_response"})
+
+
 def _usage_tokens(usage: Any) -> tuple[int, int]:
     """(input, output) tokens; cache writes and reads count as input, since they were sent."""
     if not isinstance(usage, dict):
         return 0, 0
-    sent = (
-        as_int(usage.get("input_tokens"))
-        + as_int(usage.get("cache_creation_input_tokens"))
-        + as_int(usage.get("cache_read_input_tokens"))
-    )
-    return sent, as_int(usage.get("output_tokens"))
+    sent = 0
+    for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+        value = usage.get(key)
+        if type(value) is int:
+            sent += value
+    got = usage.get("output_tokens")
+    return sent, got if type(got) is int else 0
 
 
 def _block_text(content: Any) -> str:
@@ -114,7 +118,7 @@ class ClaudeParser(JsonLineParser):
 
     def on_object(self, obj: dict[str, Any]) -> list[AgentEvent] | None:
         kind = obj.get("type")
-        if kind == "stream_event":
+        if kind == "stream_event":  # the most frequent line of all with partial messages
             return self._stream_event(obj.get("event") or {})
         if kind == "assistant":
             return self._assistant(obj["message"])
@@ -124,7 +128,7 @@ class ClaudeParser(JsonLineParser):
             return self._system(obj)
         if kind == "result":
             return self._result(obj)
-        if kind in ("rate_limit_event", "control_request", "control_response"):
+        if kind in _QUIET:
             return []
         return None
 
@@ -174,12 +178,12 @@ class ClaudeParser(JsonLineParser):
 
     def _assistant(self, message: dict[str, Any]) -> list[AgentEvent]:
         out: list[AgentEvent] = []
-        for block in message.get("content") or []:
+        for block in message.get("content") or ():
             kind = block.get("type")
-            if kind == "text" and str(block.get("text", "")).strip():
-                out.append(AssistantText(str(block["text"])))
-            elif kind == "thinking" and str(block.get("thinking", "")).strip():
-                out.append(Thinking(str(block["thinking"])))
+            if kind == "text":
+                text = block.get("text")
+                if isinstance(text, str) and text.strip():
+                    out.append(AssistantText(text))
             elif kind == "tool_use":
                 name = str(block.get("name", "?"))
                 call_id = str(block.get("id", ""))
@@ -187,11 +191,18 @@ class ClaudeParser(JsonLineParser):
                     self._structured.add(call_id)  # the answer itself: the result carries it
                     continue
                 out.append(ToolCall(name, summarize_input(block.get("input")), call_id))
-        msg_id = str(message.get("id", ""))
-        if "usage" in message and msg_id:
-            sent, got = _usage_tokens(message["usage"])
-            before = self._message_usage.get(msg_id, (0, 0))
-            out.extend(self._count(msg_id, (max(sent, before[0]), max(got, before[1]))))
+            elif kind == "thinking":
+                text = block.get("thinking")
+                if isinstance(text, str) and text.strip():
+                    out.append(Thinking(text))
+        msg_id = message.get("id")
+        usage = message.get("usage")
+        if usage is not None and msg_id:
+            sent, got = _usage_tokens(usage)
+            before = self._message_usage.get(msg_id)
+            if before is not None:
+                sent, got = max(sent, before[0]), max(got, before[1])
+            out += self._count(msg_id, (sent, got))
         return out
 
     def _count(self, msg_id: str, usage: tuple[int, int]) -> list[AgentEvent]:
@@ -215,13 +226,15 @@ class ClaudeParser(JsonLineParser):
         if not isinstance(content, list):
             return out
         for block in content:
-            if not isinstance(block, dict) or block.get("type") != "tool_result":
+            if type(block) is not dict or block.get("type") != "tool_result":
                 continue
             call_id = str(block.get("tool_use_id", ""))
-            if call_id in self._structured:
+            if self._structured and call_id in self._structured:
                 continue
             ok = not block.get("is_error", False)
-            out.append(ToolResult(ok, tool_output(ok, _block_text(block.get("content"))), call_id))
+            output = block.get("content")
+            text = output if type(output) is str else _block_text(output)
+            out.append(ToolResult(ok, tool_output(ok, text), call_id))
         return out
 
     def _result(self, obj: dict[str, Any]) -> list[AgentEvent]:

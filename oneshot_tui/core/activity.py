@@ -184,35 +184,41 @@ def to_data(event: AgentEvent) -> dict[str, Any]:
     return {"type": event.kind.value, **asdict(event)}
 
 
+def _check(type_name: str) -> Any:
+    """A test of a field's value, from its annotation (the module's annotations are strings)."""
+    if type_name == "str":
+        return lambda v: isinstance(v, str)
+    if type_name == "bool":
+        return lambda v: isinstance(v, bool)
+    if type_name == "int":
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if "float | None" in type_name:
+        return lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+    return lambda v: True
+
+
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {
+    cls: tuple((f.name, _check(str(f.type))) for f in fields(cls)) for cls in _BY_KIND.values()
+}
+"""Each event class's fields and their tests, worked out once (not per event read)."""
+
+
 def from_data(data: dict[str, Any]) -> AgentEvent | None:
     """The inverse of `to_data`; None if `data` is not a well-formed event."""
     cls = _BY_KIND.get(str(data.get("type")))
     if cls is None:
         return None
-    names = {f.name for f in fields(cls)}
+    given: dict[str, Any] = {}
+    for name, check in _FIELDS[cls]:
+        if name in data:
+            value = data[name]
+            if not check(value):
+                return None
+            given[name] = value
     try:
-        event = cls(**{k: v for k, v in data.items() if k in names})
-    except TypeError:
+        return cls(**given)
+    except TypeError:  # a field without a default is missing
         return None
-    return event if _well_typed(event) else None
-
-
-def _well_typed(event: AgentEvent) -> bool:
-    for f in fields(event):
-        value = getattr(event, f.name)
-        expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        if expected == "str" and not isinstance(value, str):
-            return False
-        if expected == "bool" and not isinstance(value, bool):
-            return False
-        if expected == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            return False
-        if expected == "float | None" and value is not None and isinstance(value, bool):
-            return False
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if "float | None" in expected and value is not None and not is_number:
-            return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +296,8 @@ MAX_LINE = 200
 
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     """The first non-empty line, shortened to `limit` characters, with a note of what was cut."""
+    if "\n" not in text and "\r" not in text and len(text) <= limit:
+        return text.strip()  # the common case, without splitting
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return ""

@@ -256,7 +256,7 @@ def test_garbage_is_kept_as_raw_text_and_never_fatal(agent: str) -> None:
     )
     events = parse(agent, data)
     texts = [e.text for e in events if isinstance(e, RawLine | AssistantText)]
-    assert "not json at all" in texts
+    assert "not json at all" in "\n".join(texts).splitlines()  # aider's reply comes in blocks
     assert any("binary" in t for t in texts)
 
 
