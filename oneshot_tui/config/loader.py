@@ -310,6 +310,7 @@ def loop_settings(values: Mapping[str, Any]) -> LoopSettings:
         templates=dict(values.get("templates", {})),
         oneshot_id=values.get("oneshot_id"),
         force=bool(values.get("force", False)),
+        activity_log=values.get("activity_log"),
     )
 
 

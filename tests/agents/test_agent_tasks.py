@@ -12,9 +12,11 @@ import pytest
 
 from oneshot_tui.core.activity import AgentTotals, FinalResult, Kind, ToolCall
 from oneshot_tui.core.events import (
+    Activity,
     Output,
     ProcessStarted,
     RetryScheduled,
+    TaskExited,
     TotalsChanged,
 )
 from oneshot_tui.core.spec import RunSettings, TaskPolicy
@@ -254,3 +256,120 @@ async def test_ndjson_and_text_lines_of_an_agent_task(tmp_path: Path, data_dir: 
     assert isinstance(parsed(watcher.all(), "g")[-1], FinalResult)
     assert isinstance(parsed(watcher.all(), "g")[1], ToolCall)
     _ = TaskPolicy
+
+
+async def test_a_failure_says_what_the_cli_said_on_stderr(tmp_path: Path, data_dir: Path) -> None:
+    empty = write_lines(tmp_path / "nothing.out", [])
+    plan = [
+        {
+            "out": empty,
+            "exit": 1,
+            "stderr": "Error: SQLITE_BUSY: database is locked\n    at open (/$bunfs/root/db.js:1:1)",
+        }
+    ]
+    agent = FakeAgent(tmp_path, "opencode", plan)
+    spec = agent_spec("o", settings("opencode"), cwd=tmp_path, env=agent.env)
+    result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    assert result.results[0].reason == (
+        "opencode failed: exit 1: Error: SQLITE_BUSY: database is locked"
+    )
+
+
+async def test_denied_tool_calls_are_shown_and_mark_the_task(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    result_line = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": "I could not write the file.",
+        "usage": {"input_tokens": 5, "output_tokens": 5},
+        "permission_denials": [
+            {"tool_name": "Write", "tool_use_id": "t1", "tool_input": {"file_path": "a.txt"}},
+            {"tool_name": "Bash", "tool_use_id": "t2", "tool_input": {"command": "rm -rf x"}},
+        ],
+    }
+    out = write_lines(tmp_path / "denied.out", [result_line])
+    agent = FakeAgent(tmp_path, "claude", [{"out": out}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env)
+    result, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.COMPLETED
+    assert r.attention == "2 tool calls denied permission (Write, Bash)"
+    assert r.totals is not None and r.totals.denials == 2
+    shown = watcher.output_text("c")
+    assert "⛔ denied  Write  a.txt" in shown and "⛔ denied  Bash  rm -rf x" in shown
+    [exited] = [e for e in watcher.all() if isinstance(e, TaskExited)]
+    assert exited.attention == r.attention
+
+
+async def test_streamed_text_is_shown_line_by_line_once(tmp_path: Path, data_dir: Path) -> None:
+    def delta(text: str) -> dict[str, Any]:
+        event = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text}}
+        return {"type": "stream_event", "event": event}
+
+    lines = [
+        delta("First li"),
+        delta("ne.\nSecond"),
+        delta(" line."),
+        {
+            "type": "assistant",
+            "message": {
+                "id": "m",
+                "content": [{"type": "text", "text": "First line.\nSecond line."}],
+            },
+        },
+        {"type": "result", "subtype": "success", "is_error": False, "result": "ok", "usage": {}},
+    ]
+    out = write_lines(tmp_path / "deltas.out", lines)
+    agent = FakeAgent(tmp_path, "claude", [{"out": out}])
+    spec = agent_spec("c", settings(), cwd=tmp_path, env=agent.env)
+    _, watcher = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
+    shown = watcher.output_text("c").splitlines()
+    assert shown.count("First line.") == 1 and shown.count("Second line.") == 1
+    titles = [a.text for a in watcher.all() if isinstance(a, Activity) and a.kind == "delta"]
+    assert titles == ["First li", "Second", "Second line."]  # the line being written
+
+
+async def test_the_first_run_of_a_racy_cli_goes_alone(tmp_path: Path) -> None:
+    """opencode's first runs on a fresh HOME race in its SQLite set-up: one goes first."""
+    from oneshot_tui.orchestrator.agent_pool import AgentPool
+
+    pool = AgentPool()
+    order: list[str] = []
+
+    async def run(name: str, delay: float) -> None:
+        await anyio.sleep(delay)
+        async with pool.first_run("opencode", "/home/x", racy=True) as going:
+            order.append(f"{name} starts")
+            await anyio.sleep(0.05)
+            going()
+            order.append(f"{name} going")
+            await anyio.sleep(0.05)
+        order.append(f"{name} ends")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "a", 0)
+        tg.start_soon(run, "b", 0.01)
+    assert order.index("a going") < order.index("b starts")
+    assert order.index("b starts") < order.index("a ends")  # not held until a ended
+
+
+async def test_agent_limits_hold_a_task_until_its_agent_has_room() -> None:
+    from oneshot_tui.orchestrator.agent_pool import AgentPool
+
+    pool = AgentPool({"claude": 1})
+    got: list[str] = []
+
+    async def take(candidates: list[str]) -> None:
+        async with pool.take(candidates) as name:
+            got.append(name)
+            await anyio.sleep(0.05)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, ["claude", "codex"])
+        await anyio.sleep(0.01)
+        tg.start_soon(take, ["claude", "codex"])  # claude is full: spread to codex
+        await anyio.sleep(0.01)
+        tg.start_soon(take, ["claude"])  # waits for claude
+    assert got == ["claude", "codex", "claude"]
