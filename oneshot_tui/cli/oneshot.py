@@ -386,7 +386,12 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
                     agent_values,
                 )
             )
-    for spec in specs:
+    for i, spec in enumerate(specs):
+        audit = spec.loop.auditor
+        if audit.agent == "direct" and not audit.model and spec.agent.agent == "direct":
+            # The same endpoint audits: with the worker's model unless told otherwise.
+            loop = replace(spec.loop, auditor=replace(audit, model=spec.agent.model))
+            specs[i] = spec = replace(spec, loop=loop)
         for role, agent in (("--executor", spec.agent), ("--auditor-executor", spec.loop.auditor)):
             if agent.agent == "direct" and not agent.model:
                 flag = "--worker-model" if role == "--executor" else "--auditor-model"

@@ -122,7 +122,11 @@ def find_session(data_dir: Path, which: str) -> LoopSession:
     if not ids:
         raise SessionError(f"no oneshot sessions in {root}")
     if which in ("", "last"):
-        return LoopSession(root / ids[-1])
+        # Ids sort by their start second; loops started in the same second by when they were.
+        newest = ids[-1][:15]
+        same = [i for i in ids if i[:15] == newest]
+        latest = max(same, key=lambda i: (root / i / "state.json").stat().st_ctime_ns)
+        return LoopSession(root / latest)
     matches = [i for i in ids if i.startswith(which)]
     if not matches:
         raise SessionError(f"no oneshot session matches {which!r}")

@@ -477,7 +477,7 @@ def test_cline_errors_read_as_their_message_not_a_dict_with_a_stack() -> None:
 
 def test_a_failed_tools_error_is_shown_whole_and_parallel_results_name_their_call() -> None:
     result = ToolResult(False, "Exit code 2\nE   assert 1 == 2\nFAILED tests/test_a.py::test_b")
-    assert describe(result).splitlines() == [
+    assert (describe(result) or "").splitlines() == [
         "◂ error  Exit code 2",
         "    E   assert 1 == 2",
         "    FAILED tests/test_a.py::test_b",

@@ -256,10 +256,11 @@ async def test_a_stopped_loop_is_continued_in_the_same_oneshot_id_and_r_starts_a
         await watcher.wait_until(lambda _: len(agents.calls()) == 3)
         orch.interrupt("loop")
         await watcher.wait_state("loop", S.INTERRUPTED)
-        first_id = find_session(data_dir, "last").load().oneshot_id
+        first_id = orch.tasks["loop"].oneshot_id
+        assert first_id is not None
         assert orch.continue_task("loop")
         await watcher.wait_state("loop", S.COMPLETED)
-        continued = find_session(data_dir, "last").load()
+        continued = find_session(data_dir, first_id).load()
         assert orch.restart("loop")
         await watcher.wait_for(lambda e: isinstance(e, LoopPhase) and e.oneshot_id != first_id)
         await watcher.wait_state("loop", S.COMPLETED)
@@ -273,7 +274,9 @@ async def test_a_stopped_loop_is_continued_in_the_same_oneshot_id_and_r_starts_a
     verdicts = [(e.attempt, e.verdict) for e in watcher.all() if isinstance(e, LoopVerdict)]
     assert (2, "RETRY") in verdicts and (2, "DONE") in verdicts
     # `r` is a fresh start: a new oneshot id, worker #1 from the prompt.
-    fresh = find_session(data_dir, "last").load()
+    fresh_id = orch.tasks["loop"].oneshot_id
+    assert fresh_id is not None
+    fresh = find_session(data_dir, fresh_id).load()
     assert fresh.oneshot_id != first_id and fresh.verdicts[0].iteration == 1
     assert "--resume" not in calls[5]["argv"]
 
