@@ -46,10 +46,22 @@ _TOKENS = re.compile(r"^Tokens:\s+(.*?)\s+sent,(?:.*?,)?\s+([\d.]+k?)\s+received
 _COUNT = re.compile(r"([\d.]+)(k?)")
 _SESSION_COST = re.compile(r"\$([\d.]+)\s+session")
 _ERROR = re.compile(r"^(?:litellm\.)?\w*(?:Error|Exception)\b:?")
+_SPECIAL = re.compile(
+    r"^[ \t]*(?:"
+    + "|".join(re.escape(prefix) for prefix in (*_BANNER, "Tokens:"))
+    + r"|(?:litellm\.)?\w*(?:Error|Exception)\b)[^\n]*$",
+    re.MULTILINE,
+)
+"""A line that is not reply text (banner, token count, error): found over a whole block at once,
+so the reply between them costs no Python per line."""
 
 
 def _count(text: str) -> int:
-    match = _COUNT.match(text.strip())
+    """593 -> 593, 1.2k -> 1200."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    match = _COUNT.match(text)
     if match is None:
         return 0
     value = float(match.group(1))
@@ -85,15 +97,43 @@ class AiderParser(LineParser):
         self._error: AgentError | None = None
         self._said_anything = False
 
+    def feed(self, data: bytes) -> list[AgentEvent]:
+        block = self._whole_lines(data)
+        if block is None:
+            return self._overflow()
+        text = block.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        out: list[AgentEvent] = []
+        start = 0
+        for match in _SPECIAL.finditer(text):
+            out += self._reply_text(text[start : match.start()])
+            out += self.parse_line(match.group(0))
+            start = match.end()
+        out += self._reply_text(text[start:])
+        return out
+
+    def _reply_text(self, segment: str) -> list[AgentEvent]:
+        """Lines of the reply, as one text (blank lines left out, as a line parser does)."""
+        if not segment or segment.isspace():
+            return []
+        lines = [line for line in segment.split("\n") if line.strip()]
+        if not lines:
+            return []
+        self._said_anything = True
+        self._reply += lines
+        return [AssistantText("\n".join(lines))]
+
     def parse_line(self, line: str) -> list[AgentEvent]:
         self._said_anything = True
         stripped = line.strip()
+        if stripped.startswith("Tokens:"):  # once a message: the most frequent special line
+            tokens = _TOKENS.match(stripped)
+            if tokens:
+                return self._usage(tokens)
         model = _MODEL.match(stripped)
         if model:
             return [SessionStarted("", model.group(1)), RawLine(line)]
-        tokens = _TOKENS.match(stripped)
-        if tokens:
-            return self._usage(tokens)
         if stripped.startswith(_BANNER):
             return [RawLine(line)]
         if _ERROR.match(stripped):
@@ -107,7 +147,8 @@ class AiderParser(LineParser):
             self._tokens[0] + _count(match.group(1)),
             self._tokens[1] + _count(match.group(2)),
         )
-        cost = _SESSION_COST.search(match.group(3))
+        rest = match.group(3)
+        cost = _SESSION_COST.search(rest) if "session" in rest else None
         if cost:
             self._cost = float(cost.group(1))
         if self._reply:

@@ -1,10 +1,13 @@
 """Cline (`cline --json PROMPT`).
 
 Stream: `hook_event` (agent_start / tool_call / tool_result / agent_end), `agent_event` (iteration
-and content start/update/end, cumulative usage, done) and a closing `run_result`. Traps: cline
-leaves a detached hub daemon behind (the runner finds and stops it like any escapee), and a
-one-word prompt is taken as a subcommand, even after "--", so a one-word prompt gets a trailing
-newline, which the model does not see as a change.
+and content start/update/end: a text or reasoning `content_start` is a piece as it streams;
+cumulative usage; done) and a closing `run_result`; a failure may come as a top-level
+`{"type": "error", "message": ...}` line (on stderr). Traps: cline leaves a detached hub daemon
+behind (the runner finds and stops it like any escapee); a one-word prompt is taken as a
+subcommand, even after "--", so a one-word prompt gets a trailing newline, which the model does
+not see as a change; and it cannot resume headless (`--id` in JSON mode drops the prompt and asks
+for one), so a step that must continue starts a new session.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from oneshot_tui.agents.base import (
     as_int,
     short,
     summarize_input,
+    tool_output,
 )
 from oneshot_tui.agents.limits import looks_rate_limited, retry_after
 from oneshot_tui.core.activity import (
@@ -28,7 +32,10 @@ from oneshot_tui.core.activity import (
     AgentEvent,
     AssistantText,
     FinalResult,
+    RawLine,
     SessionStarted,
+    TextDelta,
+    Thinking,
     ToolCall,
     ToolResult,
     Usage,
@@ -39,15 +46,15 @@ class ClineExecutor(Executor):
     name = "cline"
     binary = "cline"
     install = "npm install -g cline"
-    can_resume = True
+    streams_text = True
+    stdout_file = True
+    default_model = "anthropic/claude-sonnet-4.6"
 
     def invocation(self, request: AgentRequest) -> Invocation:
         # A prompt runs in act mode with auto-approve on by default.
         argv = ["cline", "--json"]
         if request.model:
             argv += ["-m", request.model]
-        if request.resume_session:
-            argv += ["--id", request.resume_session]
         prompt = request.prompt
         if prompt and not any(c.isspace() for c in prompt):
             prompt += "\n"
@@ -65,11 +72,18 @@ def _tool_output(output: Any) -> tuple[bool, str]:
             str(o.get("result", o.get("error", ""))) if isinstance(o, dict) else str(o)
             for o in output
         ]
-        return ok, short("\n".join(texts))
+        return ok, tool_output(ok, "\n".join(texts))
     if isinstance(output, dict):
         ok = output.get("success", True) is not False and not output.get("error")
-        return ok, short(output.get("result", output.get("error", output)))
+        return ok, tool_output(ok, output.get("result", output.get("error", output)))
     return True, short(output)
+
+
+def _message(error: Any) -> str:
+    """An error's message: cline sends an Error as {name, message, stack} (the stack is noise)."""
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("name") or "error")
+    return str(error or "error")
 
 
 class ClineParser(JsonLineParser):
@@ -92,7 +106,15 @@ class ClineParser(JsonLineParser):
         if kind == "run_result":
             self._result_seen = True
             return self._result(obj)
+        if kind == "error":
+            message = _message(obj.get("message") or obj.get("error"))
+            return [AgentError(message, looks_rate_limited(message), retry_after(message))]
         return None
+
+    def parse_stderr_line(self, line: str) -> list[AgentEvent]:
+        if line.lstrip().startswith('{"'):
+            return self.parse_line(line)  # its error lines are JSON, as on stdout
+        return [RawLine(line, "stderr")]
 
     def _agent_event(self, event: dict[str, Any]) -> list[AgentEvent] | None:
         kind = event.get("type")
@@ -110,9 +132,16 @@ class ClineParser(JsonLineParser):
             if event.get("error"):
                 ok = False
             return [ToolResult(ok, output, str(event.get("toolCallId", "")))]
+        if kind == "content_start" and content == "text" and event.get("text"):
+            return [TextDelta(str(event["text"]))]
+        if kind == "content_start" and content == "reasoning" and event.get("reasoning"):
+            return [TextDelta(str(event["reasoning"]), thinking=True)]
         if kind == "content_end" and content == "text":
             text = str(event.get("text", ""))
             return [AssistantText(text)] if text.strip() else []
+        if kind == "content_end" and content == "reasoning":
+            text = str(event.get("reasoning", ""))
+            return [Thinking(text)] if text.strip() else []
         if kind == "usage":
             return [
                 Usage(
@@ -125,7 +154,7 @@ class ClineParser(JsonLineParser):
             self._done = event
             return []
         if kind == "error":
-            message = str(event.get("message") or event.get("error") or "error")
+            message = _message(event.get("message") or event.get("error"))
             return [AgentError(message, looks_rate_limited(message), retry_after(message))]
         if kind in (
             "iteration_start",

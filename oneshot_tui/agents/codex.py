@@ -18,8 +18,8 @@ from oneshot_tui.agents.base import (
     JsonLineParser,
     StreamParser,
     as_int,
-    short,
     summarize_input,
+    tool_output,
 )
 from oneshot_tui.agents.limits import looks_rate_limited, retry_after
 from oneshot_tui.core.activity import (
@@ -27,13 +27,16 @@ from oneshot_tui.core.activity import (
     AgentEvent,
     AssistantText,
     FinalResult,
+    RetryNotice,
     SessionStarted,
+    Thinking,
     ToolCall,
     ToolResult,
     Usage,
 )
 
 _SHELL_WRAPPER = re.compile(r"^\S*\b(?:ba|z)?sh -l?c '(.*)'$", re.DOTALL)
+_RECONNECTING = re.compile(r"^Reconnecting\.\.\.\s*(\d+)/(\d+)(?:\s+in\s+([\d.]+)\s*(ms|s))?", re.I)
 
 
 class CodexExecutor(Executor):
@@ -41,6 +44,8 @@ class CodexExecutor(Executor):
     binary = "codex"
     install = "npm install -g @openai/codex"
     can_resume = True
+    structured_output = True
+    default_model = "gpt-5.5"
 
     def invocation(self, request: AgentRequest) -> Invocation:
         # `exec` never asks for approval; workspace-write lets commands write in the cwd (the
@@ -50,10 +55,16 @@ class CodexExecutor(Executor):
         if request.resume_session:
             argv.append("resume")
         argv += ["--json", "--skip-git-repo-check"]
-        if not request.resume_session:
+        # `exec resume` has no --sandbox flag and falls back to read-only: the same permission
+        # goes in as a config override, so a resumed worker can write as the first turn could.
+        if request.resume_session:
+            argv += ["-c", 'sandbox_mode="workspace-write"']
+        else:
             argv += ["--sandbox", "workspace-write"]
         if request.model:
             argv += ["-m", request.model]
+        if request.output_schema_file:
+            argv += ["--output-schema", request.output_schema_file]
         argv += [*request.args, "--"]
         if request.resume_session:
             argv.append(request.resume_session)
@@ -77,7 +88,8 @@ class CodexParser(JsonLineParser):
         super().__init__()
         self._started: set[str] = set()
         self._last_message = ""
-        self._turn_usage: list[tuple[int, int]] = []
+        self._sent = 0
+        self._got = 0
 
     def on_object(self, obj: dict[str, Any]) -> list[AgentEvent] | None:
         kind = obj.get("type")
@@ -89,18 +101,14 @@ class CodexParser(JsonLineParser):
             return self._item(obj["item"], done=kind == "item.completed")
         if kind == "turn.completed":
             usage = obj.get("usage") or {}
-            self._turn_usage.append(
-                (as_int(usage.get("input_tokens")), as_int(usage.get("output_tokens")))
-            )
-            total_in = sum(u[0] for u in self._turn_usage)
-            total_out = sum(u[1] for u in self._turn_usage)
-            return [Usage(total_in, total_out), FinalResult(self._last_message)]
+            self._sent += as_int(usage.get("input_tokens"))
+            self._got += as_int(usage.get("output_tokens"))
+            return [Usage(self._sent, self._got), FinalResult(self._last_message)]
         if kind == "turn.failed":
             message = str((obj.get("error") or {}).get("message", "turn failed"))
             return [FinalResult(message, True, looks_rate_limited(message))]
         if kind == "error":
-            message = str(obj.get("message", ""))
-            return [AgentError(message, looks_rate_limited(message), retry_after(message))]
+            return [_error(str(obj.get("message", "")))]
         return None
 
     def _item(self, item: dict[str, Any], *, done: bool) -> list[AgentEvent]:
@@ -116,9 +124,12 @@ class CodexParser(JsonLineParser):
         elif kind == "agent_message" and done:
             self._last_message = str(item.get("text", ""))
             out.append(AssistantText(self._last_message))
+        elif kind == "reasoning" and done:
+            text = str(item.get("text") or "")
+            if text.strip():
+                out.append(Thinking(text))
         elif kind == "error" and done:
-            message = str(item.get("message", ""))
-            out.append(AgentError(message, looks_rate_limited(message), retry_after(message)))
+            out.append(_error(str(item.get("message", ""))))
         return out
 
     @staticmethod
@@ -138,9 +149,21 @@ class CodexParser(JsonLineParser):
         status = item.get("status")
         if kind == "command_execution":
             ok = item.get("exit_code") == 0 and status != "failed"
-            return ToolResult(ok, short(item.get("aggregated_output", "")), item_id)
+            return ToolResult(ok, tool_output(ok, item.get("aggregated_output", "")), item_id)
         if kind == "mcp_tool_call":
             error = item.get("error")
             output = error if error else item.get("result")
-            return ToolResult(status != "failed" and not error, short(output), item_id)
+            ok = status != "failed" and not error
+            return ToolResult(ok, tool_output(ok, output), item_id)
         return ToolResult(status != "failed", str(status or ""), item_id)
+
+
+def _error(message: str) -> AgentError | RetryNotice:
+    """An error event; "Reconnecting... 2/5" is codex retrying on its own."""
+    match = _RECONNECTING.match(message.strip())
+    if match is not None:
+        delay = None
+        if match.group(3):
+            delay = float(match.group(3)) / (1000 if match.group(4) == "ms" else 1)
+        return RetryNotice(message, delay, int(match.group(1)), int(match.group(2)))
+    return AgentError(message, looks_rate_limited(message), retry_after(message))

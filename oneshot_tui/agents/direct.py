@@ -1,9 +1,10 @@
 """`direct`: any OpenAI-compatible Chat Completions endpoint over HTTP, no agent CLI needed.
 
-It runs as a small child process (`python -m oneshot_tui.agents.direct_client`) that streams the
-reply and prints it as NDJSON activity events, so a direct task has the same lifecycle, log file,
-idle detection and interrupt as every other task. The API key goes to the child in its
-environment, never on its command line.
+It runs as a small child process (`python -m oneshot_tui.agents.direct_client`), an agent of its
+own: it streams each reply, runs the model's tool calls (a shell command, reading and writing
+files, in the task's directory or worktree) and prints everything as NDJSON activity events, so
+a direct task has the same lifecycle, log file, idle detection, budgets and interrupt as every
+other task. The API key goes to the child in its environment, never on its command line.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ class DirectExecutor(Executor):
     name = "direct"
     binary = sys.executable
     install = "a Python 3.11+ interpreter"
+    structured_output = True
+    streams_text = True
 
     def invocation(self, request: AgentRequest) -> Invocation:
         argv = [sys.executable, "-m", "oneshot_tui.agents.direct_client"]
         argv += ["--base-url", request.base_url or DEFAULT_BASE_URL]
         if request.model:
             argv += ["--model", request.model]
+        if request.output_schema:
+            argv += ["--json-schema", request.output_schema]
         argv += [*request.args, "--", request.prompt]
         secret = {KEY_ENV: request.api_key} if request.api_key else {}
         return Invocation(tuple(argv), {"PYTHONUNBUFFERED": "1"}, secret)

@@ -8,6 +8,7 @@ with 144 (or 173 for a 429) after a `result` whose status is "error".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from oneshot_tui.agents.base import (
@@ -17,8 +18,8 @@ from oneshot_tui.agents.base import (
     JsonLineParser,
     StreamParser,
     as_int,
-    short,
     summarize_input,
+    tool_output,
 )
 from oneshot_tui.agents.limits import looks_rate_limited, retry_after
 from oneshot_tui.core.activity import (
@@ -27,7 +28,9 @@ from oneshot_tui.core.activity import (
     AssistantText,
     FinalResult,
     RawLine,
+    RetryNotice,
     SessionStarted,
+    TextDelta,
     ToolCall,
     ToolResult,
     Usage,
@@ -38,14 +41,21 @@ class GeminiExecutor(Executor):
     name = "gemini"
     binary = "gemini"
     install = "npm install -g @google/gemini-cli"
+    can_resume = True
+    streams_text = True
+    stdout_file = True
+    default_model = "gemini-2.5-pro"
 
     def invocation(self, request: AgentRequest) -> Invocation:
-        # yolo offers the shell tool and approves every call; --prompt=TEXT keeps a prompt that
-        # starts with "-" from being read as a flag. Trusting the workspace is implied by running
-        # an agent in it headless (an untrusted folder exits 55).
+        # yolo offers the shell tool and approves every call (a resumed session too);
+        # --prompt=TEXT keeps a prompt that starts with "-" from being read as a flag. Trusting
+        # the workspace is implied by running an agent in it headless (an untrusted folder
+        # exits 55). `--resume` takes the session id its init event gave.
         argv = ["gemini", "--output-format", "stream-json", "--approval-mode", "yolo"]
         if request.model:
             argv += ["-m", request.model]
+        if request.resume_session:
+            argv += ["--resume", request.resume_session]
         argv += [*request.args, f"--prompt={request.prompt}"]
         return Invocation(tuple(argv), {"GEMINI_CLI_TRUST_WORKSPACE": "true"})
 
@@ -54,6 +64,9 @@ class GeminiExecutor(Executor):
 
 
 _KNOWN = frozenset({"init", "message", "tool_use", "tool_result", "error", "result"})
+_RETRYING = re.compile(
+    r"^Attempt (\d+) failed(?::\s*(.*?))?\.?\s*Retrying (?:after (\d+)ms|with backoff)", re.I
+)
 
 
 class GeminiParser(JsonLineParser):
@@ -73,7 +86,7 @@ class GeminiParser(JsonLineParser):
             text = str(obj.get("content", ""))
             if obj.get("delta"):
                 self._delta.append(text)
-                return []
+                return [TextDelta(text)] if text else []
             return [*self._flush(), *self._text(text)]
         out = self._flush()
         if kind == "init":
@@ -91,7 +104,7 @@ class GeminiParser(JsonLineParser):
             ok = obj.get("status") == "success"
             error = obj.get("error")
             output = obj.get("output") if ok or not error else error.get("message", error)
-            out.append(ToolResult(ok, short(output), str(obj.get("tool_id", ""))))
+            out.append(ToolResult(ok, tool_output(ok, output), str(obj.get("tool_id", ""))))
         elif kind == "error":
             message = str(obj.get("message", ""))
             if obj.get("severity") == "warning":
@@ -131,3 +144,10 @@ class GeminiParser(JsonLineParser):
 
     def finish(self) -> list[AgentEvent]:
         return self._flush()
+
+    def parse_stderr_line(self, line: str) -> list[AgentEvent]:
+        match = _RETRYING.match(line.strip())
+        if match is not None:
+            delay = int(match.group(3)) / 1000 if match.group(3) else None
+            return [RetryNotice(match.group(2) or line.strip(), delay, int(match.group(1)))]
+        return [RawLine(line, "stderr")]

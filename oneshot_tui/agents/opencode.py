@@ -19,8 +19,8 @@ from oneshot_tui.agents.base import (
     StreamParser,
     as_cost,
     as_int,
-    short,
     summarize_input,
+    tool_output,
 )
 from oneshot_tui.agents.limits import looks_rate_limited, retry_after
 from oneshot_tui.core.activity import (
@@ -29,6 +29,7 @@ from oneshot_tui.core.activity import (
     AssistantText,
     FinalResult,
     SessionStarted,
+    Thinking,
     ToolCall,
     ToolResult,
     Usage,
@@ -40,6 +41,9 @@ class OpencodeExecutor(Executor):
     binary = "opencode"
     install = "npm install -g opencode-ai"
     can_resume = True
+    stdout_file = True
+    first_runs_race = True
+    default_model = "anthropic/claude-sonnet-4"
 
     def invocation(self, request: AgentRequest) -> Invocation:
         # `run` executes tools without asking. A model is written provider/model.
@@ -81,6 +85,10 @@ class OpencodeParser(JsonLineParser):
             if text.strip():
                 self._answer.append(text)
                 out.append(AssistantText(text))
+        elif kind == "reasoning":
+            text = str(part.get("text", ""))
+            if text.strip():
+                out.append(Thinking(text))
         elif kind == "tool_use":
             self._answer.clear()
             out.extend(self._tool(part))
@@ -105,7 +113,7 @@ class OpencodeParser(JsonLineParser):
             exit_code = (state.get("metadata") or {}).get("exit")
             ok = status == "completed" and exit_code in (None, 0)
             output = state.get("output") if status == "completed" else state.get("error")
-            out.append(ToolResult(ok, short(output), call_id))
+            out.append(ToolResult(ok, tool_output(ok, output), call_id))
         return out
 
     def _usage(self, part: dict[str, Any]) -> list[AgentEvent]:

@@ -14,15 +14,22 @@ class QwenExecutor(Executor):
     binary = "qwen"
     install = "npm install -g @qwen-code/qwen-code"
     can_resume = True
+    structured_output = True
+    streams_text = True
+    stdout_file = True
+    default_model = "qwen3-coder-plus"
 
     def invocation(self, request: AgentRequest) -> Invocation:
         # --prompt=TEXT is one argv element that yargs never reads as a flag; a bare positional
-        # after "--" is ignored by qwen. --yolo offers the shell and edit tools without asking.
-        argv = ["qwen", "-o", "stream-json", "--yolo"]
+        # after "--" is ignored by qwen. --yolo offers the shell and edit tools without asking,
+        # on a resumed session too.
+        argv = ["qwen", "-o", "stream-json", "--include-partial-messages", "--yolo"]
         if request.model:
             argv += ["-m", request.model]
         if request.resume_session:
             argv += ["--resume", request.resume_session]
+        if request.output_schema:
+            argv += ["--json-schema", request.output_schema]
         argv += [*request.args, f"--prompt={request.prompt}"]
         return Invocation(tuple(argv))
 

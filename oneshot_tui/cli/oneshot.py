@@ -37,10 +37,18 @@ ONESHOT_FLAG_KEYS = (
     "worker_prompt_header",
     "reworker_prompt_header",
     "auditor_prompt_header",
+    "max_cost_usd",
+    "max_tokens",
+    "max_tool_calls",
+    "retry_on_rate_limit",
+    "max_rate_limit_wait",
+    "base_url",
 )
 RUN_FLAG_KEYS = (
     "max_concurrent",
     "idle_threshold",
+    "idle_action",
+    "idle_timeout",
     "heartbeat_interval",
     "grace",
     "timeout",
@@ -48,6 +56,11 @@ RUN_FLAG_KEYS = (
     "backend",
     "ray_address",
 )
+NO_EFFECT = {
+    "activity_interval": "--activity-interval has no effect: activity is shown as it happens",
+    "keep_log": "--keep-log has no effect: logs are always kept (oneshot-tui logs, cleanup)",
+}
+"""The original's flags that mean nothing here: accepted, with a one-line notice."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +120,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster's HOST:PORT")
     p.add_argument("--verbose", action="store_true", help="state changes and the summary table too")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where sessions, runs and logs go")
+    budget = p.add_argument_group("budgets (across every step of a loop; crossing one stops it)")
+    budget.add_argument("--max-cost", dest="max_cost_usd", metavar="USD", help="US dollars")
+    budget.add_argument("--max-tokens", metavar="N", help="tokens, in and out")
+    budget.add_argument("--max-tool-calls", metavar="N", help="tool calls")
+    steps = p.add_argument_group("stalled steps, rate limits, direct")
+    steps.add_argument(
+        "--idle-action",
+        choices=("none", "interrupt", "restart"),
+        help="for a step idle for --idle-timeout: restart runs the step again (in its agent's "
+        "session), interrupt stops the loop (default: none)",
+    )
+    steps.add_argument("--idle-timeout", metavar="S", help="seconds idle before --idle-action")
+    steps.add_argument(
+        "--retry-on-rate-limit", metavar="N", help="retries after a rate or usage limit"
+    )
+    steps.add_argument(
+        "--max-rate-limit-wait", metavar="S", help="the longest wait worth waiting (default 1h)"
+    )
+    steps.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="direct: the OpenAI-compatible endpoint (key: $ONESHOT_DIRECT_API_KEY or "
+        "[oneshot] api_key)",
+    )
+    old = p.add_argument_group(
+        "the original oneshot's flags (accepted: mapped to the settings above, or a notice)"
+    )
+    old.add_argument(
+        "--initial-timeout",
+        metavar="S",
+        help="a step silent this long is stopped and run again (idle settings)",
+    )
+    old.add_argument("--max-timeout", metavar="S", help="the same as --timeout")
+    old.add_argument("--activity-interval", metavar="S", help="no effect (a notice says so)")
+    old.add_argument("--session", metavar="PATH|ID", help="resume this session (as --resume)")
+    old.add_argument("--session-log", metavar="PATH", help="also write the activity lines there")
+    old.add_argument("--debug", action="store_true", help="the same as --verbose")
+    old.add_argument("--logs-dir", type=Path, metavar="DIR", help="the same as --data-dir")
+    old.add_argument("--keep-log", action="store_true", help="no effect: logs are always kept")
+    old.add_argument(
+        "--config", type=Path, metavar="FILE", help="an original oneshot config (JSON or rc)"
+    )
     return p
 
 
@@ -137,12 +192,21 @@ def _loop_spec(
     auditor: dict[str, Any],
     loop_values: dict[str, Any],
     policy: Any,
+    agent_values: dict[str, Any],
 ) -> Any:
-    from oneshot_tui.config.loader import loop_settings
-    from oneshot_tui.core.spec import AgentSettings, TaskSpec
+    from dataclasses import replace
 
-    agent = AgentSettings(
-        worker["agent"], prompt, model=worker.get("model"), args=tuple(worker.get("args", ()))
+    from oneshot_tui.config.loader import agent_settings, loop_settings
+    from oneshot_tui.core.spec import TaskSpec
+
+    agent = agent_settings(
+        worker["agent"],
+        {
+            **agent_values,
+            "prompt": prompt,
+            "model": worker.get("model"),
+            "args": tuple(worker.get("args", ())),
+        },
     )
     loop = loop_settings(
         {
@@ -152,6 +216,10 @@ def _loop_spec(
             "auditor_args": tuple(auditor.get("args", ())),
         }
     )
+    shared = {k: v for k, v in agent_values.items() if k in ("base_url", "api_key")}
+    shared["retry_on_rate_limit"] = agent.retry_on_rate_limit
+    shared["max_rate_limit_wait"] = agent.max_rate_limit_wait
+    loop = replace(loop, auditor=replace(loop.auditor, **shared))
     return TaskSpec(
         name=name,
         command=(agent.agent, prompt),
@@ -163,6 +231,35 @@ def _loop_spec(
     )
 
 
+def _original_flags(args: argparse.Namespace) -> None:
+    """The original oneshot's flags, mapped onto ours (or noted as having no effect)."""
+    from oneshot_tui.config import ConfigError
+    from oneshot_tui.config.fields import FieldError, seconds
+    from oneshot_tui.config.oneshot import initial_timeout
+
+    for key, notice in NO_EFFECT.items():
+        if getattr(args, key):
+            print(f"{PROG}: notice: {notice}", file=sys.stderr)
+    if args.debug:
+        args.verbose = True
+    if args.logs_dir is not None and args.data_dir is None:
+        args.data_dir = args.logs_dir
+    if args.max_timeout is not None and args.timeout is None:
+        args.timeout = args.max_timeout
+    if args.session is not None:
+        if args.resume is not None:
+            raise ConfigError("--session and --resume both name a session: give one")
+        given = Path(args.session)
+        # A path to a session's state file or directory, or an id.
+        args.resume = given.parent.name if given.name == "state.json" else given.name
+    args.initial = None
+    if args.initial_timeout is not None:
+        try:
+            args.initial = initial_timeout(seconds(args.initial_timeout))
+        except FieldError as exc:
+            raise ConfigError(f"--initial-timeout: {exc}") from None
+
+
 def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from oneshot_tui.config import ConfigError, RunConfig, load_run_config
     from oneshot_tui.config.oneshot import load_oneshot_settings
@@ -170,10 +267,13 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from oneshot_tui.store.paths import prepare_data_dir
     from oneshot_tui.store.run_origin import RunOrigin
 
-    settings = load_oneshot_settings({k: getattr(args, k) for k in ONESHOT_FLAG_KEYS})
+    _original_flags(args)
+    settings = load_oneshot_settings(
+        {k: getattr(args, k) for k in ONESHOT_FLAG_KEYS}, legacy_config=args.config
+    )
     for warning in settings.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    run_flags = {**settings.run_values}
+    run_flags = {**settings.run_values, **(args.initial or {})}
     run_flags.update({k: getattr(args, k) for k in RUN_FLAG_KEYS if getattr(args, k) is not None})
     base = load_run_config(None, flags=run_flags)
     data_dir = prepare_data_dir(args.data_dir)
@@ -192,6 +292,21 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
         for role in ("worker", "reworker", "auditor")
         if settings.get(f"{role}_template")
     }
+    if args.session_log is not None:
+        loop_values["activity_log"] = str(Path(args.session_log).expanduser().resolve())
+    agent_values = {
+        k: settings.get(k)
+        for k in (
+            "max_cost_usd",
+            "max_tokens",
+            "max_tool_calls",
+            "retry_on_rate_limit",
+            "max_rate_limit_wait",
+            "base_url",
+            "api_key",
+        )
+        if settings.get(k) is not None
+    }
     specs = []
     if args.resume is not None:
         if args.prompts:
@@ -203,6 +318,8 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
             saved = session.saved_settings()
         except SessionError as exc:
             raise ConfigError(str(exc)) from None
+        for line in stop_lost_owner(data_dir, session.saved_owner(), base.policy.grace):
+            print(f"{PROG}: {line}", file=sys.stderr)
         worker = dict(saved.get("worker") or {"agent": settings.executor})
         auditor = dict(saved.get("auditor") or {"agent": settings.auditor_executor})
         for role, flag_exec, flag_model in (
@@ -231,7 +348,11 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 f"{PROG}: resuming in worktree {cwd} (branch {worktree.get('branch')})",
                 file=sys.stderr,
             )
-        specs.append(_loop_spec(name, state.instruction, cwd, worker, auditor, loop_values, policy))
+        specs.append(
+            _loop_spec(
+                name, state.instruction, cwd, worker, auditor, loop_values, policy, agent_values
+            )
+        )
     else:
         prompts = [p for p in args.prompts if p.strip()]
         if not prompts:
@@ -254,8 +375,27 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
         for prompt in prompts:
             name = taken.take(prompt_name(prompt) if args.async_mode else "oneshot")
             specs.append(
-                _loop_spec(name, prompt, os.getcwd(), worker, auditor, loop_values, base.policy)
+                _loop_spec(
+                    name,
+                    prompt,
+                    os.getcwd(),
+                    worker,
+                    auditor,
+                    loop_values,
+                    base.policy,
+                    agent_values,
+                )
             )
+    for i, spec in enumerate(specs):
+        audit = spec.loop.auditor
+        if audit.agent == "direct" and not audit.model and spec.agent.agent == "direct":
+            # The same endpoint audits: with the worker's model unless told otherwise.
+            loop = replace(spec.loop, auditor=replace(audit, model=spec.agent.model))
+            specs[i] = spec = replace(spec, loop=loop)
+        for role, agent in (("--executor", spec.agent), ("--auditor-executor", spec.loop.auditor)):
+            if agent.agent == "direct" and not agent.model:
+                flag = "--worker-model" if role == "--executor" else "--auditor-model"
+                raise ConfigError(f"{role} direct needs {flag} MODEL")
     used = [s.agent.agent for s in specs] + [s.loop.auditor.agent for s in specs]
     _check_installed(used, dict(os.environ))
     config = RunConfig(base.settings, tuple(specs), policy=base.policy, sources=base.sources)
@@ -269,6 +409,52 @@ def _cmd(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return run_headless(
         config, data_dir, json_mode=args.json, origin=origin, plain=not args.verbose
     )
+
+
+def stop_lost_owner(data_dir: Path, owner: dict[str, Any], grace: float) -> list[str]:
+    """Before a saved loop is resumed: if the run that ran it died (kill -9) and left its agents
+    running, stop them (as `cleanup` does), so two agents never work one session at once; if that
+    run is still alive, refuse. Returns what to tell the user."""
+    from oneshot_tui.config import ConfigError
+    from oneshot_tui.store.db import HistoryError
+    from oneshot_tui.store.history import History
+    from oneshot_tui.store.history_data import RunStatus
+
+    run_id = owner.get("run")
+    if not isinstance(run_id, str) or not run_id:
+        return []
+    lines: list[str] = []
+    try:
+        with History.open(data_dir) as history:
+            try:
+                record = history.run(run_id)
+            except HistoryError:
+                record = None
+            if record is not None and record.status == RunStatus.LIVE:
+                raise ConfigError(
+                    f"this loop is still being run by run {run_id} (pid {record.pid}): "
+                    "stop it first, or wait for it"
+                )
+            from oneshot_tui.cli.cleanup import stop_group
+
+            for orphan in history.orphans():
+                if orphan.run_id != run_id:
+                    continue
+                pids = ", ".join(str(m.pid) for m in orphan.members)
+                lines.append(f"run {run_id} was lost and left its agent running: stopping {pids}")
+                if not stop_group(orphan, grace):
+                    history.mark_stopped(orphan)
+    except HistoryError as exc:
+        lines.append(f"warning: cannot check run {run_id} in the history: {exc}")
+    # Helpers that left the agent's process group (cline's hub daemon) still carry its marker.
+    from oneshot_tui.runner.process_host import sweep
+
+    task, attempts = owner.get("task"), owner.get("attempt")
+    if isinstance(task, str) and isinstance(attempts, int):
+        found = sum(sweep(f"{run_id}/{task}/{n}", attempts=5) for n in range(1, attempts + 1))
+        if found:
+            lines.append(f"stopped {found} process(es) the lost run's agents left behind")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,6 +108,71 @@ def number(value: Any) -> float:
     return float(value)
 
 
+def agent_limits(value: Any) -> dict[str, int]:
+    """A table of agent name = how many may run at once."""
+    if not isinstance(value, dict):
+        raise FieldError(f"expected a table of agent = count, like {{ claude = 3 }}, got {value!r}")
+    out: dict[str, int] = {}
+    for name, count in value.items():
+        if name not in AGENTS:
+            raise FieldError(f'"{name}": expected one of {", ".join(AGENTS)}', key=name)
+        try:
+            out[name] = integer(1)(count)
+        except FieldError as exc:
+            raise FieldError(f'"{name}": {exc}', key=name) from None
+    return out
+
+
+def prices(value: Any) -> dict[str, tuple[float, float]]:
+    """A table of model pattern = [input, output] US dollars per million tokens."""
+    if not isinstance(value, dict):
+        raise FieldError(f"expected a table of model = [input, output], got {value!r}")
+    out: dict[str, tuple[float, float]] = {}
+    for pattern, pair in value.items():
+        if isinstance(pair, dict) and set(pair) == {"input", "output"}:
+            pair = [pair["input"], pair["output"]]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise FieldError(
+                f'"{pattern}": expected [input, output] in $ per million tokens', key=pattern
+            )
+        try:
+            out[pattern] = (number(pair[0]), number(pair[1]))
+        except FieldError as exc:
+            raise FieldError(f'"{pattern}": {exc}', key=pattern) from None
+    return out
+
+
+def agent_names(value: Any) -> tuple[str, ...]:
+    """A list of agent names (a fallback order)."""
+    names = strings(value)
+    for name in names:
+        if name not in AGENTS:
+            raise FieldError(f"expected agents among {', '.join(AGENTS)}, got {name!r}")
+    return names
+
+
+def per_agent_text(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise FieldError(f"expected a table of agent = text, got {value!r}")
+    out: dict[str, str] = {}
+    for name, item in value.items():
+        if name not in AGENTS:
+            raise FieldError(f'"{name}": expected one of {", ".join(AGENTS)}', key=name)
+        out[name] = non_empty_text(item)
+    return out
+
+
+def per_agent_strings(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise FieldError(f"expected a table of agent = [flags], got {value!r}")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, item in value.items():
+        if name not in AGENTS:
+            raise FieldError(f'"{name}": expected one of {", ".join(AGENTS)}', key=name)
+        out[name] = strings(item)
+    return out
+
+
 def strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise FieldError(f"expected a list of strings, got {value!r}")
@@ -224,6 +289,18 @@ RUN_FIELDS: dict[str, Field] = {
                 " detach from it (it goes on; `attach` finds it)",
                 "ACTION",
             ),
+            Field(
+                "agent_limits",
+                agent_limits,
+                "at most this many of each agent at once, e.g. { claude = 3, codex = 2 }",
+                "TABLE",
+            ),
+            Field(
+                "prices",
+                prices,
+                'model prices for live cost estimates, e.g. { "my-model*" = [3, 15] } ($/Mtok)',
+                "TABLE",
+            ),
         )
     },
     **POLICY_FIELDS,
@@ -245,6 +322,14 @@ AGENT_FIELDS: dict[str, Field] = {
         Field("max_tool_calls", integer(0), "stop the agent as a runaway above this many calls"),
         Field("retry_on_rate_limit", retries, "retries after a rate or usage limit"),
         Field("rate_limit_backoff", seconds, "seconds before the first rate-limit retry"),
+        Field(
+            "max_rate_limit_wait",
+            seconds,
+            "the longest rate-limit wait worth waiting (default 1h); longer ends the run",
+        ),
+        Field("fallback", agent_names, "agents to go on with when one is out of quota", "LIST"),
+        Field("models", per_agent_text, "models of the fallback agents, by agent", "TABLE"),
+        Field("agent_args", per_agent_strings, "flags of the fallback agents, by agent", "TABLE"),
         Field("base_url", non_empty_text, "direct: the OpenAI-compatible endpoint"),
         Field("api_key", text, "direct: the endpoint's key (never shown)"),
     )

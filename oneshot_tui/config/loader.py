@@ -323,6 +323,7 @@ def loop_settings(values: Mapping[str, Any]) -> LoopSettings:
         templates=dict(values.get("templates", {})),
         oneshot_id=values.get("oneshot_id"),
         force=bool(values.get("force", False)),
+        activity_log=values.get("activity_log"),
     )
 
 
@@ -342,14 +343,29 @@ def _agent(
         raise file.error('"agent" and "executor" mean the same: give one', table, given[1])
     key = given[0]
     name = entry[key]
+    listed: tuple[str, ...] = ()
+    if isinstance(name, list) and name and all(isinstance(n, str) for n in name):
+        # agent = ["claude", "codex"]: the first with room, the next when one is out of quota.
+        listed = tuple(name[1:])
+        name = name[0]
+        for other in listed:
+            if other not in AGENTS:
+                hint = f"expected agents among {', '.join(AGENTS)}, got {other!r}"
+                raise file.error(f'"{key}": {hint}', table, key)
     if not isinstance(name, str) or name not in AGENTS:
-        hint = f"expected one of {', '.join(AGENTS)}, got {name!r}"
+        hint = f"expected one of {', '.join(AGENTS)} (or a list of them), got {name!r}"
         raise file.error(f'"{key}": {hint}', table, key)
     if "command" in entry:
         raise file.error(f'task {label} has both "{key}" and "command": give one', table, "command")
     if "prompt" not in entry:
         raise file.error(f'agent task {label} has no "prompt"', table)
     values = {k: _convert(f, entry[k], file, table) for k, f in AGENT_FIELDS.items() if k in entry}
+    if listed:
+        if "fallback" in values:
+            raise file.error(
+                f'task {label} names a list of agents and a "fallback": give one', table, "fallback"
+            )
+        values["fallback"] = listed
     if name == "direct" and "model" not in values:
         raise file.error(f'agent task {label}: "direct" needs a "model"', table, key)
     for only_direct in ("base_url", "api_key"):
@@ -374,6 +390,10 @@ def agent_settings(name: str, values: Mapping[str, Any]) -> AgentSettings:
         rate_limit_backoff=values.get("rate_limit_backoff", defaults.rate_limit_backoff),
         base_url=values.get("base_url"),
         api_key=values.get("api_key"),
+        max_rate_limit_wait=values.get("max_rate_limit_wait", defaults.max_rate_limit_wait),
+        fallback=tuple(a for a in values.get("fallback", ()) if a != name),
+        models=dict(values.get("models", {})),
+        agent_args=dict(values.get("agent_args", {})),
     )
 
 
@@ -451,6 +471,8 @@ def load_run_config(
         backend=run_values.get("backend", defaults.backend),
         ray_address=run_values.get("ray_address", defaults.ray_address),
         on_hangup=run_values.get("on_hangup", defaults.on_hangup),
+        agent_limits=run_values.get("agent_limits", {}),
+        prices=run_values.get("prices", {}),
     )
     return RunConfig(
         settings=settings,

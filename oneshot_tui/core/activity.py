@@ -26,6 +26,10 @@ class Kind(StrEnum):
     RESULT = "result"
     ERROR = "error"
     RAW = "raw"
+    DELTA = "delta"
+    THINKING = "thinking"
+    DENIED = "denied"
+    RETRYING = "retrying"
 
 
 @record
@@ -40,6 +44,25 @@ class SessionStarted:
 @record
 class AssistantText:
     kind: ClassVar[Kind] = Kind.TEXT
+    text: str
+
+
+@record
+class TextDelta:
+    """A piece of text as the model streams it; the whole text follows as an `AssistantText`
+    (or a `Thinking`), so a reader that only wants whole answers can ignore these."""
+
+    kind: ClassVar[Kind] = Kind.DELTA
+    text: str
+    thinking: bool = False
+    """A piece of the model's thinking, not of its answer."""
+
+
+@record
+class Thinking:
+    """The model's thinking (reasoning) where the CLI shows it: displayed folded."""
+
+    kind: ClassVar[Kind] = Kind.THINKING
     text: str
 
 
@@ -59,6 +82,30 @@ class ToolResult:
     output: str
     """Short: at most a few hundred characters of the tool's output."""
     call_id: str = ""
+
+
+@record
+class ToolDenied:
+    """The CLI refused a tool call for want of permission: the work it stood for was not done,
+    and the task needs its user's attention."""
+
+    kind: ClassVar[Kind] = Kind.DENIED
+    tool: str
+    summary: str
+    call_id: str = ""
+
+
+@record
+class RetryNotice:
+    """The agent CLI says it is retrying a request on its own (a rate limit, an overload)."""
+
+    kind: ClassVar[Kind] = Kind.RETRYING
+    message: str
+    delay: float | None = None
+    """Seconds until its next try, when it says."""
+    attempt: int = 0
+    attempts: int = 0
+    """How many tries it allows in all (0: it did not say)."""
 
 
 @record
@@ -103,8 +150,12 @@ class RawLine:
 AgentEvent = (
     SessionStarted
     | AssistantText
+    | TextDelta
+    | Thinking
     | ToolCall
     | ToolResult
+    | ToolDenied
+    | RetryNotice
     | Usage
     | FinalResult
     | AgentError
@@ -116,8 +167,12 @@ _BY_KIND: dict[str, type[AgentEvent]] = {
     for cls in (
         SessionStarted,
         AssistantText,
+        TextDelta,
+        Thinking,
         ToolCall,
         ToolResult,
+        ToolDenied,
+        RetryNotice,
         Usage,
         FinalResult,
         AgentError,
@@ -131,33 +186,41 @@ def to_data(event: AgentEvent) -> dict[str, Any]:
     return {"type": event.kind.value, **asdict(event)}
 
 
+def _check(type_name: str) -> Any:
+    """A test of a field's value, from its annotation (the module's annotations are strings)."""
+    if type_name == "str":
+        return lambda v: isinstance(v, str)
+    if type_name == "bool":
+        return lambda v: isinstance(v, bool)
+    if type_name == "int":
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if "float | None" in type_name:
+        return lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+    return lambda v: True
+
+
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {
+    cls: tuple((f.name, _check(str(f.type))) for f in fields(cls)) for cls in _BY_KIND.values()
+}
+"""Each event class's fields and their tests, worked out once (not per event read)."""
+
+
 def from_data(data: dict[str, Any]) -> AgentEvent | None:
     """The inverse of `to_data`; None if `data` is not a well-formed event."""
     cls = _BY_KIND.get(str(data.get("type")))
     if cls is None:
         return None
-    names = {f.name for f in fields(cls)}
+    given: dict[str, Any] = {}
+    for name, check in _FIELDS[cls]:
+        if name in data:
+            value = data[name]
+            if not check(value):
+                return None
+            given[name] = value
     try:
-        event = cls(**{k: v for k, v in data.items() if k in names})
-    except TypeError:
+        return cls(**given)
+    except TypeError:  # a field without a default is missing
         return None
-    return event if _well_typed(event) else None
-
-
-def _well_typed(event: AgentEvent) -> bool:
-    for f in fields(event):
-        value = getattr(event, f.name)
-        expected = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        if expected == "str" and not isinstance(value, str):
-            return False
-        if expected == "bool" and not isinstance(value, bool):
-            return False
-        if expected == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            return False
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if "float | None" in expected and value is not None and not is_number:
-            return False
-    return True
 
 
 @record
@@ -168,6 +231,11 @@ class AgentTotals:
     output_tokens: int = 0
     cost_usd: float | None = None
     tool_calls: int = 0
+    estimated: bool = False
+    """Some of these figures are estimates (from the stream, a price table or text length),
+    not what the agent reported; its final figures replace them."""
+    denials: int = 0
+    """Tool calls the CLI refused for want of permission."""
 
     @property
     def tokens(self) -> int:
@@ -183,15 +251,21 @@ class AgentTotals:
             self.output_tokens + other.output_tokens,
             cost,
             self.tool_calls + other.tool_calls,
+            self.estimated or other.estimated,
+            self.denials + other.denials,
         )
 
     def brief(self) -> str:
-        """ "1.2k tok  $0.004  3 tools", leaving out what is unknown or zero."""
-        parts = [f"{tokens(self.tokens)} tok"]
+        """ "1.2k tok  $0.004  3 tools", leaving out what is unknown or zero; "~" marks figures
+        that are still estimates."""
+        about = "~" if self.estimated else ""
+        parts = [f"{about}{tokens(self.tokens)} tok"]
         if self.cost_usd is not None:
-            parts.append(cost(self.cost_usd))
+            parts.append(about + cost(self.cost_usd))
         if self.tool_calls:
             parts.append(f"{self.tool_calls} tool{'s' if self.tool_calls != 1 else ''}")
+        if self.denials:
+            parts.append(f"{self.denials} denied")
         return "  ".join(parts)
 
 
@@ -210,6 +284,8 @@ def cost(usd: float) -> str:
     """$0.00047 -> "$0.0005", $0.0123 -> "$0.012", $1.234 -> "$1.23"."""
     if usd == 0:
         return "$0"
+    if usd < 0.0001:
+        return f"${usd:.7f}".rstrip("0")[:9]
     if usd < 0.01:
         return f"${usd:.4f}".rstrip("0")
     if usd < 1:
@@ -222,6 +298,8 @@ MAX_LINE = 200
 
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     """The first non-empty line, shortened to `limit` characters, with a note of what was cut."""
+    if "\n" not in text and "\r" not in text and len(text) <= limit:
+        return text.strip()  # the common case, without splitting
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return ""
@@ -232,8 +310,22 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     return first + more
 
 
-def describe(event: AgentEvent, totals: AgentTotals | None = None) -> str | None:
-    """The line a person reads in the pane or the headless output; None: nothing to show."""
+ERROR_LINES = 12
+"""Lines of a failed tool's output shown under its result line (the log has all of it)."""
+
+
+def folded(text: str, limit: int = MAX_LINE) -> str:
+    """Text shown folded: its first line, and how many more there are."""
+    return one_line(text, limit)
+
+
+def describe(
+    event: AgentEvent, totals: AgentTotals | None = None, call: ToolCall | None = None
+) -> str | None:
+    """The line a person reads in the pane or the headless output; None: nothing to show.
+
+    `call` is the call a tool result answers, when it is not the call just before it (calls
+    made in parallel): the result then names it, so each result reads next to its call."""
     if isinstance(event, SessionStarted):
         parts = [f"session {event.session_id}" if event.session_id else "", event.model]
         return "● " + "  ".join(p for p in parts if p)
@@ -242,7 +334,29 @@ def describe(event: AgentEvent, totals: AgentTotals | None = None) -> str | None
     if isinstance(event, ToolCall):
         return f"▸ {event.tool}  {event.summary}".rstrip()
     if isinstance(event, ToolResult):
-        return f"◂ {'ok' if event.ok else 'error'}  {one_line(event.output)}".rstrip()
+        status = "ok" if event.ok else "error"
+        which = f"[{event_call(call)}]  " if call is not None else ""
+        if event.ok:
+            return f"◂ {status}  {which}{one_line(event.output)}".rstrip()
+        lines = [line.rstrip() for line in event.output.strip().splitlines() if line.strip()]
+        head = f"◂ {status}  {which}{lines[0] if lines else ''}".rstrip()
+        rest = ["    " + line[:MAX_LINE] for line in lines[1:ERROR_LINES]]
+        if len(lines) > ERROR_LINES:
+            rest.append(f"    … (+{len(lines) - ERROR_LINES} lines in the log)")
+        return "\n".join([head, *rest])
+    if isinstance(event, TextDelta):
+        return None  # shown by whoever assembles the pieces into lines
+    if isinstance(event, Thinking):
+        text = folded(event.text)
+        return f"💭 {text}" if text else None
+    if isinstance(event, ToolDenied):
+        return f"⛔ denied  {event.tool}  {event.summary}".rstrip()
+    if isinstance(event, RetryNotice):
+        tries = (
+            f" (try {event.attempt}/{event.attempts})" if event.attempt and event.attempts else ""
+        )
+        wait = f" in {event.delay:g}s" if event.delay is not None else ""
+        return f"⏳ the agent retries{wait}{tries}: {one_line(event.message)}"
     if isinstance(event, Usage):
         return None  # shown as running totals, not as a line per update
     if isinstance(event, FinalResult):
@@ -253,3 +367,7 @@ def describe(event: AgentEvent, totals: AgentTotals | None = None) -> str | None
         label = "rate limited" if event.rate_limited else "error"
         return f"✗ {label}: {one_line(event.message)}"
     return event.text
+
+
+def event_call(call: ToolCall) -> str:
+    return f"{call.tool}  {call.summary}".strip() if call.summary else call.tool

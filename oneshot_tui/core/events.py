@@ -140,7 +140,23 @@ class RetryScheduled:
     retry: int
     """Which retry this will be (1 for the first)."""
     retries: int
-    """How many retries are allowed in all."""
+    """How many retries are allowed in all (0: not known, the agent CLI retries on its own)."""
+    by_agent: bool = False
+    """The agent CLI itself waits and retries (its notice), not the task."""
+
+
+@record
+class AgentChosen:
+    """An agent task (or a loop step) runs on this agent: the first of its list with room, or
+    the next one after a usage limit (`reason`), with the conversation so far."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    agent: str
+    previous: str = ""
+    """The agent it went on from, empty for the first choice."""
+    reason: str = ""
 
 
 @record
@@ -170,7 +186,9 @@ class LoopVerdict:
     """"DONE", "RETRY" or "IMPOSSIBLE"."""
     feedback: str
     well_formed: bool = True
-    """False when the auditor's answer could not be read (it then counts as RETRY)."""
+    """False when the auditor's answer could not be read (it is then asked again)."""
+    answer: str = ""
+    """The auditor's own words when they could not be read as a verdict (else empty)."""
 
 
 @record
@@ -210,6 +228,9 @@ class TaskExited:
     reason: str = ""
     totals: AgentTotals | None = None
     """Agent tasks only: what the task has used so far."""
+    attention: str = ""
+    """Why this attempt's outcome needs its user's attention (the agent's tool calls were
+    denied permission), empty if nothing does."""
 
 
 @record
@@ -228,6 +249,8 @@ class TaskResult:
     """Agent tasks only: tokens, cost and tool calls over all attempts."""
     worktree: WorktreeSummary | None = None
     """Worktree tasks only: the branch and what the last attempt changed."""
+    attention: str = ""
+    """Why the last attempt needs its user's attention (see `TaskExited.attention`)."""
 
 
 @record
@@ -272,6 +295,7 @@ Event = (
     | Activity
     | TotalsChanged
     | RetryScheduled
+    | AgentChosen
     | LoopPhase
     | LoopVerdict
     | WorktreeReady

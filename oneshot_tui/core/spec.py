@@ -77,6 +77,27 @@ class AgentSettings:
     """The `direct` executor's OpenAI-compatible endpoint."""
     api_key: str | None = field(default=None, repr=False)
     """The `direct` executor's key; passed to the client in its environment, never shown."""
+    max_rate_limit_wait: float = 3600.0
+    """The longest wait after a rate or usage limit worth waiting: a longer one (or one longer
+    than the task's time left) ends the run with the reason, or goes on with a fallback."""
+    fallback: tuple[str, ...] = ()
+    """Agents to go on with, in order, when `agent` (then each of these) is out of quota or its
+    limit's wait is too long; a task naming several starts on the first with room."""
+    models: Mapping[str, str] = field(default_factory=dict)
+    """Models by agent name, for the fallback agents (`model` is the first agent's)."""
+    agent_args: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Extra flags by agent name, for the fallback agents (`args` are the first agent's)."""
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """Every agent the task may use, in order of preference."""
+        return (self.agent, *(a for a in self.fallback if a != self.agent))
+
+    def model_for(self, agent: str) -> str | None:
+        return self.model if agent == self.agent and self.model else self.models.get(agent)
+
+    def args_for(self, agent: str) -> tuple[str, ...]:
+        return self.args if agent == self.agent else tuple(self.agent_args.get(agent, ()))
 
 
 @record
@@ -96,6 +117,8 @@ class LoopSettings:
     """Continue this saved loop (`--resume`) instead of starting a new one."""
     force: bool = False
     """Resume even a loop that already completed."""
+    activity_log: str | None = None
+    """Also append the loop's activity lines to this file (the original's `--session-log`)."""
 
 
 @record
@@ -142,6 +165,11 @@ class RunSettings:
     on_hangup: str = "stop"
     """What happens when the TUI that started the run loses its terminal (or dies): "stop" the
     run (exit 129), or "detach" from it (it goes on in the background; `attach` finds it)."""
+    agent_limits: Mapping[str, int] = field(default_factory=dict)
+    """At most this many processes of an agent at once, by agent name (no entry: no cap)."""
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Model-name patterns -> (input, output) US dollars per million tokens, before the built-in
+    price table, for live cost estimates."""
 
 
 HANGUP_ACTIONS = ("stop", "detach")

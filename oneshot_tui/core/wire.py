@@ -15,6 +15,7 @@ from typing import Any
 from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    AgentChosen,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -100,6 +101,7 @@ def result_json(r: TaskResult) -> Fields:
         "reason": r.reason,
         "totals": totals_json(r.totals),
         "worktree": worktree_result_json(r.worktree),
+        "attention": r.attention,
     }
 
 
@@ -115,6 +117,7 @@ def _result(obj: Obj) -> TaskResult:
         obj.get("reason", ""),
         _totals(obj.get("totals")),
         _worktree_result(obj.get("worktree")),
+        obj.get("attention", ""),
     )
 
 
@@ -172,6 +175,16 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "reason": e.reason,
             "retry": e.retry,
             "retries": e.retries,
+            "by_agent": e.by_agent,
+        },
+    ),
+    AgentChosen: (
+        "agent",
+        lambda e: {
+            "attempt": e.attempt,
+            "agent": e.agent,
+            "previous": e.previous,
+            "reason": e.reason,
         },
     ),
     LoopPhase: (
@@ -193,6 +206,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "verdict": e.verdict,
             "feedback": e.feedback,
             "well_formed": e.well_formed,
+            "answer": e.answer,
         },
     ),
     WorktreeReady: (
@@ -213,6 +227,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "duration": round(e.duration, 3),
             "reason": e.reason,
             "totals": totals_json(e.totals),
+            "attention": e.attention,
         },
     ),
     RunStarted: (
@@ -300,6 +315,15 @@ DECODERS: dict[str, Decoder] = {
         o.get("reason", ""),
         o.get("retry", 1),
         o.get("retries", 1),
+        o.get("by_agent", False),
+    ),
+    "agent": lambda o: AgentChosen(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["agent"],
+        o.get("previous", ""),
+        o.get("reason", ""),
     ),
     "loop_phase": lambda o: LoopPhase(
         o["task"],
@@ -319,6 +343,7 @@ DECODERS: dict[str, Decoder] = {
         o["verdict"],
         o.get("feedback", ""),
         o.get("well_formed", True),
+        o.get("answer", ""),
     ),
     "worktree": lambda o: WorktreeReady(
         o["task"], o.get("attempt", 1), o["ts"], _worktree(o), o.get("reused", False)
@@ -339,6 +364,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("duration", 0.0),
         o.get("reason", ""),
         _totals(o.get("totals")),
+        o.get("attention", ""),
     ),
     "run_started": lambda o: RunStarted(
         o["run"],

@@ -13,6 +13,9 @@ from typing import Any
 from oneshot_tui.loop.prompts import PromptSet, auditor_prompt, worker_prompt
 from oneshot_tui.loop.verdict import AuditResult, Verdict
 
+MAX_REMINDERS = 2
+"""Times an auditor whose answer could not be read is asked again before the loop fails."""
+
 
 class Role(StrEnum):
     WORKER = "worker"
@@ -31,10 +34,18 @@ class Step:
     role: Role
     iteration: int
     prompt: str
+    reminder: int = 0
+    """An auditor step asked again after an unreadable answer (1, 2): the format reminder."""
 
     @property
     def label(self) -> str:
-        return f"{self.role} #{self.iteration}"
+        again = f" (asked again {self.reminder})" if self.reminder else ""
+        return f"{self.role} #{self.iteration}{again}"
+
+    @property
+    def key(self) -> str:
+        """The step's name in `LoopState.sessions`: "worker#2", "auditor#1"."""
+        return f"{self.role}#{self.iteration}"
 
 
 @dataclass
@@ -43,6 +54,8 @@ class VerdictRecord:
     verdict: Verdict
     feedback: str
     well_formed: bool
+    answer: str = ""
+    """The auditor's own words, when they could not be read as a verdict."""
 
 
 @dataclass
@@ -61,7 +74,11 @@ class LoopState:
     status: LoopStatus = LoopStatus.RUNNING
     reason: str = ""
     sessions: dict[str, str] = field(default_factory=dict)
-    """Agent session ids by role, so a CLI that can resume its own session is resumed."""
+    """Agent session ids by step ("worker#2"), so a CLI that can resume its own session is."""
+    agents: dict[str, str] = field(default_factory=dict)
+    """The agent each step ran on (a session belongs to it), by step."""
+    reminders: int = 0
+    """Times the current audit was asked again after an unreadable answer."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,7 +89,13 @@ class LoopState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoopState:
         verdicts = [
-            VerdictRecord(v["iteration"], Verdict(v["verdict"]), v["feedback"], v["well_formed"])
+            VerdictRecord(
+                v["iteration"],
+                Verdict(v["verdict"]),
+                v["feedback"],
+                v["well_formed"],
+                v.get("answer", ""),
+            )
             for v in data.get("verdicts", [])
         ]
         return cls(
@@ -86,6 +109,8 @@ class LoopState:
             status=LoopStatus(data.get("status", "running")),
             reason=data.get("reason", ""),
             sessions=dict(data.get("sessions", {})),
+            agents=dict(data.get("agents", {})),
+            reminders=int(data.get("reminders", 0)),
         )
 
     @property
@@ -105,7 +130,7 @@ def next_step(state: LoopState, prompts: PromptSet) -> Step | None:
     prompt = auditor_prompt(
         prompts, state.oneshot_id, state.iteration, state.instruction, state.worker_result
     )
-    return Step(Role.AUDITOR, state.iteration, prompt)
+    return Step(Role.AUDITOR, state.iteration, prompt, state.reminders)
 
 
 def worker_finished(state: LoopState, result: str | None, error: str | None = None) -> None:
@@ -118,16 +143,36 @@ def worker_finished(state: LoopState, result: str | None, error: str | None = No
     state.worker_result = result
 
 
-def auditor_finished(state: LoopState, audit: AuditResult | None, error: str | None = None) -> None:
+def auditor_finished(
+    state: LoopState, audit: AuditResult | None, error: str | None = None, answer: str = ""
+) -> None:
     """Apply a verdict: DONE completes, IMPOSSIBLE fails, RETRY runs the worker again with the
-    feedback until `max_iterations` worker runs have been judged."""
+    feedback until `max_iterations` worker runs have been judged. An unreadable answer (`answer`
+    is its text) asks the auditor again, up to MAX_REMINDERS times, then fails the loop: only a
+    real RETRY spends a worker iteration."""
     if audit is None:
         state.status = LoopStatus.FAILED
         state.reason = f"auditor #{state.iteration} failed: {error or 'no result'}"
         return
     state.verdicts.append(
-        VerdictRecord(state.iteration, audit.verdict, audit.feedback, audit.well_formed)
+        VerdictRecord(
+            state.iteration,
+            audit.verdict,
+            audit.feedback,
+            audit.well_formed,
+            "" if audit.well_formed else answer,
+        )
     )
+    if not audit.well_formed:
+        if state.reminders < MAX_REMINDERS:
+            state.reminders += 1
+            return
+        state.status = LoopStatus.FAILED
+        state.reason = (
+            f"auditor #{state.iteration} gave no readable verdict in {state.reminders + 1} answers"
+        )
+        return
+    state.reminders = 0
     if audit.verdict is Verdict.DONE:
         state.status = LoopStatus.COMPLETED
         state.reason = f"DONE after {state.iteration} iteration(s)"

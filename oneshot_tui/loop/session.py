@@ -34,6 +34,11 @@ def sessions_dir(data_dir: Path) -> Path:
 @dataclass
 class LoopSession:
     directory: Path
+    extra_log: Path | None = None
+    """Another file that gets every activity line too (the original's `--session-log`)."""
+
+    def also_log_to(self, path: str | Path) -> None:
+        self.extra_log = Path(path).expanduser()
 
     @property
     def state_path(self) -> Path:
@@ -80,6 +85,15 @@ class LoopSession:
         settings = data.get("settings")
         return settings if isinstance(settings, dict) else {}
 
+    def saved_owner(self) -> dict[str, Any]:
+        """Which run last ran the loop ({run, task, attempt}), as saved beside its state."""
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        owner = data.get("owner")
+        return owner if isinstance(owner, dict) else {}
+
     def log_activity(self, state: LoopState, role: str, activity: dict[str, Any]) -> None:
         line = {
             "ts": round(time.time(), 3),
@@ -88,9 +102,13 @@ class LoopSession:
             "iteration": state.iteration,
             "activity": activity,
         }
-        fd = os.open(self.activity_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+        text = json.dumps(line, ensure_ascii=False) + "\n"
+        for path in (self.activity_path, self.extra_log):
+            if path is None:
+                continue
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as f:
+                f.write(text)
 
 
 def find_session(data_dir: Path, which: str) -> LoopSession:
@@ -104,7 +122,11 @@ def find_session(data_dir: Path, which: str) -> LoopSession:
     if not ids:
         raise SessionError(f"no oneshot sessions in {root}")
     if which in ("", "last"):
-        return LoopSession(root / ids[-1])
+        # Ids sort by their start second; loops started in the same second by when they were.
+        newest = ids[-1][:15]
+        same = [i for i in ids if i[:15] == newest]
+        latest = max(same, key=lambda i: (root / i / "state.json").stat().st_ctime_ns)
+        return LoopSession(root / latest)
     matches = [i for i in ids if i.startswith(which)]
     if not matches:
         raise SessionError(f"no oneshot session matches {which!r}")
@@ -126,12 +148,15 @@ def reopen(state: LoopState, force: bool) -> None:
             "use --force to run it again"
         )
     if state.status in (LoopStatus.COMPLETED, LoopStatus.FAILED):
-        audited = bool(state.verdicts) and state.verdicts[-1].iteration == state.iteration
+        judged = [v for v in state.verdicts if v.well_formed and v.iteration == state.iteration]
+        audited = bool(judged) and state.verdicts[-1].well_formed
         if audited:  # the last completed step was a verdict: the worker goes again
-            state.feedback = state.verdicts[-1].feedback or state.reason
+            state.feedback = judged[-1].feedback or state.reason
             state.iteration += 1
             state.worker_result = None
-        # Otherwise a step crashed: it runs again (the auditor if the worker had finished).
+        # Otherwise a step crashed, or the auditor could not be read: it runs again (the
+        # auditor if the worker had finished), asked afresh.
         state.max_iterations = max(state.max_iterations, state.iteration)
+    state.reminders = 0
     state.status = LoopStatus.RUNNING
     state.reason = ""

@@ -22,11 +22,12 @@ from oneshot_tui.runner.backend import (
     ProcessHandle,
     ProcessLost,
 )
-from oneshot_tui.runner.output import LineSplitter, OutputLog
+from oneshot_tui.runner.output import LineSplitter, OutputLog, StreamMux
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
 
 if TYPE_CHECKING:
     from oneshot_tui.core.worktree import WorktreeInfo
+    from oneshot_tui.orchestrator.agent_pool import AgentPool
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -49,8 +50,10 @@ class Attempt:
         data_dir: Path | None = None,
         worktree: WorktreeInfo | None = None,
         backend: ProcessBackend | None = None,
+        agents: Callable[[], AgentPool] | None = None,
     ) -> None:
         self.task = task
+        self.run_id = run_id
         self.bus = bus
         self.clock = clock
         self.log = log
@@ -66,6 +69,40 @@ class Attempt:
         self.backend: ProcessBackend = backend or LocalBackend()
         self.marker = f"{run_id}/{task.id}/{task.attempt}"
         """Put in every process's environment, to find descendants that leave the group."""
+        self._agents = agents
+        self._on_process_stop: Callable[[], None] | None = None
+        """Stops the running process (set while one runs), for `stop_process`."""
+        self.process_stop_reason: str | None = None
+        """Why the last process was stopped while the attempt goes on (`stop_process`)."""
+
+    @property
+    def agents(self) -> AgentPool:
+        """What the run's agents share (limits per agent, prices, first runs): made on first use,
+        so a run of plain commands never loads the agents."""
+        if self._agents is None:
+            from oneshot_tui.orchestrator.agent_pool import AgentPool
+
+            pool = AgentPool()
+            self._agents = lambda: pool
+        return self._agents()
+
+    def time_left(self) -> float | None:
+        """Seconds before the attempt's wall-time limit, None without one."""
+        timeout = self.task.spec.policy.timeout
+        started = self.task.started_at
+        if timeout is None or started is None:
+            return None
+        return max(timeout - (self.clock.monotonic() - started), 0.0)
+
+    def stop_process(self, reason: str) -> bool:
+        """Stop the running process with the ladder while the attempt goes on (a stalled step to
+        be retried, a CLI that retries too long): its body sees `process_stop_reason`."""
+        stop, self._on_process_stop = self._on_process_stop, None
+        if stop is None:
+            return False
+        self.process_stop_reason = reason
+        stop()
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -112,6 +149,7 @@ class Attempt:
             spec = replace(spec, marker=self.marker)
         child = await self._spawn(spec)
         task.child = child
+        self.process_stop_reason = None
         if task.state is TaskState.CREATED:
             where = f" on node {child.node}" if child.node else ""
             task.lifecycle.start(reason=f"pid {child.pid}{where}")
@@ -129,29 +167,32 @@ class Attempt:
         splitters: dict[str, LineSplitter] = {}
 
         redact = self.redactor.data if self.redactor else None
+        mux = StreamMux(self._write_log)
+        """Each stream's lines stay whole in the shared log (a warning never cuts a JSON line)."""
+
+        async def look(chunks: list[tuple[str, bytes]], wait: bool = True) -> None:
+            """What is in the log now, and only that, goes on to the display and the observer."""
+            for stream, data in chunks:
+                if observe is not None:
+                    observe(stream, data)
+                if show_lines:
+                    splitter = splitters.get(stream)
+                    if splitter is None:
+                        splitter = splitters[stream] = LineSplitter()
+                    text, count = splitter.feed(data)
+                    if count:
+                        self.show(stream, text, count)
+                    if wait and self.bus.needs_room(task.id):
+                        await self.bus.wait_for_room(task.id)
 
         async def sink(stream: str, data: bytes) -> None:
             if redact is not None:
                 data = redact(data)
-            if self.log_error is None:
-                try:
-                    self.log.write(data)
-                except OSError as exc:
-                    self._log_failed(exc)
+            chunks = mux.write(stream, data)
             task.last_output_at = self.clock.monotonic()
             if task.state is TaskState.IDLE:
                 task.lifecycle.resumed(reason="output")
-            if observe is not None:
-                observe(stream, data)
-            if show_lines:
-                splitter = splitters.get(stream)
-                if splitter is None:
-                    splitter = splitters[stream] = LineSplitter()
-                text, count = splitter.feed(data)
-                if count:
-                    self.show(stream, text, count)
-                if self.bus.needs_room(task.id):
-                    await self.bus.wait_for_room(task.id)
+            await look(chunks)
 
         grace = task.spec.policy.grace
         status: ExitStatus | None = None
@@ -167,6 +208,11 @@ class Attempt:
                         carry_out_stop()  # asked to stop before the process started
                     else:
                         task.on_stop = carry_out_stop
+
+                def stop_process() -> None:
+                    tg.start_soon(self._stop_child, child)
+
+                self._on_process_stop = stop_process
                 try:
                     status = await child.follow(sink, grace=grace)
                 except ProcessLost as exc:
@@ -179,15 +225,24 @@ class Attempt:
                 if child.alive():
                     await child.stop(grace)
                 await child.aclose()
+                await look(mux.flush(), wait=False)
                 for stream, splitter in splitters.items():
                     text, count = splitter.flush()
                     if count:
                         self.show(stream, text, count)
                 task.child = None
+                self._on_process_stop = None
         if lost is not None:
             raise lost
         assert status is not None
         return status
+
+    def _write_log(self, data: bytes) -> None:
+        if self.log_error is None:
+            try:
+                self.log.write(data)
+            except OSError as exc:
+                self._log_failed(exc)
 
     def _log_failed(self, exc: OSError) -> None:
         """The log cannot be written (a full disk): what the task writes from now on would be
@@ -230,6 +285,11 @@ class Attempt:
             stop = self.task.stop
             raise SpawnError(f"not started: {stop.reason if stop else 'stopped'}")
         return child
+
+    async def _stop_child(self, child: ProcessHandle) -> None:
+        """The ladder for the process alone (`stop_process`): the attempt goes on."""
+        with anyio.CancelScope(shield=True):
+            await child.stop(self.task.spec.policy.grace)
 
     async def _carry_out_stop(self, child: ProcessHandle) -> None:
         """The ladder, once a stop has been requested (started by `Task.on_stop`)."""

@@ -27,6 +27,8 @@ class Outcome:
     status: ExitStatus | None = None
     lost: bool = False
     """The node or worker running it went away (a remote backend): its end is unknown."""
+    attention: str = ""
+    """Why the outcome needs its user's attention (the agent's tool calls were denied)."""
 
 
 class TaskBody(Protocol):
@@ -47,6 +49,10 @@ def child_env(
     agent's CLI needs; then the task's own `env`; then secrets (never shown or logged)."""
     own = attempt.task.spec.env
     env = environment()
+    if attempt.cwd is not None:
+        # Ours would be wrong: a CLI that trusts $PWD over getcwd() (opencode) would run its
+        # tools in oneshot-tui's directory instead of the task's.
+        env["PWD"] = attempt.cwd
     if attempt.worktree is not None:
         from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
 

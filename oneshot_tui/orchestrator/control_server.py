@@ -325,6 +325,9 @@ class ControlServer:
     def _restart(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         return self._task_command(self.orch.restart, command)
 
+    def _continue(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        return self._task_command(self.orch.continue_task, command)
+
     def _stop(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         orch = self.orch
         reason = str(command.get("reason") or "stopped by a client")
@@ -384,6 +387,7 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "interrupt": ControlServer._interrupt,
     "kill": ControlServer._kill,
     "restart": ControlServer._restart,
+    "continue": ControlServer._continue,
     "stop": ControlServer._stop,
     "add": ControlServer._add,
     "detach": ControlServer._detach,

@@ -12,6 +12,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -40,6 +41,9 @@ from oneshot_tui.store.paths import (
     run_dir,
     safe_file_stem,
 )
+
+if TYPE_CHECKING:
+    from oneshot_tui.orchestrator.agent_pool import AgentPool
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ class Orchestrator:
         self.redactor = Redactor.from_env(os.environ)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
+        self._agent_pool: AgentPool | None = None
         self._stems = UniqueNames()
         """Log file stems: a task's name made safe for a file name, unique in the run."""
         for spec in specs:
@@ -149,12 +154,38 @@ class Orchestrator:
             return False
         if task.state.active:
             return self._request_stop(task, StopRequest(reason, restart=True))
+        task.fresh_start = True  # a loop starts anew (a new oneshot id); `continue_task` goes on
+        task.continuing = False
         if task.state.ended and not task.scheduled and self._tg is not None:
             task.stop = None
             task.lifecycle.restart(reason=reason)
             self._schedule(task)
             return True
         return False
+
+    def continue_task(self, task_id: str, reason: str = "continued by user") -> bool:
+        """Continue a stopped or failed task where it stopped, as a new attempt: a loop goes on in
+        the same oneshot id from its last completed step, in its agents' sessions (a plain task
+        just starts again). The one way to continue a task; a message to the agent will use it."""
+        task = self.tasks.get(task_id)
+        if task is None or self._stopping or not task.state.ended or task.scheduled:
+            return False
+        if self._tg is None:
+            return False
+        task.fresh_start = False
+        task.continuing = True  # a loop goes on from its saved state, even a completed one
+        task.stop = None
+        task.lifecycle.restart(reason=reason)
+        self._schedule(task)
+        return True
+
+    def agent_pool(self) -> AgentPool:
+        """What the run's agents share; made on first use (a run of commands needs none)."""
+        if self._agent_pool is None:
+            from oneshot_tui.orchestrator.agent_pool import AgentPool
+
+            self._agent_pool = AgentPool(self.settings.agent_limits, self.settings.prices)
+        return self._agent_pool
 
     def interrupt_all(self, reason: str = "interrupted by user") -> int:
         return sum(self.interrupt(task_id, reason) for task_id in list(self.tasks))
@@ -213,6 +244,11 @@ class Orchestrator:
                 idle_for = now - task.idle_since
                 if idle_for >= policy.idle_timeout:
                     restart = policy.idle_action is IdleAction.RESTART
+                    stalled = f"stalled: idle for {_seconds(idle_for)}"
+                    if restart and task.on_stall is not None and task.on_stall(stalled):
+                        task.idle_since = None  # its body retries the step; idle anew from here
+                        task.last_output_at = now
+                        continue
                     self._request_stop(
                         task, StopRequest(f"idle for {_seconds(idle_for)}", restart=restart)
                     )
@@ -394,6 +430,7 @@ class Orchestrator:
                             data_dir=self.data_dir,
                             worktree=worktree,
                             backend=self.backend,
+                            agents=self.agent_pool,
                         )
                     )
                 except SpawnError as exc:
@@ -414,6 +451,8 @@ class Orchestrator:
         task.ended_at = self.clock.monotonic()
         task.child = None
         task.stop_event = None
+        task.on_stall = None
+        task.attention = outcome.attention if outcome is not None else ""
         if outcome is not None and outcome.status is not None:
             task.exit_status = outcome.status
         task.lost = outcome is not None and outcome.lost
@@ -453,6 +492,7 @@ class Orchestrator:
                 duration=task.duration(self.clock.monotonic()) or 0.0,
                 reason=task.reason,
                 totals=task.totals,
+                attention=task.attention,
             )
         )
 

@@ -65,6 +65,18 @@ class Task:
     """The last attempt ended because its node or worker went away."""
     lost_restarts: int = 0
     """Attempts started again after a lost node (bounded by `restart_on_node_lost`)."""
+    on_stall: Callable[[str], bool] | None = None
+    """Set by a body that retries a stalled step itself (a loop): the idle policy's restart calls
+    it with the reason instead of restarting the whole task; True if it took care of it."""
+    attention: str = ""
+    """Why the last attempt needs its user's attention (tool calls denied), else empty."""
+    oneshot_id: str | None = None
+    """Loop tasks: the id of the loop they run (set once it is opened): a later attempt goes on
+    with that loop (from its last completed step) unless the task was restarted afresh."""
+    fresh_start: bool = False
+    """The next attempt starts a new loop (`restart`), whatever loop ran before."""
+    continuing: bool = False
+    """The next attempt continues its loop even if it had completed (`continue_task`)."""
 
     @classmethod
     def create(
@@ -134,4 +146,5 @@ class Task:
             reason=self.reason,
             totals=self.totals,
             worktree=self.worktree_summary,
+            attention=self.attention,
         )

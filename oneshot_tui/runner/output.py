@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_LINE_CAP = 64 * 1024
@@ -40,6 +41,78 @@ class OutputLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+HOLD_LIMIT = 1024 * 1024
+"""Bytes of a side stream held back, waiting for the main stream to end its line, before they
+are written anyway (a main stream that never ends its line must not hold them forever)."""
+
+
+class StreamMux:
+    """Several streams into one log, each stream's lines kept whole.
+
+    The first stream to write is the main one (stdout, or a PTY) and is never held back: its
+    bytes go to the log at once. A side stream's (stderr's) bytes wait in memory until they make
+    whole lines and the main stream has no line open in the log, then go in between its lines.
+    So a warning never lands inside a JSON line and the log can be parsed again. `write` returns
+    what went to the log, in order: readers must look at those chunks only, so every byte is in
+    the log before anything else happens to it.
+    """
+
+    def __init__(self, write: Callable[[bytes], None], hold_limit: int = HOLD_LIMIT) -> None:
+        self._write = write
+        self._hold_limit = hold_limit
+        self._main: str | None = None
+        self._open = False
+        """The main stream's last written byte was not a newline."""
+        self._held: dict[str, bytearray] = {}
+
+    def write(self, stream: str, data: bytes) -> list[tuple[str, bytes]]:
+        if self._main is None:
+            self._main = stream
+        out: list[tuple[str, bytes]] = []
+        if stream == self._main:
+            end = data.rfind(b"\n")
+            if end >= 0 and self._held:
+                self._emit(stream, data[: end + 1], out)
+                self._open = False
+                self._release(out, whole_lines=True)
+                data = data[end + 1 :]
+            if data:
+                self._emit(stream, data, out)
+                self._open = not data.endswith(b"\n")
+            return out
+        held = self._held.setdefault(stream, bytearray())
+        held += data
+        if not self._open or len(held) > self._hold_limit:
+            self._release(out, whole_lines=len(held) <= self._hold_limit, only=stream)
+        return out
+
+    def flush(self) -> list[tuple[str, bytes]]:
+        """At the end: whatever is still held, as it is."""
+        out: list[tuple[str, bytes]] = []
+        self._release(out, whole_lines=False)
+        return out
+
+    def _release(
+        self, out: list[tuple[str, bytes]], *, whole_lines: bool, only: str | None = None
+    ) -> None:
+        for stream in [only] if only is not None else list(self._held):
+            held = self._held.get(stream)
+            if not held:
+                continue
+            cut = held.rfind(b"\n") + 1 if whole_lines else len(held)
+            if cut <= 0:
+                continue
+            chunk = bytes(held[:cut])
+            del held[:cut]
+            if not held:
+                del self._held[stream]
+            self._emit(stream, chunk, out)
+
+    def _emit(self, stream: str, data: bytes, out: list[tuple[str, bytes]]) -> None:
+        self._write(data)
+        out.append((stream, data))
 
 
 def _utf8_safe_cut(data: bytes, at: int) -> int:

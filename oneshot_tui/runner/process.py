@@ -1,6 +1,7 @@
 """One child process in its own session and process group: spawn, read, wait, stop.
 
-The child gets stdin from /dev/null and either two pipes or a PTY for its output. Stopping is a
+The child gets stdin from /dev/null and either two pipes or a PTY for its output, or stdout to a
+file (read back as it grows) for a program that exits before a full pipe drains. Stopping is a
 ladder on timers, always aimed at the whole group: SIGINT, then SIGTERM halfway through `grace`,
 then SIGKILL at `grace`, until no member of the group is left.
 """
@@ -29,6 +30,8 @@ ChunkSink = Callable[[str, bytes], Awaitable[None]]
 """Receives `(stream, data)` for each chunk read: stream is "stdout", "stderr" or "pty"."""
 
 READ_SIZE = 65536
+FILE_POLL = (0.005, 0.05)
+"""Seconds between looks at a stdout file with nothing new: from the first to the longest."""
 REAP_TIMEOUT = 2.0
 """Seconds to wait for the exit status of a leader that is already gone (or killed)."""
 GROUP_POLL = 0.02
@@ -60,6 +63,10 @@ class ProcessSpec:
     """Rows and columns the child sees on its terminal."""
     marker: str | None = None
     """Set in the child's environment so its descendants can be found even outside its group."""
+    stdout_file: bool = False
+    """Give the child a file for stdout instead of a pipe, read back as it grows: a program
+    that calls exit() while a write to a full pipe is pending loses the rest of its output
+    (Node and Bun do), a write to a file always completes. stderr stays a pipe."""
 
     @property
     def argv(self) -> list[str]:
@@ -152,9 +159,17 @@ def reap_orphans() -> int:
 class ChildProcess:
     """A started process and its group. Create with `await ChildProcess.spawn(spec)`."""
 
-    def __init__(self, process: Process, master_fd: int | None, marker: str | None) -> None:
+    def __init__(
+        self,
+        process: Process,
+        master_fd: int | None,
+        marker: str | None,
+        stdout_fd: int | None = None,
+    ) -> None:
         self._process = process
         self._master_fd = master_fd
+        self._stdout_fd = stdout_fd
+        """Our own descriptor of the child's stdout file (stdout_file), read with pread."""
         self.marker = marker
         self.pid = process.pid
         self.pgid = process.pid  # start_new_session makes it the leader of a new group
@@ -187,6 +202,7 @@ class ChildProcess:
             env[MARKER_VAR] = spec.marker
         master: int | None = None
         slave: int | None = None
+        capture: int | None = None
         try:
             if spec.pty:
                 master, slave = os.openpty()
@@ -195,6 +211,9 @@ class ChildProcess:
                 os.set_blocking(master, False)
                 out: int = slave
                 err: int = slave
+            elif spec.stdout_file:
+                capture = _capture_file()
+                out, err = capture, subprocess.PIPE
             else:
                 out = err = subprocess.PIPE
             process = await anyio.open_process(
@@ -208,6 +227,7 @@ class ChildProcess:
             )
         except OSError as exc:
             _close_quietly(master)
+            _close_quietly(capture)
             # Why, for a person: looked into only once the start failed (a search of PATH for
             # every start would cost a run of many short tasks more than the spawn's Python).
             try:
@@ -223,7 +243,7 @@ class ChildProcess:
             # Our copy of the slave must go, or the master never sees EIO when the child exits.
             _close_quietly(slave)
         LEADERS.add(process.pid)
-        return cls(process, master, spec.marker)
+        return cls(process, master, spec.marker, capture)
 
     @property
     def returncode(self) -> int | None:
@@ -255,6 +275,11 @@ class ChildProcess:
             if stream is None:
                 assert self._master_fd is not None
                 await self._pump_pty(self._master_fd, sink)
+            elif self._stdout_fd is not None:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._pump_file, self._stdout_fd, sink)
+                    if self._process.stderr is not None:
+                        tg.start_soon(self._pump_pipe, self._process.stderr, "stderr", sink)
             else:
                 await self._pump_pipe(stream, name, sink)
         finally:
@@ -277,6 +302,26 @@ class ChildProcess:
             except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
                 return
             await self._deliver(sink, name, data)
+
+    async def _pump_file(self, fd: int, sink: ChunkSink) -> None:
+        """Read the stdout file as it grows, to its end once nothing of the child is left."""
+        offset = 0
+        pause = FILE_POLL[0]
+        while True:
+            data = os.pread(fd, READ_SIZE, offset)
+            if data:
+                offset += len(data)
+                pause = FILE_POLL[0]
+                await self._deliver(sink, "stdout", data)
+                continue
+            if self._process.returncode is not None and not self.alive():
+                # Nothing can write any more: what is in the file is everything.
+                while data := os.pread(fd, READ_SIZE, offset):
+                    offset += len(data)
+                    await self._deliver(sink, "stdout", data)
+                return
+            await anyio.sleep(pause)
+            pause = min(pause * 2, FILE_POLL[1])
 
     async def _pump_pty(self, fd: int, sink: ChunkSink) -> None:
         while True:
@@ -374,6 +419,8 @@ class ChildProcess:
             anyio.notify_closing(self._master_fd)
             _close_quietly(self._master_fd)
             self._master_fd = None
+        _close_quietly(self._stdout_fd)
+        self._stdout_fd = None
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 await stream.aclose()
@@ -383,6 +430,22 @@ class ChildProcess:
             # outlives the loop and warns "subprocess is still running" when collected.
             with anyio.move_on_after(REAP_TIMEOUT):
                 await self._process.wait()
+
+
+def _capture_file() -> int:
+    """An unnamed file for a child's stdout (opened for appending, so its writes always land at
+    the end while we read behind them with pread); it is gone once both sides close it."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="oneshot-stdout-")
+    try:
+        os.unlink(path)
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_APPEND)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _close_quietly(fd: int | None) -> None:

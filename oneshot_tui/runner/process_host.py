@@ -48,6 +48,7 @@ class WireSpec(TypedDict):
     pty: bool
     pty_size: tuple[int, int]
     marker: str | None
+    stdout_file: bool
 
 
 class Started(TypedDict, total=False):
@@ -78,6 +79,7 @@ def to_wire(spec: ProcessSpec, base: Mapping[str, str]) -> WireSpec:
         pty=spec.pty,
         pty_size=spec.pty_size,
         marker=spec.marker,
+        stdout_file=spec.stdout_file,
     )
 
 
@@ -91,6 +93,7 @@ def from_wire(wire: WireSpec, base: Mapping[str, str]) -> ProcessSpec:
         pty=wire["pty"],
         pty_size=tuple(wire["pty_size"]),  # type: ignore[arg-type]  # a list after the wire
         marker=wire["marker"],
+        stdout_file=bool(wire.get("stdout_file", False)),
     )
 
 

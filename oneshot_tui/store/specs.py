@@ -66,6 +66,10 @@ def _agent_to_json(agent: AgentSettings) -> dict[str, Any]:
         "rate_limit_backoff": agent.rate_limit_backoff,
         "base_url": agent.base_url,
         "api_key": agent.api_key,
+        "max_rate_limit_wait": agent.max_rate_limit_wait,
+        "fallback": list(agent.fallback),
+        "models": dict(agent.models),
+        "agent_args": {k: list(v) for k, v in agent.agent_args.items()},
     }
 
 
@@ -81,6 +85,12 @@ def _agent_from_json(data: dict[str, Any]) -> AgentSettings:
         rate_limit_backoff=float(data.get("rate_limit_backoff") or 30.0),
         base_url=data.get("base_url"),
         api_key=data.get("api_key"),
+        max_rate_limit_wait=float(data.get("max_rate_limit_wait") or 3600.0),
+        fallback=tuple(str(a) for a in data.get("fallback") or ()),
+        models={str(k): str(v) for k, v in (data.get("models") or {}).items()},
+        agent_args={
+            str(k): tuple(str(a) for a in v) for k, v in (data.get("agent_args") or {}).items()
+        },
     )
 
 
@@ -160,4 +170,7 @@ def settings_to_json(settings: RunSettings) -> dict[str, Any]:
 
 def settings_from_json(data: dict[str, Any]) -> RunSettings:
     known = {f.name for f in fields(RunSettings)}
-    return RunSettings(**{k: v for k, v in data.items() if k in known})
+    values = {k: v for k, v in data.items() if k in known}
+    if isinstance(values.get("prices"), dict):
+        values["prices"] = {k: tuple(v) for k, v in values["prices"].items()}
+    return RunSettings(**values)

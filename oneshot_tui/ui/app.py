@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from oneshot_tui.orchestrator.server import ServerThread
     from oneshot_tui.store.history_data import RunOrigin
 
+TASK_COMMANDS = ("interrupt", "kill", "restart", "continue")
+"""Keys' commands that act on the selected task, sent as the protocol's commands of that name."""
 _SERVER_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for an in-process server when the app leaves."""
 
@@ -256,7 +258,7 @@ class OneshotApp(App[int]):
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
         elif message.command == "add" and message.table is not None:
             self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
-        elif task_id is not None and message.command in ("interrupt", "kill", "restart"):
+        elif task_id is not None and message.command in TASK_COMMANDS:
             self.command(message.command, tasks=[task_id])
 
     @on(QuitRequested)
@@ -340,7 +342,12 @@ class OneshotApp(App[int]):
         for title, help_text, action in (
             ("Interrupt task", "Stop the selected task with the ladder (i)", "interrupt"),
             ("Kill task", "SIGKILL the selected task's process group (x)", "kill"),
-            ("Restart task", "Start a new attempt of the selected task (r)", "restart"),
+            ("Fresh start", "Start the selected task anew; a loop as a new loop (r)", "restart"),
+            (
+                "Continue loop",
+                "Continue the selected loop where it stopped, in its sessions (c)",
+                "continue_task",
+            ),
             ("Interrupt idle tasks", "Interrupt every idle task (I)", "interrupt_idle"),
             ("Add task", "Add a command or an agent task to the run (a)", "add_task"),
             ("Detach", "Leave the run going on in the background (D)", "detach"),

@@ -98,11 +98,13 @@ def retry_text(info: TaskInfo, now: float) -> str:
     if retry is None or info.state.ended:
         return ""
     left = retry.resume_at - now
+    which = f"{retry.retry}/{retry.retries}" if retry.retries else f"{retry.retry or ''}".strip()
+    label = f"agent retries {which}".rstrip() if retry.by_agent else f"retry {which}"
     if left <= 0:
-        return f"retry {retry.retry}/{retry.retries}: retrying…"
+        return f"{label}: retrying…"
     # Whole seconds, rounded up: a countdown that reads "0.4s" or "in 0s" while waiting is noise.
     shown = f"{math.ceil(left)}s" if left < 60 else duration(left)
-    return f"retry {retry.retry}/{retry.retries} in {shown}"
+    return f"{label} in {shown}"
 
 
 def when(ts: float) -> str:

@@ -43,7 +43,9 @@ MAIN_BINDINGS: list[BindingType] = [
     *_SELECT,
     Binding("i", "interrupt", "Interrupt"),
     Binding("x", "kill", "Kill"),
-    Binding("r", "restart", "Restart"),
+    Binding("r", "restart", "Fresh start"),
+    # In the footer only in a run with loop tasks, like v.
+    Binding("c", "continue_task", "Continue"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
@@ -57,7 +59,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("question_mark", "help", "Help", key_display="?"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("h", "history", "History", show=False),
-    Binding("D", "detach", "Detach", key_display="D"),
+    # Not in the footer (room at 80 columns): in the help, the palette and the quit prompt.
+    Binding("D", "detach", "Detach", key_display="D", show=False),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False),
 ]
@@ -77,7 +80,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("enter  z", "zoom the selected pane (again: back)"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
-    ("r", "restart: a new attempt in the same pane"),
+    ("r", "fresh start: a new attempt (a loop: a new loop)"),
+    ("c", "continue an ended loop where it stopped"),
     ("I", "interrupt every idle task"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),

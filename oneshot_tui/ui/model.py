@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    AgentChosen,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -45,6 +46,8 @@ class VerdictInfo:
     verdict: str
     feedback: str
     well_formed: bool = True
+    answer: str = ""
+    """The auditor's own words when they could not be read."""
 
 
 @dataclass
@@ -67,6 +70,8 @@ class RetryInfo:
     retry: int
     retries: int
     reason: str
+    by_agent: bool = False
+    """The agent CLI retries on its own (its notice), rather than the task."""
 
 
 @dataclass
@@ -100,6 +105,12 @@ class TaskInfo:
     """Set while the task waits to try again after a rate limit."""
     worktree: WorktreeInfo | None = None
     """Worktree tasks only: where it runs (its branch), for the title and the `d` diff."""
+    agent: str = ""
+    """A task with several agents: the one it runs on now (`AgentChosen`)."""
+    previous_agent: str = ""
+    """The agent it went on from (out of quota), if any."""
+    attention: str = ""
+    """Why its outcome needs the user (tool calls denied), from its exit."""
     changes: str = ""
     """What the last ended attempt left in its worktree: "2 commits, 3 files +10 -2"."""
     view: ViewState = field(default_factory=ViewState)
@@ -180,6 +191,7 @@ class RunModel:
                 info.duration, info.reason = event.duration, event.reason
                 info.ended_ts = event.ts
                 info.retry = None
+                info.attention = event.attention
                 if event.totals is not None:
                     info.totals = event.totals
                 changes.rows.add(event.task_id)
@@ -187,6 +199,12 @@ class RunModel:
                 info = self._info(event.task_id, changes)
                 first = event.text.strip().split("\n", 1)[0]
                 info.activity = plain(first)[:200]
+                if info.retry is not None and info.retry.by_agent and event.kind != "retrying":
+                    info.retry = None  # the agent got on with it
+                changes.rows.add(event.task_id)
+            elif isinstance(event, AgentChosen):
+                info = self._info(event.task_id, changes)
+                info.agent, info.previous_agent = event.agent, event.previous
                 changes.rows.add(event.task_id)
             elif isinstance(event, ProcessStarted):
                 info = self._info(event.task_id, changes)
@@ -207,7 +225,9 @@ class RunModel:
                 changes.rows.add(event.task_id)
             elif isinstance(event, RetryScheduled):
                 info = self._info(event.task_id, changes)
-                info.retry = RetryInfo(event.resume_at, event.retry, event.retries, event.reason)
+                info.retry = RetryInfo(
+                    event.resume_at, event.retry, event.retries, event.reason, event.by_agent
+                )
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
@@ -248,6 +268,7 @@ class RunModel:
                     event.verdict,
                     event.feedback,
                     event.well_formed,
+                    event.answer,
                 )
             )
         changes.rows.add(event.task_id)

@@ -19,6 +19,7 @@ from oneshot_tui.core.activity import (
     FinalResult,
     RawLine,
     SessionStarted,
+    TextDelta,
     ToolCall,
     ToolResult,
     Usage,
@@ -171,14 +172,22 @@ def test_gemini_error_result() -> None:
     assert isinstance(result, FinalResult) and result.is_error and result.rate_limited
 
 
-def test_gemini_joins_delta_messages_into_one_text() -> None:
+def test_gemini_passes_each_delta_on_at_once_then_the_whole_text() -> None:
     lines = [
         {"type": "message", "role": "assistant", "content": "Hel", "delta": True},
         {"type": "message", "role": "assistant", "content": "lo", "delta": True},
         {"type": "result", "status": "success", "stats": {"input_tokens": 1, "output_tokens": 2}},
     ]
-    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
-    assert parse("gemini", data) == [AssistantText("Hello"), Usage(1, 2), FinalResult("Hello")]
+    parser = executor("gemini").parser()
+    first = json.dumps(lines[0]).encode() + b"\n"
+    assert parser.feed(first) == [TextDelta("Hel")]  # not held until the next event
+    rest = b"".join(json.dumps(x).encode() + b"\n" for x in lines[1:])
+    assert parser.feed(rest) + parser.close() == [
+        TextDelta("lo"),
+        AssistantText("Hello"),
+        Usage(1, 2),
+        FinalResult("Hello"),
+    ]
 
 
 def test_codex_turn_failed_is_an_error_result() -> None:
@@ -247,7 +256,7 @@ def test_garbage_is_kept_as_raw_text_and_never_fatal(agent: str) -> None:
     )
     events = parse(agent, data)
     texts = [e.text for e in events if isinstance(e, RawLine | AssistantText)]
-    assert "not json at all" in texts
+    assert "not json at all" in "\n".join(texts).splitlines()  # aider's reply comes in blocks
     assert any("binary" in t for t in texts)
 
 
@@ -304,3 +313,188 @@ def test_malformed_data_is_not_an_event() -> None:
     assert from_data({"type": "usage", "input_tokens": "many", "output_tokens": 1}) is None
     assert from_data({"type": "nope"}) is None
     assert from_data({"type": "text"}) is None
+
+
+# -- issue 15: what the parsers read around the answer ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("Please try again in 2 hours.", 7200.0),
+        ("try again in 4 days", 345600.0),
+        ("retry after 30s", 30.0),
+        ("Try again in 2 minutes", 120.0),
+        ("rate limited; retry after 1.5 seconds", 1.5),
+        ("usage limit reached, resets in 1h 30m", 5400.0),
+        ("try again in 500ms", 0.5),
+        ("retry after 12", 12.0),
+        ("Rate limit reached", None),
+    ],
+)
+def test_a_wait_is_read_with_its_unit(text: str, seconds: float | None) -> None:
+    from oneshot_tui.agents.limits import retry_after
+
+    assert retry_after(text) == seconds
+
+
+def test_claude_denials_retries_thinking_and_deltas_are_read() -> None:
+    from oneshot_tui.core.activity import RetryNotice, Thinking, ToolDenied
+
+    lines = [
+        {
+            "type": "system",
+            "subtype": "api_retry",
+            "attempt": 2,
+            "max_retries": 10,
+            "retry_delay_ms": 4000,
+            "error_status": 429,
+            "error": "rate_limit",
+        },
+        {"type": "stream_event", "event": {"type": "message_start", "message": {"id": "m1"}}},
+        {
+            "type": "stream_event",
+            "event": {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "thinking_delta", "thinking": "hm"},
+            },
+        },
+        {
+            "type": "stream_event",
+            "event": {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "text_delta", "text": "Hel"},
+            },
+        },
+        {
+            "type": "assistant",
+            "message": {
+                "id": "m1",
+                "content": [
+                    {"type": "thinking", "thinking": "hm"},
+                    {"type": "text", "text": "Hello"},
+                ],
+                "usage": {"input_tokens": 10, "output_tokens": 1},
+            },
+        },
+        {"type": "stream_event", "event": {"type": "message_delta", "usage": {"output_tokens": 9}}},
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "result": "Hello",
+            "total_cost_usd": 0.01,
+            "usage": {"input_tokens": 10, "output_tokens": 9},
+            "permission_denials": [
+                {
+                    "tool_name": "Write",
+                    "tool_use_id": "t1",
+                    "tool_input": {"file_path": "/etc/x", "content": "y"},
+                }
+            ],
+        },
+    ]
+    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+    events = parse("claude", data)
+    assert events[0] == RetryNotice("HTTP 429: rate_limit", 4.0, 2, 10)
+    assert TextDelta("hm", thinking=True) in events and TextDelta("Hel") in events
+    assert Thinking("hm") in events and AssistantText("Hello") in events
+    usages = of(events, Usage)
+    assert (usages[0].output_tokens, usages[1].output_tokens) == (1, 9)  # the message's final
+    assert of(events, ToolDenied) == [ToolDenied("Write", "/etc/x", "t1")]
+    assert events[-1] == FinalResult("Hello")
+
+
+def test_claude_counts_each_message_once_however_many_lines_it_has() -> None:
+    parser = executor("claude").parser()
+    for i in range(3):
+        for block in (
+            {"type": "text", "text": "x"},
+            {"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {}},
+        ):
+            msg = {
+                "id": f"m{i}",
+                "content": [block],
+                "usage": {"input_tokens": 10, "output_tokens": 5},
+            }
+            parser.feed(json.dumps({"type": "assistant", "message": msg}).encode() + b"\n")
+    line = {
+        "type": "assistant",
+        "message": {"id": "m3", "content": [], "usage": {"input_tokens": 1, "output_tokens": 1}},
+    }
+    assert parser.feed(json.dumps(line).encode() + b"\n") == [Usage(31, 16)]
+
+
+def test_codex_reasoning_and_its_own_reconnect_notices() -> None:
+    from oneshot_tui.core.activity import RetryNotice, Thinking
+
+    lines = [
+        {"type": "item.completed", "item": {"id": "r", "type": "reasoning", "text": "thinking"}},
+        {"type": "error", "message": "Reconnecting... 2/5 (stream disconnected)"},
+    ]
+    data = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+    events = parse("codex", data)
+    assert events[0] == Thinking("thinking")
+    assert isinstance(events[1], RetryNotice) and (events[1].attempt, events[1].attempts) == (2, 5)
+
+
+def test_gemini_reads_its_retry_notice_on_stderr() -> None:
+    from oneshot_tui.core.activity import RetryNotice
+
+    parser = executor("gemini").parser()
+    line = b"Attempt 1 failed: Rate limit reached. Retrying after 2500ms...\n"
+    [notice] = parser.feed_stderr(line)
+    assert isinstance(notice, RetryNotice) and notice.delay == 2.5 and notice.attempt == 1
+    assert parser.feed_stderr(b"YOLO mode is enabled.\n") == [
+        RawLine("YOLO mode is enabled.", "stderr")
+    ]
+
+
+def test_cline_errors_read_as_their_message_not_a_dict_with_a_stack() -> None:
+    error = {
+        "ts": "t",
+        "type": "agent_event",
+        "event": {
+            "type": "error",
+            "error": {
+                "name": "Error",
+                "message": "Rate limit reached. Please try again in 2 hours.",
+                "stack": "Error: Rate limit reached.\n    at execute (/$bunfs/root/chunk.js:1:2)",
+            },
+        },
+    }
+    [event] = parse("cline", json.dumps(error).encode() + b"\n")
+    assert isinstance(event, AgentError)
+    assert event.message == "Rate limit reached. Please try again in 2 hours."
+    assert event.rate_limited and event.retry_after == 7200.0
+    # Its top-level error line (on stderr) is read too.
+    parser = executor("cline").parser()
+    top = b'{"ts":"t","type":"error","message":"JSON output mode requires a prompt"}\n'
+    assert parser.feed_stderr(top) == [AgentError("JSON output mode requires a prompt")]
+
+
+def test_a_failed_tools_error_is_shown_whole_and_parallel_results_name_their_call() -> None:
+    result = ToolResult(False, "Exit code 2\nE   assert 1 == 2\nFAILED tests/test_a.py::test_b")
+    assert (describe(result) or "").splitlines() == [
+        "◂ error  Exit code 2",
+        "    E   assert 1 == 2",
+        "    FAILED tests/test_a.py::test_b",
+    ]
+    call = ToolCall("Bash", "pytest -x", "c1")
+    assert describe(ToolResult(True, "ok", "c1"), call=call) == "◂ ok  [Bash  pytest -x]  ok"
+
+
+def test_the_error_lines_of_stderr_leave_out_stack_frames_and_noise() -> None:
+    from oneshot_tui.agents.base import error_lines
+
+    stderr = [
+        "WARNING: proceeding, even though we could not create PATH aliases",
+        "Error: database is locked",
+        "    at open (/$bunfs/root/db.js:1:1)",
+        "    at main (/$bunfs/root/index.js:2:2)",
+        "bye",
+    ]
+    assert error_lines(stderr) == "Error: database is locked"
+    assert error_lines(["all went fine", "then it stopped"]) == "all went fine | then it stopped"

@@ -12,7 +12,7 @@ from oneshot_tui.core.events import LoopPhase, LoopVerdict
 from oneshot_tui.core.spec import Budget
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.loop.session import find_session
-from oneshot_tui.loop.verdict import FORMAT_FEEDBACK
+from oneshot_tui.loop.verdict import FORMAT_FEEDBACK, REMINDER
 from oneshot_tui.orchestrator import Orchestrator
 from tests.helpers import Watcher, pid_alive, run_recorded
 from tests.loop_helpers import ScriptedAgents, loop_spec, verdict
@@ -78,18 +78,55 @@ async def test_impossible_fails_the_task(data_dir: Path, tmp_path: Path) -> None
     assert len(agents.calls()) == 2
 
 
-async def test_garbled_verdicts_retry_until_the_limit_then_fail(
+async def test_an_unreadable_verdict_is_asked_again_in_the_auditors_session(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    agents = ScriptedAgents(
+        tmp_path,
+        [
+            {"result": "did it"},
+            {"result": "Verdict: DONE is not justified here, tests fail."},
+            {"result": "**Verdict:** RETRY — missing test"},
+            verdict("DONE", "now it reads"),
+        ],
+    )
+    spec = loop_spec("Do it", cwd=tmp_path, env=agents.env, max_iterations=2)
+    result, watcher = await run_recorded(Orchestrator([spec], data_dir=data_dir))
+    assert result.results[0].state is S.COMPLETED, result.results[0].reason
+    calls = agents.calls()
+    # One worker run: an unreadable audit never spends a worker iteration.
+    assert [c["binary"] for c in calls] == ["claude", "codex", "codex", "codex"]
+    # Asked again in its own session, with the reminder alone.
+    assert calls[2]["argv"][calls[2]["argv"].index("resume") + 1 :][-2:] == [
+        "fake-session-1",
+        REMINDER,
+    ]
+    assert agents.prompts()[3] == REMINDER
+    verdicts = [e for e in watcher.all() if isinstance(e, LoopVerdict)]
+    assert [(v.verdict, v.well_formed) for v in verdicts] == [
+        ("RETRY", False),
+        ("RETRY", False),
+        ("DONE", True),
+    ]
+    # The auditor's own words are kept for the verdict screen.
+    assert verdicts[0].answer == "Verdict: DONE is not justified here, tests fail."
+    assert verdicts[2].answer == ""
+
+
+async def test_an_auditor_that_stays_unreadable_fails_the_loop(
     data_dir: Path, tmp_path: Path
 ) -> None:
     agents = ScriptedAgents(tmp_path, [{"result": "did it"}, {"result": "Looks fine to me!"}])
     spec = loop_spec("Do it", cwd=tmp_path, env=agents.env, max_iterations=2)
     result, watcher = await run_recorded(Orchestrator([spec], data_dir=data_dir))
     assert result.results[0].state is S.FAILED
-    assert result.results[0].reason.startswith("no DONE after 2 iteration(s)")
-    assert len(agents.calls()) == 4
-    assert FORMAT_FEEDBACK in agents.prompts()[2]
+    assert result.results[0].reason == "auditor #1 gave no readable verdict in 3 answers"
+    assert [c["binary"] for c in agents.calls()] == ["claude", "codex", "codex", "codex"]
+    assert FORMAT_FEEDBACK not in "".join(
+        agents.prompts()
+    )  # nothing meant for it reaches the worker
     verdicts = [e for e in watcher.all() if isinstance(e, LoopVerdict)]
-    assert [(v.verdict, v.well_formed) for v in verdicts] == [("RETRY", False), ("RETRY", False)]
+    assert [v.well_formed for v in verdicts] == [False, False, False]
 
 
 async def test_an_auditor_crash_fails_the_task_with_the_reason(
@@ -191,3 +228,85 @@ async def test_a_resumed_loop_announces_its_earlier_verdicts(
     assert verdicts == [(1, "RETRY"), (2, "DONE")]
     assert [c["binary"] for c in agents.calls()][-1] == "codex"  # the auditor ran again, alone
     assert len(agents.calls()) == 5
+
+
+async def test_a_stopped_loop_is_continued_in_the_same_oneshot_id_and_r_starts_afresh(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Item 3: `continue_task` (the TUI's `c`) goes on from the last completed step, resuming the
+    agent's session of the step that was cut short; `restart` (`r`) is a new loop."""
+    agents = ScriptedAgents(
+        tmp_path,
+        [
+            {"result": "w1"},
+            verdict("RETRY", "more"),
+            {"sleep": 60, "result": "never"},
+            {"result": "w2"},
+            verdict("DONE", "good"),
+            {"result": "fresh"},
+            verdict("DONE", "good"),
+        ],
+    )
+    spec = loop_spec("Do it", cwd=tmp_path, env=agents.env)
+    orch = Orchestrator([spec], data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: orch.run(stay_open=True))
+        await watcher.wait_for(lambda e: isinstance(e, LoopPhase) and e.iteration == 2)
+        await watcher.wait_until(lambda _: len(agents.calls()) == 3)
+        orch.interrupt("loop")
+        await watcher.wait_state("loop", S.INTERRUPTED)
+        first_id = orch.tasks["loop"].oneshot_id
+        assert first_id is not None
+        assert orch.continue_task("loop")
+        await watcher.wait_state("loop", S.COMPLETED)
+        continued = find_session(data_dir, first_id).load()
+        assert orch.restart("loop")
+        await watcher.wait_for(lambda e: isinstance(e, LoopPhase) and e.oneshot_id != first_id)
+        await watcher.wait_state("loop", S.COMPLETED)
+        orch.shutdown()
+    assert continued.oneshot_id == first_id and continued.status == "completed"
+    calls = agents.calls()
+    # The cut-short worker #2 was resumed in its own session, told it was resumed.
+    assert calls[3]["argv"][calls[3]["argv"].index("--resume") + 1] == "fake-session-2"
+    assert calls[3]["argv"][-1].startswith("(This session was interrupted")
+    # Its history stayed in view: the continued attempt re-announced the first verdict.
+    verdicts = [(e.attempt, e.verdict) for e in watcher.all() if isinstance(e, LoopVerdict)]
+    assert (2, "RETRY") in verdicts and (2, "DONE") in verdicts
+    # `r` is a fresh start: a new oneshot id, worker #1 from the prompt.
+    fresh_id = orch.tasks["loop"].oneshot_id
+    assert fresh_id is not None
+    fresh = find_session(data_dir, fresh_id).load()
+    assert fresh.oneshot_id != first_id and fresh.verdicts[0].iteration == 1
+    assert "--resume" not in calls[5]["argv"]
+
+
+async def test_a_stalled_step_is_run_again_in_its_session_not_the_whole_loop(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Item 4: with idle_action = restart, a step that stalls is stopped and run again (in its
+    agent's session); the loop goes on in the same attempt."""
+    from dataclasses import replace
+
+    from oneshot_tui.core.spec import IdleAction, RunSettings, TaskPolicy
+
+    agents = ScriptedAgents(
+        tmp_path,
+        [{"sleep": 60, "result": "stuck"}, {"result": "w1"}, verdict("DONE", "ok")],
+    )
+    spec = loop_spec("Do it", cwd=tmp_path, env=agents.env)
+    # Generous: a scripted agent that is merely slow to start (a loaded machine) must not
+    # count as stalled; only the one that sleeps does.
+    policy = TaskPolicy(
+        idle_threshold=2.0, idle_action=IdleAction.RESTART, idle_timeout=0.5, grace=1
+    )
+    spec = replace(spec, policy=policy)
+    settings = RunSettings(heartbeat_interval=0.05)
+    result, watcher = await run_recorded(Orchestrator([spec], settings, data_dir=data_dir))
+    [r] = result.results
+    assert r.state is S.COMPLETED, r.reason
+    assert r.attempts == 1  # not a restart of the whole task
+    calls = agents.calls()
+    assert [c["binary"] for c in calls] == ["claude", "claude", "codex"]
+    assert calls[1]["argv"][calls[1]["argv"].index("--resume") + 1] == "fake-session-0"
+    assert "↻ worker #1 stalled: idle for" in watcher.output_text("loop")

@@ -88,7 +88,7 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
             }
         )
     )
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm, maybe"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     proc = run(agents, "Do it", cwd=tmp_path)
     assert proc.returncode == 1
     assert 'unknown key "bogus_key" ignored' in proc.stderr
@@ -96,9 +96,9 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
     assert "no DONE after 1 iteration(s)" in proc.stderr
     # Our project config beats the user's JSON; a flag beats both.
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iterations = 2\n")
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     assert "no DONE after 2 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
-    agents = ScriptedAgents(tmp_path, [{"result": "x"}, {"result": "hmm"}])
+    agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     proc = run(agents, "--max-iterations", "3", "Do it", cwd=tmp_path)
     assert "no DONE after 3 iteration(s)" in proc.stderr
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iteration = 2\n")
@@ -168,3 +168,105 @@ def test_async_runs_several_loops_side_by_side(tmp_path: Path) -> None:
     names = {line.split(" | ")[0].strip() for line in proc.stdout.splitlines()}
     assert names == {"fix-bug-a", "fix-bug-b"}
     assert len(agents.calls()) == 4
+
+
+def test_resume_after_kill_9_stops_the_lost_runs_agent_first(tmp_path: Path) -> None:
+    """Item 8: the lost run's agent is still running; `--resume` stops it (as cleanup does),
+    says so, and only then goes on, so one session never has two agents at once."""
+    agents = ScriptedAgents(
+        tmp_path,
+        [{"result": "the worker's work"}, {"sleep": 120, "result": "never"}, verdict("DONE")],
+    )
+    proc = subprocess.Popen(
+        [*oneshot_argv(), "--auditor-executor", "codex", "Do the thing"],
+        cwd=tmp_path,
+        env={**os.environ, **agents.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not auditor_session_saved(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    orphan = agents.calls()[1]["pid"]
+    assert pid_alive(orphan)  # the lost run's auditor goes on by itself
+    resumed = run(agents, "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "was lost and left its agent running: stopping" in resumed.stderr
+    assert not pid_alive(orphan)
+    assert [c["binary"] for c in agents.calls()] == ["claude", "codex", "codex"]
+
+
+def test_budgets_idle_and_direct_settings_are_flags_and_oneshot_keys(tmp_path: Path) -> None:
+    """Item 4: budgets stop the loop, from a flag or from [oneshot]; direct without a model is a
+    usage error like `run -a direct`."""
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more"), {"result": "w"}])
+    proc = run(agents, "--max-tokens", "20", "Do it", cwd=tmp_path)
+    assert proc.returncode == 1 and "runaway: " in proc.stderr
+    assert " tokens, over max_tokens = 20" in proc.stderr
+    (tmp_path / "oneshot-tui.toml").write_text(
+        '[oneshot]\nmax_tool_calls = 5\nmax_cost_usd = 0.0015\nidle_action = "restart"\n'
+    )
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more"), {"result": "w"}])
+    proc = run(agents, "Do it", cwd=tmp_path)
+    assert proc.returncode == 1 and "over max_cost_usd = 0.0015" in proc.stderr, proc.stderr
+    proc = run(agents, "--executor", "direct", "Do it", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--executor direct needs --worker-model MODEL" in proc.stderr
+    assert "--base-url" in run(agents, "--help", cwd=tmp_path).stdout
+
+
+def test_the_original_flags_and_files_are_accepted(tmp_path: Path) -> None:
+    """Item 5: the original's flags map onto ours or say they have no effect; its files in the
+    current directory are read, ours winning."""
+    (tmp_path / ".oneshotrc").write_text("# the original's key=value file\nmax_iterations=1\n")
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
+    log = tmp_path / "session.ndjson"
+    proc = run(
+        agents,
+        "--initial-timeout",
+        "300",
+        "--max-timeout",
+        "3600",
+        "--activity-interval",
+        "30",
+        "--keep-log",
+        "--debug",
+        "--session-log",
+        str(log),
+        "Do it",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "unrecognized arguments" not in proc.stderr
+    assert "notice: --activity-interval has no effect" in proc.stderr
+    assert "notice: --keep-log has no effect" in proc.stderr
+    assert "no DONE after 1 iteration(s)" in proc.stderr  # max_iterations from .oneshotrc
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert {x["role"] for x in lines} == {"worker", "auditor"}
+    (tmp_path / ".oneshot.json").write_text(json.dumps({"max_iterations": 2}))
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
+    assert "no DONE after 2 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
+    (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iterations = 3\n")
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
+    assert "no DONE after 3 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
+    config = tmp_path / "legacy.json"
+    config.write_text(json.dumps({"max_iterations": 1, "max_timeout": 600}))
+    (tmp_path / "oneshot-tui.toml").unlink()
+    agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
+    proc = run(agents, "--config", str(config), "Do it", cwd=tmp_path)
+    assert "no DONE after 1 iteration(s)" in proc.stderr
+
+
+def test_the_originals_timeouts_map_to_idle_and_wall_time() -> None:
+    from oneshot_tui.config.oneshot import initial_timeout
+
+    assert initial_timeout(300) == {
+        "idle_threshold": 30.0,
+        "idle_timeout": 270.0,
+        "idle_action": "restart",
+    }
+    assert initial_timeout(10)["idle_threshold"] == 10 and initial_timeout(10)["idle_timeout"] == 0

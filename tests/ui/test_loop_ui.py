@@ -171,3 +171,54 @@ async def test_a_rate_limited_agent_shows_a_countdown_on_the_apps_clock(
         await pilot.pause()
         assert "⏳" not in title_text(app)
         await stop_app(pilot)
+
+
+async def test_c_continues_an_ended_loop_and_the_verdict_screen_shows_unread_words(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    agents = ScriptedAgents(
+        tmp_path,
+        [
+            {"result": "w1"},
+            {"result": "I think it is fine?"},
+            {"result": "still prose"},
+            {"result": "prose again"},
+            verdict("DONE", "now it is"),
+        ],
+    )
+    app = make_app([loop_spec("Do it", cwd=tmp_path, env=agents.env)], FAST, data_dir=data_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: app.model.tasks["loop"].state is S.FAILED)
+        await pilot.pause()
+        assert screen.check_action("continue_task", ()) is True
+        assert "Continue loop" in [c.title for c in app.get_system_commands(screen)]
+        body = _plain(verdict_history(app.model.tasks["loop"]))
+        assert "The auditor said:" in body and "I think it is fine?" in body
+        await pilot.press("c")
+        await until(pilot, lambda: app.model.tasks["loop"].state is S.COMPLETED)
+        assert app.model.tasks["loop"].attempt == 2
+        # The same loop went on: one worker run in all, the auditor asked a fourth time.
+        assert [c["binary"] for c in agents.calls()] == ["claude", *["codex"] * 4]
+        assert screen.check_action("continue_task", ()) is True
+        await stop_app(pilot)
+
+
+def test_an_agents_own_retry_and_its_agent_show_in_the_model() -> None:
+    from oneshot_tui.core.events import Activity, AgentChosen
+
+    model = RunModel(lambda _: 100)
+    model.apply(
+        [
+            TaskAdded("a", 0.0, "qwen hi", "agent"),
+            AgentChosen("a", 1, 1.0, "codex", "claude", "claude: usage limit"),
+            RetryScheduled("a", 1, 2.0, 45.0, 47.0, "HTTP 429", 3, 0, by_agent=True),
+        ]
+    )
+    info = model.tasks["a"]
+    assert (info.agent, info.previous_agent) == ("codex", "claude")
+    assert retry_text(info, now=2.0) == "agent retries 3 in 45s"
+    model.apply([Activity("a", 1, 3.0, "retrying", "⏳ the agent retries in 45s")])
+    assert info.retry is not None  # its own notice keeps the countdown
+    model.apply([Activity("a", 1, 50.0, "text", "hello")])
+    assert info.retry is None  # it got on with it

@@ -26,32 +26,18 @@ from oneshot_tui.loop.verdict import FORMAT_FEEDBACK, AuditResult, Verdict, pars
     ("text", "verdict", "feedback"),
     [
         ('{"verdict": "DONE", "feedback": "all good"}', Verdict.DONE, "all good"),
-        ('{"verdict":"retry","feedback":"tests fail"}', Verdict.RETRY, "tests fail"),
+        ('  {"verdict":"retry","feedback":"tests fail"}\n', Verdict.RETRY, "tests fail"),
         (
-            'Here is my audit:\n```json\n{"verdict": "IMPOSSIBLE", "reason": "no network"}\n```\n',
+            '```json\n{"verdict": "IMPOSSIBLE", "reason": "no network"}\n```',
             Verdict.IMPOSSIBLE,
             "no network",
         ),
-        (
-            'I checked. {"verdict": "RETRY", "feedback": "add a test"} Thanks.',
-            Verdict.RETRY,
-            "add a test",
-        ),
-        ("Verdict: DONE\nEverything was implemented.", Verdict.DONE, "Everything was implemented."),
-        ("**verdict**: RETRY - the README is missing", Verdict.RETRY, "the README is missing"),
-        ("RETRY: this is not done", Verdict.RETRY, "this is not done"),
-        ("DONE", Verdict.DONE, ""),
-        (
-            "IMPOSSIBLE: the repository does not exist",
-            Verdict.IMPOSSIBLE,
-            "the repository does not exist",
-        ),
         ('{"verdict": "REITERATE", "reason": "more"}', Verdict.RETRY, "more"),
+        ('{"verdict": "DONE"}', Verdict.DONE, ""),
     ],
 )
-def test_lenient_forms_are_read(text: str, verdict: Verdict, feedback: str) -> None:
-    result = parse_verdict(text)
-    assert result == AuditResult(verdict, feedback, well_formed=True)
+def test_one_json_verdict_object_alone_is_read(text: str, verdict: Verdict, feedback: str) -> None:
+    assert parse_verdict(text) == AuditResult(verdict, feedback, well_formed=True)
 
 
 @pytest.mark.parametrize(
@@ -60,13 +46,22 @@ def test_lenient_forms_are_read(text: str, verdict: Verdict, feedback: str) -> N
         "",
         "The task is done.",  # a keyword in prose is not a verdict
         "I think it is mostly complete but I am not sure.",
-        "DONE\nRETRY: missing tests",  # contradicts itself
+        # Prose that names DONE but means the opposite (issue 15, item 1):
+        "Verdict: DONE is not justified here, tests fail.",
+        'I would say {"verdict": "DONE"} only if the tests passed. They did not.',
+        "DONE - not really, the tests fail",
+        # Well meant, but not the format: asked again, never guessed at.
+        "**Verdict:** RETRY — missing test",
+        "Verdict: DONE\nEverything was implemented.",
+        "DONE",
+        'Here is my audit:\n```json\n{"verdict": "DONE"}\n```\n',
         '{"verdict": "PASS"}',
         '{"verdict": "DONE"} and also {"verdict": "RETRY"}',
         '{"status": "DONE"}',
+        '["DONE"]',
     ],
 )
-def test_unclear_answers_are_never_done(text: str) -> None:
+def test_anything_else_is_unreadable_and_never_done(text: str) -> None:
     result = parse_verdict(text)
     assert result.verdict is Verdict.RETRY
     assert not result.well_formed
@@ -127,14 +122,42 @@ def test_retry_feeds_the_feedback_to_the_next_worker_then_done_completes() -> No
     assert "result 2" in prompts[3]
 
 
-def test_impossible_fails_and_garbled_verdicts_exhaust_the_iterations() -> None:
+def test_impossible_fails() -> None:
     state, _ = run_loop(['{"verdict":"IMPOSSIBLE","feedback":"no such API"}'])
     assert state.status is LoopStatus.FAILED and state.reason == "IMPOSSIBLE: no such API"
+
+
+def test_an_unreadable_audit_is_asked_again_and_spends_no_worker_iteration() -> None:
+    state = LoopState("id1", "Do X", 3)
+    steps = []
+    answers = iter(["looks fine to me", "**Verdict:** RETRY — missing test", '{"verdict":"DONE"}'])
+    while (step := next_step(state, PromptSet())) is not None:
+        steps.append((step.role, step.iteration, step.reminder))
+        if step.role is Role.WORKER:
+            worker_finished(state, "result")
+        else:
+            text = next(answers)
+            auditor_finished(state, parse_verdict(text), answer=text)
+    assert state.status is LoopStatus.COMPLETED
+    assert steps == [
+        (Role.WORKER, 1, 0),
+        (Role.AUDITOR, 1, 0),
+        (Role.AUDITOR, 1, 1),
+        (Role.AUDITOR, 1, 2),
+    ]
+    assert [v.answer for v in state.verdicts] == [
+        "looks fine to me",
+        "**Verdict:** RETRY — missing test",
+        "",
+    ]
+
+
+def test_an_auditor_unreadable_three_times_fails_the_loop() -> None:
     state, prompts = run_loop(["looks fine to me"] * 3, max_iterations=3)
     assert state.status is LoopStatus.FAILED
-    assert state.reason.startswith("no DONE after 3 iteration(s)")
-    assert len(prompts) == 6
-    assert FORMAT_FEEDBACK in prompts[2]
+    assert state.reason == "auditor #1 gave no readable verdict in 3 answers"
+    assert len(prompts) == 4  # one worker, the audit asked three times
+    assert all(FORMAT_FEEDBACK not in p for p in prompts)
 
 
 def test_a_crashed_step_fails_the_loop_with_its_reason() -> None:
@@ -190,3 +213,5 @@ def test_any_text_parses_and_is_done_only_if_it_says_done(text: str) -> None:
     result = parse_verdict(text)
     if "done" not in text.lower():
         assert result.verdict is not Verdict.DONE
+    if result.well_formed:
+        assert text.strip().startswith(("{", "```"))

@@ -108,3 +108,47 @@ def test_output_log_is_private_and_byte_exact(tmp_path: Path) -> None:
         log.write(b"more")
     assert path.read_bytes() == b"\xff\x00raw\r\nmore"
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_log_keeps_each_streams_lines_whole() -> None:
+    """A warning on stderr waits while stdout has a line open, then goes in between lines."""
+    from oneshot_tui.runner.output import StreamMux
+
+    log = bytearray()
+    mux = StreamMux(log.extend)
+    seen: list[tuple[str, bytes]] = []
+    seen += mux.write("stdout", b'{"type": "assistant", ')
+    seen += mux.write("stderr", b"warning: deprecated\nand a par")
+    seen += mux.write("stdout", b'"x": 1}\n{"type": "user"')
+    seen += mux.write("stderr", b"tial line\n")
+    seen += mux.write("stdout", b"}\n")
+    seen += mux.flush()
+    assert bytes(log).splitlines() == [
+        b'{"type": "assistant", "x": 1}',
+        b"warning: deprecated",
+        b'{"type": "user"}',
+        b"and a partial line",
+    ]
+    # Readers see exactly what went to the log, in its order.
+    assert b"".join(data for _, data in seen) == bytes(log)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["stdout", "stderr"]), st.binary(max_size=40)), max_size=30)
+)
+def test_the_log_loses_nothing_and_keeps_each_streams_order(
+    writes: list[tuple[str, bytes]],
+) -> None:
+    from oneshot_tui.runner.output import StreamMux
+
+    log = bytearray()
+    mux = StreamMux(log.extend, hold_limit=64)
+    seen: list[tuple[str, bytes]] = []
+    for stream, data in writes:
+        seen += mux.write(stream, data)
+    seen += mux.flush()
+    assert b"".join(d for _, d in seen) == bytes(log)
+    for name in ("stdout", "stderr"):
+        wrote = b"".join(d for s, d in writes if s == name)
+        assert b"".join(d for s, d in seen if s == name) == wrote

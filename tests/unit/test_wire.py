@@ -11,6 +11,7 @@ import pytest
 from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.events import (
     Activity,
+    AgentChosen,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -37,7 +38,7 @@ INFO = WorktreeInfo("/repo", "/wt/x", "oneshot/r/x", "abc123", "main", "/wt/x/su
 SUMMARY = WorktreeSummary(
     INFO, "def456", 2, DiffStat(3, 10, 2), DiffStat(1, 1, 0), DiffStat(4, 11, 2)
 )
-TOTALS = AgentTotals(1200, 340, 0.0123, 4)
+TOTALS = AgentTotals(1200, 340, 0.0123, 4, True, 1)
 
 SAMPLES: list[Event] = [
     TaskAdded("x", TS, "make test", "command", "/src", 500),
@@ -48,12 +49,13 @@ SAMPLES: list[Event] = [
     OutputTail("x", 2, TS, ("last", "lines \x1b[31mred\x1b[0m"), TS - 5),
     Activity("x", 1, TS, "tool_call", "▸ Bash  ls", {"name": "Bash", "input": {"cmd": "ls"}}, "w"),
     TotalsChanged("x", 1, TS, TOTALS),
-    RetryScheduled("x", 1, TS, 30.0, TS + 30, "rate limited", 1, 3),
+    RetryScheduled("x", 1, TS, 30.0, TS + 30, "rate limited", 1, 3, True),
+    AgentChosen("x", 1, TS, "codex", "claude", "claude: usage limit, wait 2h over 1h"),
     LoopPhase("x", 1, TS, "os-1", "auditor", 2, 3),
-    LoopVerdict("x", 1, TS, "os-1", 2, "RETRY", "the test still fails", False),
+    LoopVerdict("x", 1, TS, "os-1", 2, "RETRY", "the format", False, "**Verdict:** RETRY"),
     WorktreeReady("x", 2, TS, INFO, True),
     WorktreeFinished("x", 1, TS, SUMMARY),
-    TaskExited("x", 1, TS, S.FAILED, 3, None, 1.25, "exit 3", TOTALS),
+    TaskExited("x", 1, TS, S.FAILED, 3, None, 1.25, "exit 3", TOTALS, "2 tool calls denied"),
     RunStarted("run-1", TS, "/logs", ("x", "y"), 8),
     RunFinished(
         "run-1",
@@ -61,7 +63,17 @@ SAMPLES: list[Event] = [
         143,
         (
             TaskResult(
-                "x", S.INTERRUPTED, None, 15, 2, 1.5, "/logs/x.2.log", "stopped", TOTALS, SUMMARY
+                "x",
+                S.INTERRUPTED,
+                None,
+                15,
+                2,
+                1.5,
+                "/logs/x.2.log",
+                "stopped",
+                TOTALS,
+                SUMMARY,
+                "denied",
             ),
             TaskResult("y", S.CREATED, None, None, 0, None, None),
         ),

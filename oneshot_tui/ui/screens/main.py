@@ -36,6 +36,7 @@ class MainScreen(TasksScreen):
         "interrupt",
         "kill",
         "restart",
+        "continue_task",
         "interrupt_idle",
         "verdicts",
         "diff",
@@ -100,6 +101,9 @@ class MainScreen(TasksScreen):
     def action_restart(self) -> None:
         self._command("restart")
 
+    def action_continue_task(self) -> None:
+        self._command("continue")
+
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
 
@@ -151,6 +155,11 @@ class MainScreen(TasksScreen):
         if action == "restart":
             ok = state is not None and (state.active or state.ended)
             return True if ok and not self.stopping else None
+        if action == "continue_task":
+            # A loop that ended goes on where it stopped; in the footer only then (room at 80
+            # columns), in the help always.
+            ended = state is not None and state.ended and not self.stopping
+            return bool(info is not None and info.loop is not None and ended)
         if action == "interrupt_idle":
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.

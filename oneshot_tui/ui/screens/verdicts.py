@@ -54,12 +54,19 @@ def verdict_history(info: TaskInfo) -> RenderableType:
         if several_attempts:
             title.append(f" (attempt {entry.attempt})", style="dim")
         title.append("  ")
-        colour = VERDICT_COLOURS.get(entry.verdict, "bold")
-        title.append(f" {entry.verdict} ", style=f"bold #101010 on {colour}")
+        if entry.well_formed:
+            colour = VERDICT_COLOURS.get(entry.verdict, "bold")
+            title.append(f" {entry.verdict} ", style=f"bold #101010 on {colour}")
+        else:
+            title.append(" ? ", style="bold #101010 on #a0a0a0")
         if not entry.well_formed:
-            title.append("  unreadable answer: counted as RETRY", style="italic")
+            title.append("  unreadable answer: the auditor was asked again", style="italic")
         parts.append(title)
-        parts.append(Padding(_feedback(entry.feedback), (0, 0, 0, 2)))
+        if entry.well_formed:
+            parts.append(Padding(_feedback(entry.feedback), (0, 0, 0, 2)))
+        else:
+            parts.append(Padding(Text("The auditor said:", style="dim"), (0, 0, 0, 2)))
+            parts.append(Padding(_feedback(entry.answer or "(nothing)"), (0, 0, 0, 4)))
     return Group(*parts)
 
 

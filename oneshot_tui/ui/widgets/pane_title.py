@@ -42,6 +42,9 @@ class PaneTitle(Widget):
         text.append_text(badge(info.state))
         if info.attempt > 1:
             text.append(f" attempt {info.attempt}", style="bold")
+        if info.agent:
+            after = f" (after {info.previous_agent})" if info.previous_agent else ""
+            text.append(f" · {info.agent}{after}", style="bold cyan")
         now = self._now()
         phase = phase_text(info)
         if phase:
@@ -62,6 +65,8 @@ class PaneTitle(Widget):
             text.append(f"  {info.reason}", style="italic")
         if info.totals is not None:
             text.append(f"  {info.totals.brief()}", style="dim")
+        if info.attention and info.state.ended:
+            text.append(f"  ⚠ {info.attention}", style="bold yellow")
         if info.worktree is not None:
             text.append(f"  ⎇ {info.worktree.branch}", style="green")
             if info.changes and info.state.ended:
