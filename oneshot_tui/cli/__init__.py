@@ -26,7 +26,7 @@ COMMANDS = {
     "diff": ("oneshot_tui.cli.diff", "add_diff_parser"),
     "worktrees": ("oneshot_tui.cli.worktrees", "add_worktrees_parser"),
     **dict.fromkeys(
-        ("ps", "attach", "events", "ctl", "add", "mcp"),
+        ("ps", "attach", "events", "ctl", "add", "send", "mcp"),
         ("oneshot_tui.cli.live", "add_live_parsers"),
     ),
 }

@@ -29,6 +29,7 @@ COMMAND_HELP = {
     "events": "NDJSON events of a live run, its current state first",
     "ctl": "interrupt, kill or restart tasks of a live run, or stop it",
     "add": "add tasks to a live run",
+    "send": "send a message to an agent task of a live run (its next turn)",
     "mcp": "an MCP server on stdio: agents run and watch tasks through oneshot-tui",
 }
 """Each command's line in `oneshot-tui --help`, in its order: the listing needs no command's module

@@ -94,6 +94,24 @@ def add_live_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_data_dir(add)
     add.set_defaults(handler=_cmd_add)
 
+    send = sub.add_parser(
+        "send",
+        help="send a message to an agent task of a live run (its next turn)",
+        description=paragraph(
+            "Send MESSAGE (or - to read it from stdin) to an agent task: it starts the agent's "
+            "next turn, in its own session where the CLI can resume one. A turn that is running "
+            "gets it when it ends; --now interrupts it for the message."
+        ),
+        epilog=CTL_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    send.add_argument("run", metavar="RUN", help=LIVE_RUN_HELP)
+    send.add_argument("task", metavar="TASK")
+    send.add_argument("message", metavar="MESSAGE", help="the message, or - for stdin")
+    send.add_argument("--now", action="store_true", help="interrupt a running turn for it")
+    add_data_dir(send)
+    send.set_defaults(handler=_cmd_send)
+
     mcp = sub.add_parser(
         "mcp",
         help="an MCP server on stdio: agents run and watch tasks through oneshot-tui",
@@ -285,3 +303,12 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
     from oneshot_tui.cli.mcp_server import run_mcp_server
 
     return run_mcp_server(data_dir_of(args))
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.message == "-" else args.message
+    if not text.strip():
+        raise UsageError("the message is empty")
+    run = _find(args)
+    reply = _request(run.served.socket, "send", task=args.task, text=text, now=args.now)
+    return _said(reply)

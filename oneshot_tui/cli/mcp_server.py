@@ -126,6 +126,14 @@ def build_server(data_dir: Path) -> Any:
         return await ask(run, "result", task=task)
 
     @server.tool()
+    async def send_message(
+        task: str, message: str, run: str = "last", now: bool = False
+    ) -> dict[str, Any]:
+        """Send a message to an agent task: its next turn, in the agent's own session where the
+        CLI can resume one (a running turn gets it when it ends; `now` interrupts it for it)."""
+        return await ask(run, "send", task=task, text=message, now=now)
+
+    @server.tool()
     async def interrupt_task(task: str, run: str = "last") -> dict[str, Any]:
         """Stop a task with the ladder: SIGINT, SIGTERM, then SIGKILL."""
         return await ask(run, "interrupt", tasks=[task])

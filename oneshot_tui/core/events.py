@@ -160,6 +160,33 @@ class AgentChosen:
 
 
 @record
+class MessageSent:
+    """A message from the user to an agent task: `queued` when taken (it is stored first),
+    `delivered` when the turn it starts begins (in the agent's own session where it can)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    message_id: int
+    """Its number in the run, from 1."""
+    text: str
+    state: str
+    """"queued" or "delivered"."""
+
+
+@record
+class AttentionChanged:
+    """A task needs its user (`needed`, with why: it failed, its tools were denied, it waits for
+    input), or no longer does (looked at, acted on, or going on)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    needed: bool
+    reason: str = ""
+
+
+@record
 class LoopPhase:
     """A worker/auditor loop started a step: who runs now, in which iteration of how many."""
 
@@ -296,6 +323,8 @@ Event = (
     | TotalsChanged
     | RetryScheduled
     | AgentChosen
+    | MessageSent
+    | AttentionChanged
     | LoopPhase
     | LoopVerdict
     | WorktreeReady

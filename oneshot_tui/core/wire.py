@@ -16,9 +16,11 @@ from oneshot_tui.core.activity import ACTIVITY_STREAM, AgentTotals
 from oneshot_tui.core.events import (
     Activity,
     AgentChosen,
+    AttentionChanged,
     Event,
     LoopPhase,
     LoopVerdict,
+    MessageSent,
     Output,
     OutputTail,
     ProcessStarted,
@@ -178,6 +180,19 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "by_agent": e.by_agent,
         },
     ),
+    MessageSent: (
+        "message",
+        lambda e: {
+            "attempt": e.attempt,
+            "id": e.message_id,
+            "text": e.text,
+            "state": e.state,
+        },
+    ),
+    AttentionChanged: (
+        "attention",
+        lambda e: {"attempt": e.attempt, "needed": e.needed, "reason": e.reason},
+    ),
     AgentChosen: (
         "agent",
         lambda e: {
@@ -316,6 +331,12 @@ DECODERS: dict[str, Decoder] = {
         o.get("retry", 1),
         o.get("retries", 1),
         o.get("by_agent", False),
+    ),
+    "message": lambda o: MessageSent(
+        o["task"], o.get("attempt", 1), o["ts"], o["id"], o["text"], o["state"]
+    ),
+    "attention": lambda o: AttentionChanged(
+        o["task"], o.get("attempt", 1), o["ts"], o["needed"], o.get("reason", "")
     ),
     "agent": lambda o: AgentChosen(
         o["task"],

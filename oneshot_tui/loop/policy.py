@@ -186,3 +186,20 @@ def auditor_finished(
         state.iteration += 1
         state.worker_result = None
         state.feedback = audit.feedback
+
+
+def instruct(state: LoopState, message: str) -> None:
+    """A message from the user to the worker: the next worker run has it as its feedback (and
+    the auditor judges that run against the instruction as usual). A worker whose result is in
+    goes again in a new iteration; one still to run gets it in this one."""
+    said = f"The user says:\n{message.strip()}"
+    if state.worker_result is not None or any(
+        v.iteration == state.iteration for v in state.verdicts
+    ):
+        state.iteration += 1
+        state.worker_result = None
+        state.reminders = 0
+    state.feedback = said if not state.feedback else f"{state.feedback}\n\n{said}"
+    state.max_iterations = max(state.max_iterations, state.iteration)
+    state.status = LoopStatus.RUNNING
+    state.reason = ""

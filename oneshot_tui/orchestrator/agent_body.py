@@ -39,10 +39,17 @@ from oneshot_tui.core.activity import (
     one_line,
     to_data,
 )
-from oneshot_tui.core.events import Activity, AgentChosen, RetryScheduled, TotalsChanged
+from oneshot_tui.core.events import (
+    Activity,
+    AgentChosen,
+    RetryScheduled,
+    TotalsChanged,
+)
 from oneshot_tui.core.spec import AgentSettings, Budget, TaskSpec
 from oneshot_tui.orchestrator.attempt import Attempt
-from oneshot_tui.orchestrator.body import Outcome, child_env
+from oneshot_tui.orchestrator.body import Outcome, child_env, delivered
+from oneshot_tui.orchestrator.messages import Message, joined
+from oneshot_tui.orchestrator.task import Task
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, ProgramNotFound, check_spawnable
 
 MAX_BACKOFF = 3600.0
@@ -50,6 +57,17 @@ TRANSCRIPT_CHARS = 20_000
 """The most of an earlier run's conversation carried into the next agent's prompt (its end)."""
 STDERR_LINES = 40
 
+CONTINUE_TURN = "(Continue the task where you left off.)"
+CONVERSATION = """<conversation-so-far>
+{conversation}
+</conversation-so-far>
+
+You are continuing the conversation above in a new session (the one before cannot be resumed).
+The user now says:
+
+{said}"""
+"""The next turn for an agent that cannot resume its session: the turns so far, then what the
+user says now."""
 CONTINUE_NOTE = (
     "(You were stopped by a rate or usage limit and are being resumed in the same session: "
     "continue the task where you left off.)"
@@ -156,13 +174,15 @@ class Meter:
     """The running totals of an agent task, published as they change, and its budget.
 
     The task's totals add up every attempt (what it cost in all); the budget applies to one
-    attempt, across all its runs (rate-limit retries, fallback agents, loop iterations).
+    attempt, across all its runs (rate-limit retries, fallback agents, loop iterations), plus
+    `spent`: what the earlier turns of the same conversation used (messages go on in it).
     """
 
-    def __init__(self, attempt: Attempt, budget: Budget) -> None:
+    def __init__(self, attempt: Attempt, budget: Budget, spent: AgentTotals | None = None) -> None:
         self.attempt = attempt
         self.budget = budget
         self._before = attempt.task.totals or AgentTotals()
+        self._spent = spent or AgentTotals()
         self._done = AgentTotals()
         """Finished runs of this attempt."""
 
@@ -172,12 +192,17 @@ class Meter:
         task.totals = self._before + current
         bus, clock = self.attempt.bus, self.attempt.clock
         bus.publish(TotalsChanged(task.id, task.attempt, clock.time(), task.totals))
-        reason = self.over_budget(current)
+        reason = self.over_budget(self._spent + current)
         if reason is not None and not self.attempt.stopping:
             self.attempt.stop(reason)
 
     def finish_run(self, run: AgentTotals) -> None:
         self._done = self._done + run
+
+    @property
+    def used(self) -> AgentTotals:
+        """What this attempt's finished runs used."""
+        return self._done
 
     def over_budget(self, totals: AgentTotals) -> str | None:
         b = self.budget
@@ -610,7 +635,12 @@ def publish_agent(attempt: Attempt, agent: str, previous: str, reason: str) -> N
 
 class AgentBody:
     """Runs the task's agent (or the first of its list with room), retrying limits and going on
-    with the next agent of its list when one is out of quota."""
+    with the next agent of its list when one is out of quota.
+
+    An attempt is one turn of a conversation: the first runs the task's prompt; a later one
+    (continued, or started by messages from the user) goes on in the agent's own session where
+    the CLI can resume one, else in a new one told the conversation so far. Totals and budgets
+    count across the turns of a conversation; a fresh start begins a new one."""
 
     def __init__(self, spec: TaskSpec) -> None:
         if spec.agent is None:
@@ -619,8 +649,37 @@ class AgentBody:
         self.settings = spec.agent
 
     async def run(self, attempt: Attempt) -> Outcome:
-        meter = Meter(attempt, self.settings.budget)
-        return outcome(await run_step(attempt, self.settings, meter))
+        task = attempt.task
+        messages = task.inbox.take()
+        going_on = (task.continuing or bool(messages)) and bool(task.conversation)
+        task.continuing = task.fresh_start = False
+        if not going_on:
+            task.conversation = [f"User: {self.settings.prompt}"]
+            task.agent_session = None
+            task.spent = AgentTotals()
+        prompt, resume = self._turn(task, messages, going_on)
+        delivered(attempt, messages)
+        task.conversation.extend(f"User: {message.text}" for message in messages)
+        meter = Meter(attempt, self.settings.budget, task.spent)
+        run = await run_step(attempt, self.settings, meter, prompt=prompt, resume=resume)
+        if run.session_id:
+            task.agent_session = (run.executor, run.session_id)
+        if run.result is not None and run.result.text.strip():
+            task.conversation.append(f"Assistant: {run.result.text.strip()}")
+        task.spent = (task.spent or AgentTotals()) + meter.used
+        return outcome(run)
+
+    def _turn(
+        self, task: Task, messages: list[Message], going_on: bool
+    ) -> tuple[str | None, tuple[str, str] | None]:
+        """The prompt of this turn (None: the task's own) and the session it resumes."""
+        if not going_on:
+            return None, None
+        said = joined(messages) if messages else CONTINUE_TURN
+        session = task.agent_session
+        if session is not None and executor(session[0]).can_resume:
+            return said, session
+        return CONVERSATION.format(conversation="\n\n".join(task.conversation), said=said), None
 
 
 def agents_in(specs: Sequence[TaskSpec]) -> list[str]:

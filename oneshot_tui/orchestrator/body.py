@@ -7,12 +7,14 @@ loop bodies build on what is here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from oneshot_tui.core.events import MessageSent
 from oneshot_tui.core.record import record
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.orchestrator.messages import Message
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, environment
 
 NO_VARS: Mapping[str, str] = {}
@@ -77,3 +79,17 @@ class CommandBody:
         )
         status = await attempt.run_process(spec)
         return Outcome(status.ok, status.describe(), status)
+
+
+def delivered(attempt: Attempt, messages: Sequence[Message]) -> None:
+    """Say that the user's messages start this attempt's turn (they were queued before), and
+    show each as a block of its own above the turn's activity."""
+    from oneshot_tui.core.activity import ACTIVITY_STREAM
+
+    task, ts = attempt.task, attempt.clock.time()
+    for m in messages:
+        event = MessageSent(task.id, task.attempt, ts, m.message_id, m.text, "delivered")
+        attempt.bus.publish(event)
+        lines = [f"  {line}" for line in m.text.split("\n")]
+        lines[0] = "▶ you:" + lines[0][1:]
+        attempt.show(ACTIVITY_STREAM, "\n".join(lines), len(lines))

@@ -350,6 +350,17 @@ class ControlServer:
             return {"ok": False, "error": "the run is stopping: it takes no new tasks"}
         return {"ok": True, "added": self._add_tasks(dict(command))}
 
+    def _send(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        name, text = str(command.get("task")), command.get("text")
+        if not isinstance(text, str):
+            raise UsageError("give the message as text")
+        if name not in self.orch.tasks:
+            return {"ok": False, "error": f"no task {name!r} in this run", "unknown": [name]}
+        why = self.orch.send_message(name, text, now=bool(command.get("now")))
+        if why is not None:
+            return {"ok": False, "error": why}
+        return {"ok": True, "queued": True}
+
     def _detach(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         client.detached = True
         return {"ok": True}
@@ -391,6 +402,7 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "stop": ControlServer._stop,
     "add": ControlServer._add,
     "detach": ControlServer._detach,
+    "send": ControlServer._send,
     "tail": ControlServer._tail,
     "result": ControlServer._result,
 }

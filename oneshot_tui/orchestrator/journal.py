@@ -23,6 +23,7 @@ from oneshot_tui.core.events import (
     Event,
     LoopPhase,
     LoopVerdict,
+    MessageSent,
     Output,
     OutputTail,
     ProcessStarted,
@@ -44,7 +45,7 @@ _TOGGLES = {(TaskState.RUNNING, TaskState.IDLE), (TaskState.IDLE, TaskState.RUNN
 @dataclass
 class _TaskJournal:
     added: TaskAdded
-    verdicts: list[LoopVerdict] = field(default_factory=list)
+    verdicts: list[LoopVerdict | MessageSent] = field(default_factory=list)
     attempt: list[Event] = field(default_factory=list)
     """The current attempt's events, in order, compressed as the module says."""
     result: Activity | None = None
@@ -53,8 +54,8 @@ class _TaskJournal:
     def apply(self, event: Event) -> None:
         if isinstance(event, Activity) and event.kind == "result":
             self.result = event
-        if isinstance(event, LoopVerdict):
-            self.verdicts.append(event)
+        if isinstance(event, (LoopVerdict, MessageSent)):
+            self.verdicts.append(event)  # the task's history: every verdict and message
             return
         current = self.attempt
         if isinstance(event, StateChanged):

@@ -22,6 +22,7 @@ from oneshot_tui.loop.policy import (
     Role,
     Step,
     auditor_finished,
+    instruct,
     next_step,
     worker_finished,
 )
@@ -30,7 +31,8 @@ from oneshot_tui.loop.session import LoopSession, find_session, new_oneshot_id, 
 from oneshot_tui.loop.verdict import REMINDER, VERDICT_SCHEMA, AuditResult, parse_verdict
 from oneshot_tui.orchestrator.agent_body import AgentRun, Meter, run_step
 from oneshot_tui.orchestrator.attempt import Attempt
-from oneshot_tui.orchestrator.body import Outcome
+from oneshot_tui.orchestrator.body import Outcome, delivered
+from oneshot_tui.orchestrator.messages import joined
 
 RESUMED_NOTE = (
     "(This session was interrupted and is being resumed: continue where you left off.)\n\n"
@@ -112,7 +114,12 @@ class LoopBody:
         self.record = record = loop_settings_record(self.spec, attempt.worktree)
         task = attempt.task
         self.owner = {"run": attempt.run_id, "task": task.id, "attempt": task.attempt}
+        messages = task.inbox.take()
         session, state = self._open(attempt, record)
+        if messages:  # the user's words go to the worker, as its next iteration's instruction
+            instruct(state, joined(messages))
+            self._save(session, state)
+            delivered(attempt, messages)
         for earlier in state.verdicts:  # a resumed loop: its history shows every verdict
             self._publish_verdict(
                 attempt,

@@ -18,7 +18,14 @@ import anyio
 
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock, SystemClock
-from oneshot_tui.core.events import RunFinished, RunResult, RunStarted, TaskAdded, TaskExited
+from oneshot_tui.core.events import (
+    MessageSent,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    TaskAdded,
+    TaskExited,
+)
 from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.names import UniqueNames
 from oneshot_tui.core.redact import Redactor
@@ -27,6 +34,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.body import BodyFactory, Outcome
 from oneshot_tui.orchestrator.dispatch import default_body
+from oneshot_tui.orchestrator.messages import Message, store
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.orchestrator.workspaces import Workspaces
 from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
@@ -96,6 +104,8 @@ class Orchestrator:
         self.started = anyio.Event()
         """Set once `run` has published RunStarted and queued (or started) every task."""
         self._hold: anyio.Event | None = None
+        self._messages = 0
+        """Messages sent to the run's agents so far (each has its number)."""
         self._scheduled = 0
         """Tasks a coroutine owns (queued or running): the run has settled when none is left."""
         self._stopping = False
@@ -178,6 +188,39 @@ class Orchestrator:
         task.lifecycle.restart(reason=reason)
         self._schedule(task)
         return True
+
+    def send_message(self, task_id: str, text: str, *, now: bool = False) -> str | None:
+        """A message from the user to an agent task (or a loop's worker): kept on disk, then
+        delivered as the agent's next turn, in its own session where the CLI can resume one. A
+        task whose turn has ended starts it at once; a running one when its turn ends (with
+        `now`, its turn is interrupted for it). Returns None when taken, else why not."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            return f"no task {task_id!r} in this run"
+        if task.spec.agent is None:
+            return f"{task_id} is not an agent task: a command takes input only with pty = true"
+        if self._stopping or self._tg is None:
+            return "the run is stopping: it takes no messages"
+        if not text.strip():
+            return "the message is empty"
+        self._messages += 1
+        message = Message(self._messages, text)
+        store(self.log_dir, task.id, message, self.clock.time())  # before anything else
+        task.inbox.put(message)
+        self.bus.publish(
+            MessageSent(
+                task.id, task.attempt, self.clock.time(), message.message_id, text, "queued"
+            )
+        )
+        if task.state.ended and not task.scheduled:
+            task.fresh_start = False
+            task.continuing = True
+            task.stop = None
+            task.lifecycle.restart(reason="a message from the user")
+            self._schedule(task)
+        elif now and (task.state.active or task.starting):
+            self._request_stop(task, StopRequest("interrupted for a message", restart=True))
+        return None
 
     def agent_pool(self) -> AgentPool:
         """What the run's agents share; made on first use (a run of commands needs none)."""
@@ -378,6 +421,9 @@ class Orchestrator:
 
     def _restart_reason(self, task: Task) -> str | None:
         """Why the task's next attempt starts at once, or None if it does not."""
+        if task.inbox:  # a message came during the turn: the next turn is the agent's answer
+            task.fresh_start, task.continuing = False, True
+            return "a message from the user"
         stop = task.stop
         if stop is not None:
             return stop.reason if stop.restart else None

@@ -14,6 +14,7 @@ from oneshot_tui.core.events import StateChanged, TaskResult
 from oneshot_tui.core.lifecycle import TaskLifecycle
 from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.orchestrator.messages import Inbox, Message
 from oneshot_tui.runner.backend import ProcessHandle
 from oneshot_tui.runner.output import LineView
 from oneshot_tui.runner.process import ExitStatus
@@ -77,6 +78,19 @@ class Task:
     """The next attempt starts a new loop (`restart`), whatever loop ran before."""
     continuing: bool = False
     """The next attempt continues its loop even if it had completed (`continue_task`)."""
+    inbox: Inbox = field(default_factory=Inbox)
+    """Messages from the user waiting for the agent's next turn."""
+    delivering: list[Message] = field(default_factory=list)
+    """The messages the current attempt's turn was started with (taken from the inbox)."""
+    agent_session: tuple[str, str] | None = None
+    """Agent tasks: (agent, session id) of the agent's latest session: the next turn goes on in
+    it where the CLI can resume one."""
+    spent: AgentTotals | None = None
+    """Agent tasks: what the earlier turns of the current conversation used (its budget counts
+    across its turns)."""
+    conversation: list[str] = field(default_factory=list)
+    """Agent tasks: the turns so far as text (the user's messages, the agent's answers), for a
+    next turn on an agent that cannot resume its session (it gets them in its prompt)."""
 
     @classmethod
     def create(
