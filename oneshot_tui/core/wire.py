@@ -412,7 +412,8 @@ class WireEncoder:
 
     `batch` (for a client that asked for it, never `--json`) sends an `Output` of many lines as
     one object, `text` (the lines joined by newlines), `count` and `missed`: one JSON string to
-    encode and decode instead of one object a line."""
+    encode and decode instead of one object a line. Such a client (a viewer: the TUI) also gets
+    an agent's readable activity lines (stream "activity"), which `--json` leaves out."""
 
     def __init__(self, run_id: str, *, batch: bool = False) -> None:
         self.run_id = run_id
@@ -438,8 +439,8 @@ class WireEncoder:
         )
 
     def _output(self, e: Output) -> Iterator[str]:
-        if e.stream == ACTIVITY_STREAM:
-            return
+        if e.stream == ACTIVITY_STREAM and not self._batch:
+            return  # `--json` readers have the `activity` events; a viewer gets the lines too
         # By hand: this is the one event of a flood, and `_dumps` of a dict a line costs 5x more.
         head = f'{{"ts":{round(e.ts, 6)!r},"run":{self._run},"task":{_quote(e.task_id)},"event":'
         tail = f',"stream":{_quote(e.stream)},"attempt":{e.attempt}}}'

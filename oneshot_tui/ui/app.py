@@ -256,6 +256,8 @@ class OneshotApp(App[int]):
             count = sum(1 for t in self.model.tasks.values() if t.state is TaskState.IDLE)
             self.command("interrupt", idle=True)
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
+        elif message.command == "send" and task_id is not None:
+            self.command("send", task=task_id, text=message.text)
         elif message.command == "add" and message.table is not None:
             self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
         elif task_id is not None and message.command in TASK_COMMANDS:

@@ -46,6 +46,7 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("r", "restart", "Fresh start"),
     # In the footer only in a run with loop tasks, like v.
     Binding("c", "continue_task", "Continue"),
+    Binding("m", "message", "Message"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
@@ -81,7 +82,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "fresh start: a new attempt (a loop: a new loop)"),
-    ("c", "continue an ended loop where it stopped"),
+    ("c", "continue an ended agent or loop in its session"),
+    ("m", "message an agent: its next turn, or queued"),
     ("I", "interrupt every idle task"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),

@@ -63,6 +63,8 @@ class TaskCommand(Message):
     command: str
     task_id: str | None = None
     table: dict[str, Any] | None = None
+    text: str = ""
+    """The message, for "send"."""
 
 
 @dataclass

@@ -17,6 +17,7 @@ from oneshot_tui.core.events import (
     Event,
     LoopPhase,
     LoopVerdict,
+    MessageSent,
     Output,
     OutputTail,
     ProcessStarted,
@@ -113,6 +114,10 @@ class TaskInfo:
     """Why its outcome needs the user (tool calls denied), from its exit."""
     changes: str = ""
     """What the last ended attempt left in its worktree: "2 commits, 3 files +10 -2"."""
+    turns: int = 1
+    """Agent tasks: the turns of its conversation so far (each message from the user starts one)."""
+    queued_messages: int = 0
+    """Messages waiting for the agent's current turn to end."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -228,6 +233,14 @@ class RunModel:
                 info.retry = RetryInfo(
                     event.resume_at, event.retry, event.retries, event.reason, event.by_agent
                 )
+                changes.rows.add(event.task_id)
+            elif isinstance(event, MessageSent):
+                info = self._info(event.task_id, changes)
+                if event.state == "queued":
+                    info.queued_messages += 1
+                else:
+                    info.queued_messages = max(info.queued_messages - 1, 0)
+                    info.turns += 1
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:

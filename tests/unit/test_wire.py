@@ -119,8 +119,11 @@ def test_a_batching_reader_gets_output_as_one_object() -> None:
     assert decode(obj) == event
 
 
-def test_an_agents_display_lines_are_not_repeated_as_output() -> None:
-    assert list(WireEncoder("r").encode(Output("t", 1, "activity", "▸ Bash", 1, TS))) == []
+def test_an_agents_display_lines_are_not_repeated_as_output_but_a_viewer_gets_them() -> None:
+    lines = Output("t", 1, "activity", "▸ Bash", 1, TS)
+    assert list(WireEncoder("r").encode(lines)) == []
+    (line,) = WireEncoder("r", batch=True).encode(lines)
+    assert decode(json.loads(line)) == lines
 
 
 def test_unknown_events_decode_to_none_and_a_broken_known_one_raises() -> None:

@@ -24,6 +24,7 @@ from oneshot_tui.ui.messages import (
 from oneshot_tui.ui.model import Changes, RunModel
 from oneshot_tui.ui.screens.add_task import AddTaskScreen
 from oneshot_tui.ui.screens.help import HelpScreen
+from oneshot_tui.ui.screens.message import MessageScreen
 from oneshot_tui.ui.screens.tasks import TasksScreen
 from oneshot_tui.ui.screens.verdicts import VerdictScreen
 from oneshot_tui.ui.widgets.status_bar import StatusBar
@@ -37,6 +38,7 @@ class MainScreen(TasksScreen):
         "kill",
         "restart",
         "continue_task",
+        "message",
         "interrupt_idle",
         "verdicts",
         "diff",
@@ -104,6 +106,19 @@ class MainScreen(TasksScreen):
     def action_continue_task(self) -> None:
         self._command("continue")
 
+    def action_message(self) -> None:
+        info = self.selected_info
+        if info is None:
+            return
+        task_id = info.task_id
+
+        def written(text: str | None) -> None:
+            if text:
+                self.post_message(TaskCommand("send", task_id, text=text))
+
+        running = info.state.active or info.state is TaskState.CREATED
+        self.app.push_screen(MessageScreen(task_id, running), callback=written)
+
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
 
@@ -156,10 +171,16 @@ class MainScreen(TasksScreen):
             ok = state is not None and (state.active or state.ended)
             return True if ok and not self.stopping else None
         if action == "continue_task":
-            # A loop that ended goes on where it stopped; in the footer only then (room at 80
-            # columns), in the help always.
+            # An agent or a loop that ended goes on in its session; in the footer only then
+            # (room at 80 columns), in the help always.
             ended = state is not None and state.ended and not self.stopping
-            return bool(info is not None and info.loop is not None and ended)
+            return bool(info is not None and info.kind in ("agent", "loop") and ended)
+        if action == "message":
+            # Agents only; in the footer only in a run with agents.
+            if info is not None and info.kind in ("agent", "loop") and not self.stopping:
+                return True
+            agents = any(t.kind in ("agent", "loop") for t in self.model.tasks.values())
+            return None if agents else False
         if action == "interrupt_idle":
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.

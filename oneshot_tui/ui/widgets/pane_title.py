@@ -40,8 +40,13 @@ class PaneTitle(Widget):
             return text
         text.append(f" {info.task_id} ", style="bold")
         text.append_text(badge(info.state))
-        if info.attempt > 1:
+        if info.turns > 1:
+            text.append(f" turn {info.turns}", style="bold")
+        elif info.attempt > 1:
             text.append(f" attempt {info.attempt}", style="bold")
+        if info.queued_messages:
+            s = "s" if info.queued_messages > 1 else ""
+            text.append(f" · {info.queued_messages} message{s} queued", style="bold yellow")
         if info.agent:
             after = f" (after {info.previous_agent})" if info.previous_agent else ""
             text.append(f" · {info.agent}{after}", style="bold cyan")
