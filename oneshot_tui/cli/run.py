@@ -94,6 +94,12 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="when the TUI's terminal goes away: stop the run (default) or leave it going on",
     )
     run.add_argument(
+        "--notify",
+        metavar="LIST",
+        help="how to tell you a task needs you and the run ended: bell,osc,desktop,command or"
+        " none (default: the bell when a task needs you)",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -116,6 +122,7 @@ RUN_FLAG_KEYS = (
     "backend",
     "ray_address",
     "on_hangup",
+    "notify",
 )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oneshot_tui.core.spec import AGENTS, BACKENDS, HANGUP_ACTIONS, IdleAction
+from oneshot_tui.core.spec import AGENTS, BACKENDS, HANGUP_ACTIONS, NOTIFIERS, IdleAction
 
 
 class FieldError(ValueError):
@@ -151,6 +151,24 @@ def agent_names(value: Any) -> tuple[str, ...]:
     return names
 
 
+def notifiers(value: Any) -> tuple[str, ...]:
+    """Notifiers by name: a list, or a comma-separated string (`--notify bell,osc`); "none" or
+    an empty list: none at all."""
+    names = (
+        tuple(n.strip() for n in value.split(",") if n.strip())
+        if isinstance(value, str)
+        else strings(value)
+    )
+    if names == ("none",):
+        return ()
+    for name in names:
+        if name not in NOTIFIERS:
+            raise FieldError(
+                f"expected notifiers among {', '.join(NOTIFIERS)} (or none), got {name!r}"
+            )
+    return names
+
+
 def per_agent_text(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise FieldError(f"expected a table of agent = text, got {value!r}")
@@ -288,6 +306,20 @@ RUN_FIELDS: dict[str, Field] = {
                 "when the terminal of the TUI that started the run goes away: stop the run, or"
                 " detach from it (it goes on; `attach` finds it)",
                 "ACTION",
+            ),
+            Field(
+                "notify",
+                notifiers,
+                "how to tell you a task needs you and the run ended: bell, osc (a desktop"
+                " notification through the terminal), desktop (notify-send), command; default:"
+                " the bell when a task needs you",
+                "LIST",
+            ),
+            Field(
+                "notify_command",
+                non_empty_text,
+                "a shell command run for each notification, the alert as JSON on its stdin",
+                "CMD",
             ),
             Field(
                 "agent_limits",

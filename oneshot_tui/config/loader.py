@@ -473,6 +473,8 @@ def load_run_config(
         on_hangup=run_values.get("on_hangup", defaults.on_hangup),
         agent_limits=run_values.get("agent_limits", {}),
         prices=run_values.get("prices", {}),
+        notify=run_values.get("notify", defaults.notify),
+        notify_command=run_values.get("notify_command", defaults.notify_command),
     )
     return RunConfig(
         settings=settings,

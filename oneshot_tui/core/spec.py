@@ -170,9 +170,17 @@ class RunSettings:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     """Model-name patterns -> (input, output) US dollars per million tokens, before the built-in
     price table, for live cost estimates."""
+    notify: tuple[str, ...] | None = None
+    """Notifiers (NOTIFIERS) for a task that needs its user and for the run's end; None: the
+    bell, only when a task needs you."""
+    notify_command: str | None = None
+    """The `command` notifier's shell command (the alert as JSON on its stdin)."""
 
 
 HANGUP_ACTIONS = ("stop", "detach")
+
+NOTIFIERS = ("bell", "osc", "desktop", "command")
+"""The ways to notify (core/notify.py says what each does)."""
 
 BACKENDS = ("local", "ray")
 """`local` runs processes on this machine; `ray` runs them on the nodes of a Ray cluster."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -41,9 +42,31 @@ def run_headless(
     exit code. `plain` prints one task's lines without a prefix (the `oneshot` console).
     Raises a UsageError (exit 2) if the run cannot start (its backend cannot be had)."""
     origin = origin or RunOrigin.of((), config.task_file, config.task_file_text)
-    session = RunSession(config.specs, config.settings, data_dir=data_dir, origin=origin)
+    session = RunSession(
+        config.specs,
+        config.settings,
+        data_dir=data_dir,
+        origin=origin,
+        terminal=_terminal_writer(),
+    )
     result: int = anyio.run(_run, session, json_mode, plain, backend="asyncio")
     return result
+
+
+def _terminal_writer() -> Callable[[str], None] | None:
+    """Notifications (the bell, OSC) go to stderr when it is a terminal, never into a file."""
+    stream = sys.stderr
+    if stream is None or not stream.isatty():
+        return None
+
+    def write(sequence: str) -> None:
+        try:
+            stream.write(sequence)
+            stream.flush()
+        except OSError:
+            pass  # a notification is never worth an error
+
+    return write
 
 
 async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:

@@ -180,6 +180,7 @@ class Attempt:
                     if splitter is None:
                         splitter = splitters[stream] = LineSplitter()
                     text, count = splitter.feed(data)
+                    task.prompt = splitter.prompt()
                     if count:
                         self.show(stream, text, count)
                     if wait and self.bus.needs_room(task.id):

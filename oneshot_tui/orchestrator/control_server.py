@@ -175,6 +175,8 @@ class ControlServer:
             "pid": os.getpid(),
             "data_dir": str(orch.data_dir),
             "log_dir": str(orch.log_dir),
+            "notify": None if orch.settings.notify is None else list(orch.settings.notify),
+            # a TUI rings its own terminal as the run's notify setting says (None: the default)
         }
 
     async def _read_commands(self, client: _Client) -> None:
@@ -361,6 +363,10 @@ class ControlServer:
             return {"ok": False, "error": why}
         return {"ok": True, "queued": True}
 
+    def _seen(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        """The user looked at these tasks: their attention marks clear (none had one: still ok)."""
+        return self._task_command(lambda name: self.orch.seen(name) or True, command)
+
     def _detach(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         client.detached = True
         return {"ok": True}
@@ -403,6 +409,7 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "add": ControlServer._add,
     "detach": ControlServer._detach,
     "send": ControlServer._send,
+    "seen": ControlServer._seen,
     "tail": ControlServer._tail,
     "result": ControlServer._result,
 }

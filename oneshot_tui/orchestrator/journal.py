@@ -20,6 +20,7 @@ from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import (
     Activity,
+    AttentionChanged,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -37,7 +38,7 @@ from oneshot_tui.core.events import (
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import Task
 
-LATEST_ONLY = (ProcessStarted, TotalsChanged, Activity, RetryScheduled, LoopPhase)
+LATEST_ONLY = (ProcessStarted, TotalsChanged, Activity, RetryScheduled, LoopPhase, AttentionChanged)
 """Events of which only the latest of the attempt matters."""
 _TOGGLES = {(TaskState.RUNNING, TaskState.IDLE), (TaskState.IDLE, TaskState.RUNNING)}
 

@@ -32,6 +32,7 @@ from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
+from oneshot_tui.orchestrator.attention import AttentionBoard, Need
 from oneshot_tui.orchestrator.body import BodyFactory, Outcome
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.messages import Message, store
@@ -111,6 +112,8 @@ class Orchestrator:
         self._stopping = False
         self._stop_reason = ""
         self._signal: int | None = None
+        self.attention = AttentionBoard(self.bus.publish, self.clock)
+        """Which tasks need their user now, and why (orchestrator/attention.py)."""
 
     @property
     def backend(self) -> ProcessBackend:
@@ -143,6 +146,7 @@ class Orchestrator:
         task = self.tasks.get(task_id)
         if task is None:
             return False
+        self.seen(task_id)  # acted on: it no longer waits for its user
         if task.state is TaskState.CREATED and task.id in self._queue_scopes:
             task.stop = StopRequest(reason)
             self._queue_scopes[task.id].cancel()
@@ -152,6 +156,7 @@ class Orchestrator:
 
     def kill(self, task_id: str, reason: str = "killed by user") -> bool:
         """SIGKILL to the task's whole process group, now."""
+        self.seen(task_id)
         task = self.tasks.get(task_id)
         if task is None or not (task.state.active or task.starting):
             return self.interrupt(task_id, reason) if task is not None else False
@@ -159,6 +164,7 @@ class Orchestrator:
 
     def restart(self, task_id: str, reason: str = "restarted by user") -> bool:
         """A new attempt, queued again under the limit; a live task is stopped first."""
+        self.seen(task_id)
         task = self.tasks.get(task_id)
         if task is None or self._stopping:
             return False
@@ -177,6 +183,7 @@ class Orchestrator:
         """Continue a stopped or failed task where it stopped, as a new attempt: a loop goes on in
         the same oneshot id from its last completed step, in its agents' sessions (a plain task
         just starts again). The one way to continue a task; a message to the agent will use it."""
+        self.seen(task_id)
         task = self.tasks.get(task_id)
         if task is None or self._stopping or not task.state.ended or task.scheduled:
             return False
@@ -203,6 +210,7 @@ class Orchestrator:
             return "the run is stopping: it takes no messages"
         if not text.strip():
             return "the message is empty"
+        self.seen(task_id)
         self._messages += 1
         message = Message(self._messages, text)
         store(self.log_dir, task.id, message, self.clock.time())  # before anything else
@@ -221,6 +229,11 @@ class Orchestrator:
         elif now and (task.state.active or task.starting):
             self._request_stop(task, StopRequest("interrupted for a message", restart=True))
         return None
+
+    def seen(self, task_id: str) -> bool:
+        """The user looked at the task (or acted on it): its attention mark, if any, clears."""
+        task = self.tasks.get(task_id)
+        return task is not None and self.attention.clear(task_id, task.attempt)
 
     def agent_pool(self) -> AgentPool:
         """What the run's agents share; made on first use (a run of commands needs none)."""
@@ -279,10 +292,15 @@ class Orchestrator:
             if policy.timeout is not None and now - task.started_at >= policy.timeout:
                 self._request_stop(task, StopRequest(f"timeout after {_seconds(policy.timeout)}"))
             elif state is TaskState.RUNNING:
+                self.attention.clear(task.id, task.attempt, only=Need.INPUT)  # it went on
                 silent = now - task.last_output_at
                 if policy.idle_threshold and silent >= policy.idle_threshold:
                     task.idle_since = now
                     task.lifecycle.went_idle(reason=f"no output for {_seconds(silent)}")
+                    if policy.pty and task.prompt:  # silent on an unfinished line: it asks
+                        self.attention.need(
+                            task.id, task.attempt, Need.INPUT, f"waiting for input: {task.prompt}"
+                        )
             elif policy.idle_action is not IdleAction.NONE and task.idle_since is not None:
                 idle_for = now - task.idle_since
                 if idle_for >= policy.idle_timeout:
@@ -450,7 +468,9 @@ class Orchestrator:
         task.exit_status = None
         task.reason = ""
         task.lost = False
+        task.prompt = ""
         task.stop_event = anyio.Event()
+        self.attention.clear(task.id, task.attempt)  # it goes on: whatever it needed is past
         path = self.log_dir / log_file_name(task.file_stem, task.attempt)
         task.log_paths.append(path)
         outcome: Outcome | None = None
@@ -541,6 +561,18 @@ class Orchestrator:
                 attention=task.attention,
             )
         )
+        self._mark_if_needed(task)
+
+    def _mark_if_needed(self, task: Task) -> None:
+        """An attempt ended: does the task need its user now? Not for what the user or the run
+        stopped, nor for a failure the task recovers from by itself (a node-lost restart)."""
+        if task.state is TaskState.FAILED:
+            if task.stop is None and not self._stopping and not self._restarts_lost(task):
+                self.attention.need(task.id, task.attempt, Need.FAILED, f"failed: {task.reason}")
+        elif task.attention:
+            self.attention.need(task.id, task.attempt, Need.DENIED, task.attention)
+        else:
+            self.attention.clear(task.id, task.attempt, only=Need.INPUT)
 
     def _request_stop(self, task: Task, request: StopRequest) -> bool:
         return task.request_stop(request)

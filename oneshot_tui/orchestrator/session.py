@@ -15,7 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -32,6 +32,9 @@ from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.orchestrator import Orchestrator
 from oneshot_tui.runner.backend import LocalBackend
 from oneshot_tui.store.run_origin import RunOrigin
+
+if TYPE_CHECKING:
+    from oneshot_tui.orchestrator.notifiers import RunNotifier
 
 Warn = Callable[[str], None]
 OWNER_TIMEOUT = 60.0
@@ -69,8 +72,12 @@ class RunSession:
         run_id: str | None = None,
         body_factory: BodyFactory = default_body,
         warn: Warn | None = None,
+        terminal: Callable[[str], None] | None = None,
     ) -> None:
+        """`terminal` writes notifications (bell, OSC) to the terminal the run owns: a headless
+        run on a tty gives one; the TUI rings its own terminal."""
         self.settings = settings or RunSettings()
+        self._terminal = terminal
         self.origin = origin
         """How the run was started; given, the run is recorded in the history."""
         self._warn = warn
@@ -119,6 +126,9 @@ class RunSession:
         async with open_backend(self.settings) as backend, self._recording():
             orch.backend = backend
             async with anyio.create_task_group() as tg:
+                notifier = self._notifier()
+                if notifier is not None:
+                    tg.start_soon(notifier.run)
                 server = await self._serve(tg) if serve else None
                 if ready is not None:
                     if owner:
@@ -137,8 +147,27 @@ class RunSession:
                     with anyio.CancelScope(shield=True):
                         if server is not None:
                             await server.finish()
+                        if notifier is not None:
+                            await notifier.settle()  # the run's last alert goes out whole
                     tg.cancel_scope.cancel()
         return result
+
+    def _notifier(self) -> RunNotifier | None:
+        """The run's own notifiers, if any is wanted here (see orchestrator/notifiers.py)."""
+        settings = self.settings
+        own = {"desktop", "command"}.intersection(settings.notify or ())
+        if not own and self._terminal is None:
+            return None
+        from oneshot_tui.orchestrator.notifiers import RunNotifier
+
+        return RunNotifier(
+            self.bus,
+            self.run_id,
+            settings.notify,
+            settings.notify_command,
+            terminal=self._terminal,
+            warn=self._warn,
+        )
 
     async def _wait_for_owner(self, server: ControlServer, hold: anyio.Event) -> None:
         with anyio.move_on_after(OWNER_TIMEOUT):

@@ -71,6 +71,9 @@ class Task:
     it with the reason instead of restarting the whole task; True if it took care of it."""
     attention: str = ""
     """Why the last attempt needs its user's attention (tool calls denied), else empty."""
+    prompt: str = ""
+    """The unfinished last line of the current attempt's output, if it looks like a prompt
+    (`Proceed? [y/N]`): a PTY task silent on one waits for its user."""
     oneshot_id: str | None = None
     """Loop tasks: the id of the loop they run (set once it is opened): a later attempt goes on
     with that loop (from its last completed step) unless the task was restarted afresh."""

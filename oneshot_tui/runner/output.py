@@ -9,6 +9,7 @@ folded to `\\n`, invalid UTF-8 replaced, and a line longer than the cap shown as
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,12 @@ def _fold_crlf(block: bytes) -> bytes:
     return _strip_cr(block.replace(b"\r\n", b"\n"))
 
 
+_NOT_PRINTED = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|[\x00-\x1f\x7f]"
+)
+"""Escape sequences and control characters: what a terminal does not print as text."""
+
+
 class LineSplitter:
     """Turns a byte stream into display lines, incrementally.
 
@@ -152,6 +159,15 @@ class LineSplitter:
     def pending(self) -> int:
         """Bytes of an unfinished line held back."""
         return len(self._pending)
+
+    def prompt(self, limit: int = 80) -> str:
+        """The unfinished line as a prompt's text (`Proceed? [y/N]`), escapes and controls
+        removed, or "" when there is none; a line rewritten with `\\r` (a progress bar) is
+        not a prompt."""
+        if not self._pending or b"\r" in self._pending:
+            return ""
+        text = _NOT_PRINTED.sub(b"", self._pending[-4 * limit :]).decode("utf-8", "replace")
+        return text.strip()[-limit:]
 
     def feed(self, data: bytes) -> tuple[str, int]:
         buf = self._pending + data if self._pending else data

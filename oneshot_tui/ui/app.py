@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from oneshot_tui.orchestrator.server import ServerThread
     from oneshot_tui.store.history_data import RunOrigin
 
-TASK_COMMANDS = ("interrupt", "kill", "restart", "continue")
+TASK_COMMANDS = ("interrupt", "kill", "restart", "continue", "seen")
 """Keys' commands that act on the selected task, sent as the protocol's commands of that name."""
 _SERVER_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for an in-process server when the app leaves."""
@@ -218,11 +218,31 @@ class OneshotApp(App[int]):
             self._main.apply(changes, self.model.in_use, self._phase())
         finally:
             message.ack()
+        if changes.run:
+            self._alert(message.events)
         screen = self.screen
         if isinstance(screen, VerdictScreen) and screen.task_id in changes.rows:
             screen.refresh_content()
         if isinstance(self.screen, ConfirmQuit) and not self._live_tasks():
             self.screen.dismiss("stop")  # they all ended while we asked: nothing left to stop
+
+    def _alert(self, events: Sequence[object]) -> None:
+        """Ring this terminal for a task that needs you and for the run's end, as the run's
+        `notify` says (live events only: the snapshot an attach starts with never rings)."""
+        from oneshot_tui.core.notify import alert_for, terminal_sequence
+
+        hello = self.connection.hello
+        configured = hello.get("notify")
+        run_id = str(hello.get("run") or self.served.run_id)
+        for event in events:
+            alert = alert_for(event, run_id)
+            if alert is None:
+                continue
+            sequence = terminal_sequence(alert, configured, os.environ)
+            driver = self._driver
+            if sequence and driver is not None:
+                # App.bell() is this same write; OSC has no API of its own (nor has OSC 52).
+                driver.write(sequence)
 
     def on_engine_warning(self, message: EngineWarning) -> None:
         self.notify(message.text, severity="warning", timeout=10)

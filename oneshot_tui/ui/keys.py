@@ -48,6 +48,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("c", "continue_task", "Continue"),
     Binding("m", "message", "Message"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
+    # In the footer only while a task needs you (tmux marks a window that rang with `!`).
+    Binding("exclamation_mark", "next_needing", "Needs you", key_display="!"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
     # In the footer only in a run with loop tasks (greyed for the others), see check_action.
@@ -85,6 +87,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
     ("I", "interrupt every idle task"),
+    ("!", "the next task that needs you (failed, denied, asks)"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),

@@ -14,6 +14,7 @@ from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.core.events import (
     Activity,
     AgentChosen,
+    AttentionChanged,
     Event,
     LoopPhase,
     LoopVerdict,
@@ -112,6 +113,8 @@ class TaskInfo:
     """The agent it went on from (out of quota), if any."""
     attention: str = ""
     """Why its outcome needs the user (tool calls denied), from its exit."""
+    needs: str = ""
+    """Why the task needs its user now (an `attention` mark from the engine), else empty."""
     changes: str = ""
     """What the last ended attempt left in its worktree: "2 commits, 3 files +10 -2"."""
     turns: int = 1
@@ -176,6 +179,10 @@ class RunModel:
 
     def counts(self) -> Counter[TaskState]:
         return Counter(info.state for info in self.tasks.values())
+
+    def needing(self) -> list[str]:
+        """The tasks that need their user now, in list order."""
+        return [task_id for task_id in self.order if self.tasks[task_id].needs]
 
     @property
     def in_use(self) -> int:
@@ -242,6 +249,10 @@ class RunModel:
                     info.queued_messages = max(info.queued_messages - 1, 0)
                     info.turns += 1
                 changes.rows.add(event.task_id)
+            elif isinstance(event, AttentionChanged):
+                self._info(event.task_id, changes).needs = event.reason if event.needed else ""
+                changes.rows.add(event.task_id)
+                changes.run = True  # the status bar counts them
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
                     self.add(event.task_id, event.command, event.kind, event.scrollback)

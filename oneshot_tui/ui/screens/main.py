@@ -21,7 +21,7 @@ from oneshot_tui.ui.messages import (
     QuitRequested,
     TaskCommand,
 )
-from oneshot_tui.ui.model import Changes, RunModel
+from oneshot_tui.ui.model import Changes, RunModel, TaskInfo
 from oneshot_tui.ui.screens.add_task import AddTaskScreen
 from oneshot_tui.ui.screens.help import HelpScreen
 from oneshot_tui.ui.screens.message import MessageScreen
@@ -40,6 +40,7 @@ class MainScreen(TasksScreen):
         "continue_task",
         "message",
         "interrupt_idle",
+        "next_needing",
         "verdicts",
         "diff",
         "search_step",
@@ -86,6 +87,20 @@ class MainScreen(TasksScreen):
         self.status_bar.phase = phase
         self.status_bar.refresh()
         self._refresh_keys()
+
+    def selection_changed(self, info: TaskInfo) -> None:
+        if info.needs:  # looked at: the engine clears its mark (every client sees it go)
+            self.post_message(TaskCommand("seen", info.task_id))
+
+    def action_next_needing(self) -> None:
+        """Select the next task that needs its user, after the selected one (wrapping)."""
+        order, needing = self.model.order, set(self.model.needing())
+        for step in range(1, len(order) + 1):
+            index = (self.selected + step) % len(order)
+            if order[index] in needing:
+                self._select(index)
+                return
+        self.notify("no task needs you", timeout=3)
 
     # -- commands for the engine (through the app) -----------------------------------------------
 
@@ -181,6 +196,8 @@ class MainScreen(TasksScreen):
                 return True
             agents = any(t.kind in ("agent", "loop") for t in self.model.tasks.values())
             return None if agents else False
+        if action == "next_needing":  # in the footer only while a task needs you
+            return bool(self.model.needing())
         if action == "interrupt_idle":
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.

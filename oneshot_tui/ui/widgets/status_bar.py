@@ -46,6 +46,11 @@ class StatusBar(Widget):
         if wide:
             text.append(" oneshot-tui ", style="bold reverse")
         text.append(f" run {model.run_id} ", style="dim")
+        needing = len(model.needing())
+        if needing:  # first: the one figure that asks for the user
+            text.append(" ")
+            shown = f"! {needing} need you" if wide else f"! {needing}"
+            text.append(shown, style="bold black on yellow")
         counts = model.counts()
         for state in STATE_ORDER:
             n = counts.get(state, 0)

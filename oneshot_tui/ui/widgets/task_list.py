@@ -15,6 +15,10 @@ from textual.strip import Strip
 from oneshot_tui.ui.format import look, short_phase
 from oneshot_tui.ui.model import RunModel
 
+NEEDS_MARK = "!"
+"""A task that needs its user: failed, denied a tool, or waiting at a prompt."""
+NEEDS_STYLE = "bold black on yellow"
+
 
 class TaskList(ScrollView, can_focus=False):
     """Rows of `icon name … state`; the selected row is highlighted and kept in view."""
@@ -126,7 +130,12 @@ class TaskList(ScrollView, can_focus=False):
         if len(name) > room:
             name = name[: max(room - 1, 1)] + "…"
         row = Text(no_wrap=True, end="")
-        row.append(f" {entry.icon} ", style=entry.colour)
+        if info.needs:  # needs its user: a mark of its own in place of the icon (tmux's `!`)
+            row.append(" ")
+            row.append(NEEDS_MARK, style=NEEDS_STYLE)
+            row.append(" ")
+        else:
+            row.append(f" {entry.icon} ", style=entry.colour)
         row.append(name)
         if extra:
             row.append(extra, style=self._style("task-list--muted"))
