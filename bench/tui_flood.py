@@ -14,7 +14,8 @@ Two parts, each run in fresh processes:
    a task that ended gets its true last lines back from the engine).
 2. In a real terminal (tmux, 200x50): `oneshot-tui run --exit-on-finish` against
    `mprocs --on-all-finished '{c: quit}'` with the same scrollback, wall time from launch to exit
-   and the peak RSS of the app's process (VmHWM, sampled every 20 ms). mprocs comes from --mprocs,
+   and the peak RSS of the app (VmHWM, sampled every 20 ms; for oneshot-tui the TUI and its run's
+   server process summed, since the TUI is a client of the run's control socket). mprocs comes from --mprocs,
    PATH, a node_modules folder under /tmp or the project, or --install-mprocs (npm, into a temp
    dir). Targets (issue 4): faster than mprocs, lower RSS at equal scrollback, keys < 100 ms.
 3. Many tasks at once (in-process, headless Textual, 200x50): `--many N` tasks (200 by default)
@@ -217,6 +218,32 @@ def find_mprocs(explicit: str | None, install: bool) -> str | None:
     return found
 
 
+def vm_hwm(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def same_exe_children(pid: int) -> list[int]:
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    found = []
+    for child in map(int, children):
+        try:
+            if os.readlink(f"/proc/{child}/exe") == exe:
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
 def in_tmux(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds from launch to exit, and the process's peak RSS (kB), in a 200x50 tmux."""
     socket = f"oneshot-bench-{os.getpid()}-{time.monotonic_ns()}"  # a fresh server each run
@@ -236,8 +263,11 @@ def in_tmux(command: list[str], cwd: Path) -> tuple[float, int]:
     try:
         while not pidfile.exists() or not pidfile.read_text().strip():
             time.sleep(0.005)
-        status = Path(f"/proc/{pidfile.read_text().strip()}/status")
-        peak = 0
+        pid = int(pidfile.read_text().strip())
+        status = Path(f"/proc/{pid}/status")
+        peaks: dict[int, int] = {}
+        """Peak RSS per process of the app: its own, and (oneshot-tui) its run's server, a
+        forked child of the same executable; a task (another executable) is not the app."""
         while True:
             try:
                 text = status.read_text()
@@ -245,11 +275,10 @@ def in_tmux(command: list[str], cwd: Path) -> tuple[float, int]:
                 break
             if "State:\tZ" in text:
                 break
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+            for proc in (pid, *same_exe_children(pid)):
+                peaks[proc] = max(peaks.get(proc, 0), vm_hwm(proc))
             time.sleep(0.02)
-        return time.perf_counter() - start, peak
+        return time.perf_counter() - start, sum(peaks.values())
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], check=False, capture_output=True)
         socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
