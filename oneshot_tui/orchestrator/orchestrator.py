@@ -539,6 +539,7 @@ class Orchestrator:
                 reason=task.reason,
                 totals=task.totals,
                 attention=task.attention,
+                cpu_seconds=task.cpu_seconds,
             )
         )
 
