@@ -113,8 +113,8 @@ class RunWriter:
                 self._update(conn, run, event.task_id, {"iterations": event.iteration})
             elif isinstance(event, LoopVerdict):
                 self._update(conn, run, event.task_id, {"verdict": event.verdict})
-            elif isinstance(event, RetryScheduled):
-                self._count(conn, run, event.task_id, "retries")
+            elif isinstance(event, RetryScheduled) and not event.by_agent:
+                self._count(conn, run, event.task_id, "retries")  # a wait of ours, not the CLI's
             elif isinstance(event, WorktreeReady):
                 self._update(conn, run, event.task_id, ready_updates(event))
             elif isinstance(event, WorktreeFinished):
