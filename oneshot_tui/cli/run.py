@@ -94,6 +94,12 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="when the TUI's terminal goes away: stop the run (default) or leave it going on",
     )
     run.add_argument(
+        "--otel",
+        action="store_const",
+        const=True,
+        help="send traces and metrics over OTLP/HTTP (needs oneshot-tui[otel]; set by OTEL_* vars)",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -116,6 +122,7 @@ RUN_FLAG_KEYS = (
     "backend",
     "ray_address",
     "on_hangup",
+    "otel",
 )
 
 

@@ -473,6 +473,8 @@ def load_run_config(
         on_hangup=run_values.get("on_hangup", defaults.on_hangup),
         agent_limits=run_values.get("agent_limits", {}),
         prices=run_values.get("prices", {}),
+        otel=run_values.get("otel", defaults.otel),
+        otel_capture_output=run_values.get("otel_capture_output", defaults.otel_capture_output),
     )
     return RunConfig(
         settings=settings,

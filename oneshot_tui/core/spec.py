@@ -170,6 +170,11 @@ class RunSettings:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     """Model-name patterns -> (input, output) US dollars per million tokens, before the built-in
     price table, for live cost estimates."""
+    otel: bool = False
+    """Export traces and metrics of the run over OTLP/HTTP (the extra `[otel]`), configured by
+    the standard OTEL_* environment variables."""
+    otel_capture_output: bool = False
+    """Put output lines and agents' text in the spans; off, spans carry counts only."""
 
 
 HANGUP_ACTIONS = ("stop", "detach")

@@ -15,7 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -32,6 +32,9 @@ from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.orchestrator import Orchestrator
 from oneshot_tui.runner.backend import LocalBackend
 from oneshot_tui.store.run_origin import RunOrigin
+
+if TYPE_CHECKING:
+    from oneshot_tui.otel.setup import Providers
 
 Warn = Callable[[str], None]
 OWNER_TIMEOUT = 60.0
@@ -69,8 +72,12 @@ class RunSession:
         run_id: str | None = None,
         body_factory: BodyFactory = default_body,
         warn: Warn | None = None,
+        otel: Providers | None = None,
     ) -> None:
         self.settings = settings or RunSettings()
+        self._otel = otel
+        """Where traces and metrics go (a test's in-memory exporters); None: the OTLP/HTTP
+        exporters of the OTEL_* variables, if the settings turn `otel` on."""
         self.origin = origin
         """How the run was started; given, the run is recorded in the history."""
         self._warn = warn
@@ -116,7 +123,12 @@ class RunSession:
         """
         _freeze_what_lives_long()
         orch = self.orchestrator
-        async with open_backend(self.settings) as backend, self._recording():
+        providers = self._otel_providers()  # before anything starts: a missing extra is exit 2
+        async with (
+            open_backend(self.settings) as backend,
+            self._recording(),
+            self._telemetry(providers),
+        ):
             orch.backend = backend
             async with anyio.create_task_group() as tg:
                 server = await self._serve(tg) if serve else None
@@ -198,6 +210,36 @@ class RunSession:
         for spec in config.specs:
             orch.add(spec)
         return [spec.name for spec in config.specs]
+
+    def _otel_providers(self) -> Providers | None:
+        if self._otel is not None or not self.settings.otel:
+            return self._otel
+        from oneshot_tui.otel.setup import providers_from_env  # OpenTelemetry only when on
+
+        return providers_from_env()
+
+    @asynccontextmanager
+    async def _telemetry(self, providers: Providers | None) -> AsyncIterator[None]:
+        if providers is None:
+            yield
+            return
+        from oneshot_tui.otel.exporter import export_run
+
+        orch = self.orchestrator
+        tasks = orch.tasks
+
+        def spec_of(task_id: str) -> TaskSpec | None:
+            task = tasks.get(task_id)
+            return task.spec if task is not None else None
+
+        async with export_run(
+            orch.bus,
+            spec_of,
+            providers,
+            capture_output=self.settings.otel_capture_output,
+            now=orch.clock.time,
+        ):
+            yield
 
     @asynccontextmanager
     async def _recording(self) -> AsyncIterator[None]:
