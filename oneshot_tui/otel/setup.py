@@ -58,8 +58,11 @@ def providers_from_env() -> Providers:
         ours = version("oneshot-tui")
     except PackageNotFoundError:  # run from a source tree
         ours = "unknown"
-    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over these defaults.
-    resource = Resource.create({"service.name": "oneshot-tui", "service.version": ours})
+    # Attributes given here would win over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES: our
+    # name goes in only where they named no service (the SDK's "unknown_service:...").
+    resource = Resource.create({"service.version": ours})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "oneshot-tui"}))
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
