@@ -173,17 +173,20 @@ def read_stats(
     by: str | None = None,
     run_id: str | None = None,
 ) -> Stats:
-    """The window's figures (`run_id`: only that run's). `conn` reads rows by name
-    (sqlite3.Row); None is an empty history."""
+    """The figures of the runs started since `since` (`run_id`: only that run's); `until` is
+    when they are read (a live run's wall time runs to it; the burn rate is over since..until).
+    `conn` reads rows by name (sqlite3.Row); None is an empty history."""
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}: one of {', '.join(GROUPINGS)}")
-    where, params = ["runs.started <= ?"], [until]
+    # `until` is not a bound: a run that started "later" (another host's clock) still counts.
+    where: list[str] = ["1"]
+    params: list[float | str] = []
     if since is not None:
         where.append("runs.started >= ?")
         params.append(since)
     if run_id is not None:
         where.append("runs.id = ?")
-        params.append(run_id)  # type: ignore[arg-type]  # a str among the floats
+        params.append(run_id)
     condition = " AND ".join(where)
     joined = f"FROM runs LEFT JOIN tasks ON tasks.run_id = runs.id WHERE {condition}"
     if conn is None:

@@ -168,3 +168,29 @@ def stats_lines(stats: Stats) -> list[str]:
         lines.append("")
         lines += aligned((stats.by.upper(), *GROUP_HEADERS), [group_row(g) for g in stats.groups])
     return lines
+
+
+def totals_line(f: Figures) -> str:
+    """One run's totals on one line (the TUI's history list): what is known, most telling
+    first, e.g. `3 tasks: 2 completed, 1 failed · 67% · 1.2k in / 300 out tok · $0.012`."""
+    states = f.states
+    done = ", ".join(
+        f"{n} {state if state != 'unfinished' else 'not ended'}" for state, n in states.items() if n
+    )
+    parts = [f"{f.tasks} task{'s' if f.tasks != 1 else ''}" + (f": {done}" if done else "")]
+    if f.success_rate is not None:
+        parts.append(_percent(f.success_rate))
+    if f.restarts or f.retries:
+        parts.append(f"{f.restarts} restarts, {f.retries} retries")
+    parts.append(f"{duration(f.task_seconds)} tasks")
+    # Not the CPU time: the stats screen has it (measured, it is never the same twice, and a
+    # screenshot of this line is compared with the last one).
+    if f.agent_tasks:
+        parts.append(f"{_tokens(f.input_tokens)} in / {_tokens(f.output_tokens)} out tok")
+        if f.cost is not None:
+            estimate = "~" if f.cost_estimated else ""
+            parts.append(estimate + _cost(f.cost))
+        parts.append(f"{f.tool_calls} tool{'s' if f.tool_calls != 1 else ''}")
+    if f.loops:
+        parts.append(f"{f.iterations} iterations")
+    return " · ".join(parts)
