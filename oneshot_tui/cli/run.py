@@ -170,6 +170,10 @@ def launch(
     The TUI and a detached run serve the run from a process of their own (forked now, before any
     thread starts), so it can outlive the terminal; the TUI is its first client."""
     if detach or not (no_ui or json_mode or not sys.stdout.isatty()):
+        if config.settings.otel:  # here: an error in the server it forks would reach no one
+            from oneshot_tui.otel.setup import require_otel
+
+            require_otel()
         from oneshot_tui.orchestrator.server import fork_server
         from oneshot_tui.orchestrator.session import RunSession
 
@@ -182,7 +186,7 @@ def launch(
             return 0
         from oneshot_tui.ui.app import run_tui
 
-        return run_tui(served, data_dir, owner=True)
+        return run_tui(served, data_dir, owner=True, otel=config.settings.otel)
     from oneshot_tui.headless.run import run_headless
 
     return run_headless(config, data_dir, json_mode=json_mode, origin=origin)

@@ -38,8 +38,23 @@ class Providers:
                     shutdown()
 
 
-def providers_from_env() -> Providers:
-    """OTLP/HTTP exporters for traces and metrics, as the OTEL_* variables configure them."""
+def require_otel() -> None:
+    """Raise OtelUnavailable unless the extra is installed; imports nothing (a TUI run asks
+    before it forks its server, where the error would reach no one)."""
+    from importlib.util import find_spec
+
+    for name in ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"):
+        try:
+            found = find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise OtelUnavailable(f"otel is on but {name} is not installed: {INSTALL}")
+
+
+def providers_from_env(*, traces: bool = True) -> Providers:
+    """OTLP/HTTP exporters for traces and metrics, as the OTEL_* variables configure them
+    (`traces=False`: metrics only, for the TUI's own process)."""
     try:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -64,7 +79,8 @@ def providers_from_env() -> Providers:
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": "oneshot-tui"}))
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if traces:
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
     meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
     return Providers(tracer_provider, meter_provider, owned=True)
