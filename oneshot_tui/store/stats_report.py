@@ -99,6 +99,9 @@ def summary_pairs(stats: Stats) -> list[tuple[str, str]]:
     tok_rate = stats.per_hour(f.tokens) if f.agent_tasks else None
     if tok_rate is not None:
         burn.append(f"{_tokens(tok_rate)} tok/h")
+    cpu_rate = stats.per_hour(f.cpu_seconds)
+    if cpu_rate is not None:
+        burn.append(f"{duration(cpu_rate)} CPU/h")
     burn_text = ", ".join(b for b in burn if b) or "-"
     pairs.append(("burn rate", f"{burn_text} over {duration(stats.span)}"))
     return pairs

@@ -115,6 +115,8 @@ command = "exit 3"
     assert "tasks         8: 6 completed, 2 failed, 0 interrupted, 0 not ended" in lines
     assert "success rate  75.0%" in lines
     assert "tool calls    2" in lines
+    [burn] = [line for line in lines if line.startswith("burn rate")]
+    assert "/h, " in burn and " tok/h, " in burn and " CPU/h over " in burn
     header = next(line for line in lines if line.startswith("AGENT"))
     claude = next(line for line in lines if line.startswith("claude"))
     assert len(claude) == len(header)  # the figures line up under their headers, on the right
