@@ -21,6 +21,7 @@ COMMANDS = {
     "history": ("oneshot_tui.cli.history", "add_history_parsers"),
     "show": ("oneshot_tui.cli.history", "add_history_parsers"),
     "logs": ("oneshot_tui.cli.logs", "add_logs_parser"),
+    "stats": ("oneshot_tui.cli.stats", "add_stats_parser"),
     "rerun": ("oneshot_tui.cli.rerun", "add_rerun_parser"),
     "cleanup": ("oneshot_tui.cli.cleanup", "add_cleanup_parser"),
     "diff": ("oneshot_tui.cli.diff", "add_diff_parser"),

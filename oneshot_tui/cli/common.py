@@ -20,6 +20,7 @@ COMMAND_HELP = {
     "history": "list recent runs",
     "show": "show one run: its tasks and every state transition",
     "logs": "print a task's log (every byte the task wrote)",
+    "stats": "what runs cost and how they went: tokens, cost, success, time, burn rate",
     "rerun": "run a past run's tasks again (or only those that did not complete)",
     "cleanup": "stop processes that lost runs left running",
     "diff": "show what a worktree task changed (a diff against its base commit)",

@@ -100,6 +100,12 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         " none (default: the bell when a task needs you)",
     )
     run.add_argument(
+        "--otel",
+        action="store_const",
+        const=True,
+        help="send traces and metrics over OTLP/HTTP (needs oneshot-tui[otel]; set by OTEL_* vars)",
+    )
+    run.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -123,6 +129,7 @@ RUN_FLAG_KEYS = (
     "ray_address",
     "on_hangup",
     "notify",
+    "otel",
 )
 
 
@@ -170,6 +177,10 @@ def launch(
     The TUI and a detached run serve the run from a process of their own (forked now, before any
     thread starts), so it can outlive the terminal; the TUI is its first client."""
     if detach or not (no_ui or json_mode or not sys.stdout.isatty()):
+        if config.settings.otel:  # here: an error in the server it forks would reach no one
+            from oneshot_tui.otel.setup import require_otel
+
+            require_otel()
         from oneshot_tui.orchestrator.server import fork_server
         from oneshot_tui.orchestrator.session import RunSession
 
@@ -182,7 +193,7 @@ def launch(
             return 0
         from oneshot_tui.ui.app import run_tui
 
-        return run_tui(served, data_dir, owner=True)
+        return run_tui(served, data_dir, owner=True, otel=config.settings.otel)
     from oneshot_tui.headless.run import run_headless
 
     return run_headless(config, data_dir, json_mode=json_mode, origin=origin)

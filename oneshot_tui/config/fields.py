@@ -333,6 +333,18 @@ RUN_FIELDS: dict[str, Field] = {
                 'model prices for live cost estimates, e.g. { "my-model*" = [3, 15] } ($/Mtok)',
                 "TABLE",
             ),
+            Field(
+                "otel",
+                boolean,
+                "send traces and metrics over OTLP/HTTP (needs oneshot-tui[otel]; OTEL_* vars)",
+                "",
+            ),
+            Field(
+                "otel_capture_output",
+                boolean,
+                "put tasks' output lines and agents' text in the OTel spans (off: counts only)",
+                "",
+            ),
         )
     },
     **POLICY_FIELDS,

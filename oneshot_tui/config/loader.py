@@ -475,6 +475,8 @@ def load_run_config(
         prices=run_values.get("prices", {}),
         notify=run_values.get("notify", defaults.notify),
         notify_command=run_values.get("notify_command", defaults.notify_command),
+        otel=run_values.get("otel", defaults.otel),
+        otel_capture_output=run_values.get("otel_capture_output", defaults.otel_capture_output),
     )
     return RunConfig(
         settings=settings,

@@ -258,6 +258,8 @@ class TaskExited:
     attention: str = ""
     """Why this attempt's outcome needs its user's attention (the agent's tool calls were
     denied permission), empty if nothing does."""
+    cpu_seconds: float | None = None
+    """CPU time the task's processes used over all its attempts so far (None: not measured)."""
 
 
 @record

@@ -175,6 +175,11 @@ class RunSettings:
     bell, only when a task needs you."""
     notify_command: str | None = None
     """The `command` notifier's shell command (the alert as JSON on its stdin)."""
+    otel: bool = False
+    """Export traces and metrics of the run over OTLP/HTTP (the extra `[otel]`), configured by
+    the standard OTEL_* environment variables."""
+    otel_capture_output: bool = False
+    """Put output lines and agents' text in the spans; off, spans carry counts only."""
 
 
 HANGUP_ACTIONS = ("stop", "detach")

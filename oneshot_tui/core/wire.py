@@ -243,6 +243,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "reason": e.reason,
             "totals": totals_json(e.totals),
             "attention": e.attention,
+            "cpu_seconds": None if e.cpu_seconds is None else round(e.cpu_seconds, 3),
         },
     ),
     RunStarted: (
@@ -386,6 +387,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("reason", ""),
         _totals(o.get("totals")),
         o.get("attention", ""),
+        o.get("cpu_seconds"),
     ),
     "run_started": lambda o: RunStarted(
         o["run"],

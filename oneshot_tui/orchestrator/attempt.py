@@ -236,6 +236,8 @@ class Attempt:
         if lost is not None:
             raise lost
         assert status is not None
+        if status.cpu_seconds is not None:
+            task.cpu_seconds = (task.cpu_seconds or 0.0) + status.cpu_seconds
         return status
 
     def _write_log(self, data: bytes) -> None:

@@ -559,6 +559,7 @@ class Orchestrator:
                 reason=task.reason,
                 totals=task.totals,
                 attention=task.attention,
+                cpu_seconds=task.cpu_seconds,
             )
         )
         self._mark_if_needed(task)

@@ -35,6 +35,7 @@ from oneshot_tui.store.run_origin import RunOrigin
 
 if TYPE_CHECKING:
     from oneshot_tui.orchestrator.notifiers import RunNotifier
+    from oneshot_tui.otel.setup import Providers
 
 Warn = Callable[[str], None]
 OWNER_TIMEOUT = 60.0
@@ -73,11 +74,15 @@ class RunSession:
         body_factory: BodyFactory = default_body,
         warn: Warn | None = None,
         terminal: Callable[[str], None] | None = None,
+        otel: Providers | None = None,
     ) -> None:
         """`terminal` writes notifications (bell, OSC) to the terminal the run owns: a headless
         run on a tty gives one; the TUI rings its own terminal."""
         self.settings = settings or RunSettings()
         self._terminal = terminal
+        self._otel = otel
+        """Where traces and metrics go (a test's in-memory exporters); None: the OTLP/HTTP
+        exporters of the OTEL_* variables, if the settings turn `otel` on."""
         self.origin = origin
         """How the run was started; given, the run is recorded in the history."""
         self._warn = warn
@@ -123,7 +128,12 @@ class RunSession:
         """
         _freeze_what_lives_long()
         orch = self.orchestrator
-        async with open_backend(self.settings) as backend, self._recording():
+        providers = self._otel_providers()  # before anything starts: a missing extra is exit 2
+        async with (
+            open_backend(self.settings) as backend,
+            self._recording(),
+            self._telemetry(providers),
+        ):
             orch.backend = backend
             async with anyio.create_task_group() as tg:
                 notifier = self._notifier()
@@ -227,6 +237,36 @@ class RunSession:
         for spec in config.specs:
             orch.add(spec)
         return [spec.name for spec in config.specs]
+
+    def _otel_providers(self) -> Providers | None:
+        if self._otel is not None or not self.settings.otel:
+            return self._otel
+        from oneshot_tui.otel.setup import providers_from_env  # OpenTelemetry only when on
+
+        return providers_from_env()
+
+    @asynccontextmanager
+    async def _telemetry(self, providers: Providers | None) -> AsyncIterator[None]:
+        if providers is None:
+            yield
+            return
+        from oneshot_tui.otel.exporter import export_run
+
+        orch = self.orchestrator
+        tasks = orch.tasks
+
+        def spec_of(task_id: str) -> TaskSpec | None:
+            task = tasks.get(task_id)
+            return task.spec if task is not None else None
+
+        async with export_run(
+            orch.bus,
+            spec_of,
+            providers,
+            capture_output=self.settings.otel_capture_output,
+            now=orch.clock.time,
+        ):
+            yield
 
     @asynccontextmanager
     async def _recording(self) -> AsyncIterator[None]:

@@ -58,6 +58,8 @@ class Task:
     """True while a coroutine owns the task (queued or running)."""
     totals: AgentTotals | None = None
     """Agent tasks: tokens, cost and tool calls over all attempts so far."""
+    cpu_seconds: float | None = None
+    """CPU time its processes used over all attempts so far (None: none was measured)."""
     worktree: WorktreeInfo | None = None
     """Worktree tasks: their worktree, once made (every later attempt reuses it)."""
     worktree_summary: WorktreeSummary | None = None

@@ -6,6 +6,9 @@ short tasks that costs a thread start and join per task (and every thread is one
 a pidfd watcher the default where the kernel has pidfds (Linux 5.3); `use_pidfd_watcher` installs
 the same one (3.12's `PidfdChildWatcher`, which works on whatever loop spawns the child: the TUI's
 engine thread has a loop of its own) on 3.11. Elsewhere it does nothing.
+
+It reaps with `wait4`, so the CPU time a child used (with the descendants it waited for) is known
+when it exits: `cpu_seconds(pid)` hands it over once (the history's and `stats`' CPU time).
 """
 
 from __future__ import annotations
@@ -16,6 +19,22 @@ import sys
 from typing import Any
 
 _installed = False
+
+_CPU: dict[int, float] = {}
+"""Pid -> user + system CPU seconds of a reaped child, until `cpu_seconds` takes it."""
+_CPU_KEPT = 4096
+"""Children nobody asks about (git, a probe) must not grow the table without bound."""
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time of child `pid`, reaped by this watcher (None if it did not reap it)."""
+    return _CPU.pop(pid, None)
+
+
+def _remember_cpu(pid: int, usage: Any) -> None:
+    if len(_CPU) >= _CPU_KEPT:
+        del _CPU[next(iter(_CPU))]  # the oldest: whoever wanted it would have asked by now
+    _CPU[pid] = usage.ru_utime + usage.ru_stime
 
 
 def use_pidfd_watcher() -> bool:
@@ -70,11 +89,12 @@ def _pidfd_watcher() -> asyncio.AbstractChildWatcher:
         ) -> None:
             loop.remove_reader(pidfd)
             try:
-                _, status = os.waitpid(pid, 0)
+                _, status, usage = os.wait4(pid, 0)
             except ChildProcessError:  # reaped elsewhere (asyncio says 255 then, too)
                 returncode = 255
             else:
                 returncode = os.waitstatus_to_exitcode(status)
+                _remember_cpu(pid, usage)
             os.close(pidfd)
             callback(pid, returncode, *args)
 

@@ -22,6 +22,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process, TaskGroup
 
 from oneshot_tui.core.record import record
+from oneshot_tui.runner.child_watcher import cpu_seconds as child_cpu_seconds
 from oneshot_tui.runner.child_watcher import use_pidfd_watcher
 from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
@@ -81,10 +82,12 @@ class ExitStatus:
 
     exit_code: int | None
     signal: int | None
+    cpu_seconds: float | None = None
+    """User + system CPU time of the process and what it waited for (None: not known)."""
 
     @classmethod
-    def from_returncode(cls, rc: int) -> ExitStatus:
-        return cls(None, -rc) if rc < 0 else cls(rc, None)
+    def from_returncode(cls, rc: int, cpu_seconds: float | None = None) -> ExitStatus:
+        return cls(None, -rc, cpu_seconds) if rc < 0 else cls(rc, None, cpu_seconds)
 
     @property
     def ok(self) -> bool:
@@ -343,7 +346,8 @@ class ChildProcess:
 
     async def wait(self) -> ExitStatus:
         try:
-            return ExitStatus.from_returncode(await self._process.wait())
+            rc = await self._process.wait()
+            return ExitStatus.from_returncode(rc, child_cpu_seconds(self.pid))
         finally:
             if self._process.returncode is not None:
                 LEADERS.discard(self.pid)

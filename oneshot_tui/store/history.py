@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.store.db import HistoryError, connect, explain, write_transaction
@@ -41,6 +41,9 @@ from oneshot_tui.store.recovery import (
 from oneshot_tui.store.schema import SchemaTooNew, migrate
 from oneshot_tui.store.worktree_fields import COLUMNS as WORKTREE_COLUMNS
 from oneshot_tui.store.worktree_fields import worktree_record
+
+if TYPE_CHECKING:
+    from oneshot_tui.store.stats import Stats
 
 R = TypeVar("R")
 
@@ -147,6 +150,20 @@ class History:
                 if run_id in counts:
                     counts[run_id][state] = n
             return [_run_record(row, counts[row["id"]]) for row in rows]
+
+    def stats(
+        self,
+        *,
+        since: float | None,
+        until: float,
+        by: str | None = None,
+        run_id: str | None = None,
+    ) -> Stats:
+        """What the runs started in [since, until] cost and how they went (`store/stats.py`)."""
+        from oneshot_tui.store.stats import read_stats
+
+        with self._reading() as conn:
+            return read_stats(conn, since=since, until=until, by=by, run_id=run_id)
 
     def run(self, run_id: str) -> RunRecord:
         with self._reading() as conn:

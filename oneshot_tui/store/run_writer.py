@@ -17,6 +17,7 @@ from oneshot_tui.core.events import (
     LoopPhase,
     LoopVerdict,
     ProcessStarted,
+    RetryScheduled,
     RunFinished,
     RunStarted,
     StateChanged,
@@ -67,6 +68,7 @@ RECORDED = (
     Activity,
     LoopPhase,
     LoopVerdict,
+    RetryScheduled,
     WorktreeReady,
     WorktreeFinished,
     RunStarted,
@@ -111,6 +113,8 @@ class RunWriter:
                 self._update(conn, run, event.task_id, {"iterations": event.iteration})
             elif isinstance(event, LoopVerdict):
                 self._update(conn, run, event.task_id, {"verdict": event.verdict})
+            elif isinstance(event, RetryScheduled) and not event.by_agent:
+                self._count(conn, run, event.task_id, "retries")  # a wait of ours, not the CLI's
             elif isinstance(event, WorktreeReady):
                 self._update(conn, run, event.task_id, ready_updates(event))
             elif isinstance(event, WorktreeFinished):
@@ -197,6 +201,7 @@ class RunWriter:
             ),
         )
         if event.event == "restart":
+            self._count(conn, run, event.task_id, "restarts")
             self._revive(conn, run)
 
     def _process_started(
@@ -265,11 +270,20 @@ class RunWriter:
                     "input_tokens": totals.input_tokens,
                     "output_tokens": totals.output_tokens,
                     "cost_usd": totals.cost_usd,
+                    "tool_calls": totals.tool_calls,
+                    "cost_estimated": int(totals.estimated),
                 },
             )
+        if event.cpu_seconds is not None:  # also over every attempt
+            self._update(conn, run, event.task_id, {"cpu_seconds": event.cpu_seconds})
 
     def _activity(self, conn: sqlite3.Connection, run: str, event: Activity) -> None:
         self._update(conn, run, event.task_id, agent_updates(event))
+
+    def _count(self, conn: sqlite3.Connection, run: str, task: str, column: str) -> None:
+        conn.execute(
+            f"UPDATE tasks SET {column} = {column} + 1 WHERE run_id = ? AND name = ?", (run, task)
+        )
 
     def _update(
         self, conn: sqlite3.Connection, run: str, task: str, updates: dict[str, Any]

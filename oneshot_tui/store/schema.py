@@ -142,10 +142,32 @@ STEP_3_WORKTREES = tuple(
     )
 )
 
+STEP_4_STATS = (
+    *(
+        f"ALTER TABLE tasks ADD COLUMN {column}"
+        for column in (
+            # Over every attempt, from the task's totals: tool calls, and whether the cost and
+            # tokens are estimates (1) or what the agent reported (0).
+            "tool_calls INTEGER",
+            "cost_estimated INTEGER",
+            # CPU seconds (user + system) of the task's processes and what they waited for,
+            # summed over its attempts; NULL where the platform could not say.
+            "cpu_seconds REAL",
+            # New attempts by `restart` (user, idle policy, lost node), and pauses before trying
+            # again after a rate or usage limit.
+            "restarts INTEGER NOT NULL DEFAULT 0",
+            "retries INTEGER NOT NULL DEFAULT 0",
+        )
+    ),
+    # `stats` reads a window of runs by start time (runs_by_start) and their tasks by run_id
+    # (the tasks primary key): one pass, no further index needed.
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     STEP_1_HISTORY,
     STEP_2_AGENT_FIELDS,
     STEP_3_WORKTREES,
+    STEP_4_STATS,
 )
 """Step N (1-based) takes the file from version N-1 to version N."""
 

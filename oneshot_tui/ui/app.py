@@ -17,11 +17,12 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.driver import Driver
 from textual.screen import Screen
@@ -84,8 +85,11 @@ class OneshotApp(App[int]):
         frame: float = DEFAULT_FRAME,
         clock: Clock | None = None,
         local: ServerThread | None = None,
+        key_latency: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__()
+        self._key_latency = key_latency
+        """Told how long each key took to show, in seconds (the otel metric), if set."""
         self.served = served
         self.data_dir = data_dir
         self.owner = owner
@@ -194,6 +198,18 @@ class OneshotApp(App[int]):
             return
         self.ended_early = message.error or "the run's process ended before the run finished"
         self.exit(None, return_code=ExitCode.FAILED)
+
+    async def on_event(self, event: events.Event) -> None:
+        if (
+            self._key_latency is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+        ):
+            arrived, record = event.time, self._key_latency  # Message.time: time.monotonic()
+            # After the refresh that follows the key's handling (it is forwarded to the screen
+            # from here, then the screen redraws what changed).
+            self.call_after_refresh(lambda: record(time.monotonic() - arrived))
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         """Leave the run: an in-process server gets the same graceful stop a quit gives."""
@@ -396,6 +412,7 @@ def make_app(
     handle_signals: bool = False,
     frame: float = DEFAULT_FRAME,
     origin: RunOrigin | None = None,
+    key_latency: Callable[[float], None] | None = None,
 ) -> OneshotApp:
     """The app on a fresh run of `specs` served on a thread of this process (the clock and run
     id are injectable: tests and screenshots). With an `origin`, the run is recorded."""
@@ -416,6 +433,7 @@ def make_app(
         frame=frame,
         clock=clock,
         local=local,
+        key_latency=key_latency,
     )
 
 
@@ -449,6 +467,23 @@ def run_app(app: OneshotApp) -> int:
     return int(app.return_code or ExitCode.FAILED)
 
 
-def run_tui(served: Served, data_dir: Path, *, owner: bool = True) -> int:
-    """The TUI on a served run: the one this command started (`owner`), or one it attaches to."""
-    return run_app(OneshotApp(served, data_dir=data_dir, owner=owner, handle_signals=True))
+def run_tui(served: Served, data_dir: Path, *, owner: bool = True, otel: bool = False) -> int:
+    """The TUI on a served run: the one this command started (`owner`), or one it attaches to.
+    With `otel`, its key latency goes out as a metric (oneshot-tui[otel], the OTEL_* vars)."""
+    metrics = None
+    if otel:
+        from oneshot_tui.otel.tui_metrics import KeyLatency
+
+        metrics = KeyLatency()
+    app = OneshotApp(
+        served,
+        data_dir=data_dir,
+        owner=owner,
+        handle_signals=True,
+        key_latency=metrics.record if metrics is not None else None,
+    )
+    try:
+        return run_app(app)
+    finally:
+        if metrics is not None:
+            metrics.finish()

@@ -14,6 +14,7 @@ from oneshot_tui.core.activity import AgentTotals
 from oneshot_tui.runner.output import LineSplitter
 from oneshot_tui.store.history import History
 from oneshot_tui.store.history_data import RunRecord, TaskRecord
+from oneshot_tui.store.stats import Figures, Stats
 from oneshot_tui.ui.buffer import LineBuffer
 from oneshot_tui.ui.model import RunModel, TaskInfo
 
@@ -23,12 +24,25 @@ PAST_SCROLLBACK = 10_000
 """Lines of a past task kept in its pane (the live default scrollback)."""
 
 
-def list_runs(data_dir: Path, limit: int) -> list[RunRecord]:
-    """The most recent runs, newest first (empty if there is no history yet).
+def list_runs_with_totals(
+    data_dir: Path, limit: int, now: float
+) -> tuple[list[RunRecord], dict[str, Figures]]:
+    """The most recent runs, newest first (empty if there is no history yet), and each one's
+    totals (tokens, cost, ...): one more query, over the window the runs span.
 
     Raises `HistoryError` if the file exists but cannot be read."""
     with History.open(data_dir) as reader:
-        return reader.list_runs(limit)
+        runs = reader.list_runs(limit)
+        if not runs:
+            return runs, {}
+        stats = reader.stats(since=min(r.started for r in runs), until=now, by="run")
+    return runs, {g.key: g for g in stats.groups if g.key is not None}
+
+
+def load_stats(data_dir: Path, since: float | None, until: float, by: str | None) -> Stats:
+    """The stats of a window, as `oneshot-tui stats` reads them."""
+    with History.open(data_dir) as reader:
+        return reader.stats(since=since, until=until, by=by)
 
 
 @dataclass(frozen=True, slots=True)

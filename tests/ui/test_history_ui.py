@@ -7,6 +7,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+from textual.widgets import Static
+
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.store.history_data import RunOrigin
@@ -16,6 +18,7 @@ from oneshot_tui.ui.history_loader import fill, read_output, read_tail
 from oneshot_tui.ui.model import RunModel
 from oneshot_tui.ui.screens.history import HistoryScreen
 from oneshot_tui.ui.screens.history_run import HistoryRunScreen
+from oneshot_tui.ui.screens.stats import StatsScreen
 from tests.fakes import fake
 from tests.ui.driving import main_screen, stop_app, until
 from tests.ui.history_seed import NEWER, OLDER, seed_history
@@ -176,5 +179,46 @@ async def test_no_history_yet_says_so(data_dir: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
         assert any("no runs recorded yet" in n.message for n in app._notifications)
         await pilot.press("q")
+        await until(pilot, lambda: app.screen is main_screen(app))
+        await stop_app(pilot)
+
+
+async def test_the_history_shows_a_runs_totals_and_s_opens_the_stats(data_dir: Path) -> None:
+    await seed_history(data_dir)
+    app = live_app(data_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.model.tasks["live"].buffer.end > 0)
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+
+        def totals() -> str:
+            return str(history.query_one("#history-totals", Static).render())
+
+        assert totals().startswith("3 tasks: 2 completed, 1 failed · 66.7% · ")
+        await pilot.press("down")  # the older run
+        await until(pilot, lambda: totals().startswith("1 task: 1 completed · 100.0% · "))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatsScreen) and app.screen.loaded)
+        stats = app.screen
+        assert isinstance(stats, StatsScreen) and stats.stats is not None
+        assert (stats.stats.total.runs, stats.stats.total.tasks) == (2, 4)
+        body = str(stats.body.render())
+        assert "success rate  75.0%" in body and "DAY" in body  # by day first
+        await pilot.press("b")  # by agent: the commands are one group
+        await until(pilot, lambda: stats.loaded and "(command)" in str(stats.body.render()))
+        assert stats.stats.by == "agent"
+        await pilot.press("w")  # the next window: 30 days
+        await until(
+            pilot,
+            lambda: (
+                stats.loaded
+                and "window 30d" in str(stats.query_one("#stats-title", Static).render())
+            ),
+        )
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is history)
+        await pilot.press("escape")
         await until(pilot, lambda: app.screen is main_screen(app))
         await stop_app(pilot)

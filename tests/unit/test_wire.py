@@ -59,7 +59,7 @@ SAMPLES: list[Event] = [
     LoopVerdict("x", 1, TS, "os-1", 2, "RETRY", "the format", False, "**Verdict:** RETRY"),
     WorktreeReady("x", 2, TS, INFO, True),
     WorktreeFinished("x", 1, TS, SUMMARY),
-    TaskExited("x", 1, TS, S.FAILED, 3, None, 1.25, "exit 3", TOTALS, "2 tool calls denied"),
+    TaskExited("x", 1, TS, S.FAILED, 3, None, 1.25, "exit 3", TOTALS, "2 tool calls denied", 0.375),
     RunStarted("run-1", TS, "/logs", ("x", "y"), 8),
     RunFinished(
         "run-1",

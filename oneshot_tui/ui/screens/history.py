@@ -1,4 +1,5 @@
-"""The `h` screen: past runs, newest first; enter opens one read-only in the usual panes.
+"""The `h` screen: past runs, newest first, the highlighted one's totals (tasks, success, time,
+tokens, cost) under them; enter opens one read-only in the usual panes, `s` the stats screen.
 
 Everything it shows comes from `DATA_DIR/history.db`, read in thread workers (a read takes
 milliseconds, but it is still file I/O and must not stall the UI). A history that cannot be
@@ -25,9 +26,12 @@ from oneshot_tui.core.report import duration, exit_text
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.store.history_data import RunRecord, RunStatus
 from oneshot_tui.store.paths import history_db_path
+from oneshot_tui.store.stats import Figures
+from oneshot_tui.store.stats_report import totals_line
 from oneshot_tui.ui.format import STATE_ORDER, describe, look, when
-from oneshot_tui.ui.history_loader import RecordedRun, list_runs, load_run
+from oneshot_tui.ui.history_loader import RecordedRun, list_runs_with_totals, load_run
 from oneshot_tui.ui.screens.history_run import HistoryRunScreen
+from oneshot_tui.ui.screens.stats import StatsScreen
 
 RUN_LIMIT = 200
 """Runs listed: the newest ones (`oneshot-tui history --all` lists every one)."""
@@ -74,6 +78,7 @@ class HistoryScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Reload"),
+        Binding("s", "stats", "Stats"),
         Binding("escape,q,h", "back", "Live run", key_display="esc"),
     ]
 
@@ -86,11 +91,13 @@ class HistoryScreen(Screen[None]):
     }
     HistoryScreen #history-note { height: auto; padding: 0 1; color: $text-muted; }
     HistoryScreen RunTable { height: 1fr; }
+    HistoryScreen #history-totals { height: 1; padding: 0 1; color: $text-muted; }
     """
 
     @dataclass
     class Loaded(Message):
         runs: list[RunRecord]
+        totals: dict[str, Figures]
 
     @dataclass
     class Failed(Message):
@@ -113,6 +120,8 @@ class HistoryScreen(Screen[None]):
         self._now = now
         self.live_run = live_run
         self.runs: list[RunRecord] = []
+        self.totals: dict[str, Figures] = {}
+        """Run id -> its totals, for the line under the list."""
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -129,6 +138,7 @@ class HistoryScreen(Screen[None]):
         ):
             table.add_column(label, key=key)
         yield table
+        yield Static("", id="history-totals")
         yield Footer(compact=True, show_command_palette=False)
 
     def _title(self) -> Text:
@@ -152,11 +162,11 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_runs(self) -> None:
         try:
-            runs = list_runs(self.data_dir, RUN_LIMIT)
+            runs, totals = list_runs_with_totals(self.data_dir, RUN_LIMIT, self._now())
         except Exception as exc:  # a damaged history, a permission: tell, never crash
             self.post_message(self.Failed(f"history unavailable: {describe(exc)}"))
             return
-        self.post_message(self.Loaded(runs))
+        self.post_message(self.Loaded(runs, totals))
 
     @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
     def _load_run(self, run_id: str) -> None:
@@ -169,7 +179,7 @@ class HistoryScreen(Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        self.runs, self.loaded = message.runs, True
+        self.runs, self.totals, self.loaded = message.runs, message.totals, True
         table = self.table
         table.clear()
         now = self._now()
@@ -192,6 +202,19 @@ class HistoryScreen(Screen[None]):
             note.display = True
             self.notify("no runs recorded yet", timeout=4)
         self.query_one("#history-title", Static).update(self._title())
+        self._show_totals()
+
+    def _show_totals(self) -> None:
+        """The totals of the run under the cursor."""
+        line = ""
+        if self.runs and 0 <= self.table.cursor_row < len(self.runs):
+            figures = self.totals.get(self.runs[self.table.cursor_row].id)
+            line = totals_line(figures) if figures is not None else ""
+        self.query_one("#history-totals", Static).update(Text(line, no_wrap=True))
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_totals()
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -215,6 +238,9 @@ class HistoryScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self._load_runs()
+
+    def action_stats(self) -> None:
+        self.app.push_screen(StatsScreen(self.data_dir, self._now))
 
     def action_back(self) -> None:
         self.dismiss(None)
