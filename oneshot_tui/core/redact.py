@@ -26,6 +26,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._texts: list[str] = []
         self._bytes: list[bytes] = []
+        self._compiled: tuple[list[bytes], re.Pattern[bytes]] | None = None
         self.add(secrets)
 
     @classmethod
@@ -63,3 +64,78 @@ class Redactor:
     def env(self, env: Mapping[str, str]) -> dict[str, str]:
         """An environment for display or storage: secret-named values hidden."""
         return {k: (REDACTED if is_secret_name(k) else self.text(v)) for k, v in env.items()}
+
+    def stream(self) -> StreamRedactor:
+        """A redactor for one byte stream read in chunks (it sees the secrets added later)."""
+        return StreamRedactor(self)
+
+    def _pattern(self) -> re.Pattern[bytes]:
+        if self._compiled is None or self._compiled[0] is not self._bytes:
+            # Longest first: at each position the longest secret that matches wins.
+            alternatives = b"|".join(re.escape(s) for s in self._bytes)
+            self._compiled = (self._bytes, re.compile(alternatives))
+        return self._compiled[1]
+
+
+class StreamRedactor:
+    """Redacts a byte stream that arrives cut anywhere: a secret split across two reads is found.
+
+    Whole secrets in what has arrived are replaced at once; then the shortest tail that could
+    still be the start of a secret (at most the longest secret's length - 1 bytes) is held back
+    until the next chunk, or `flush` at the end. Only such a tail waits: output that cannot start
+    a secret, a prompt without a newline included, goes on at once.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._tail = b""
+
+    @property
+    def held(self) -> int:
+        """Bytes held back, waiting to see whether they start a secret."""
+        return len(self._tail)
+
+    def feed(self, data: bytes) -> bytes:
+        secrets = self._redactor._bytes
+        if not secrets:
+            out, self._tail = self._tail + data, b""
+            return out
+        buf = self._tail + data if self._tail else data
+        replacement = REDACTED.encode()
+        pieces: list[bytes] = []
+        start = 0
+        held = _unfinished_secret_start(buf, 0, secrets)
+        if any(s in buf for s in secrets):
+            for match in self._redactor._pattern().finditer(buf):
+                if match.start() >= held:
+                    break  # may be the start of a longer secret still to come: it waits whole
+                pieces.append(buf[start : match.start()])
+                pieces.append(replacement)
+                start = match.end()
+        cut = held if held >= start else _unfinished_secret_start(buf, start, secrets)
+        pieces.append(buf[start:cut])
+        self._tail = buf[cut:]
+        return b"".join(pieces)
+
+    def flush(self) -> bytes:
+        """At the end of the stream: the held tail, with the secrets it holds whole replaced."""
+        tail, self._tail = self._tail, b""
+        if not tail or not self._redactor._bytes:
+            return tail
+        return self._redactor._pattern().sub(REDACTED.encode(), tail)
+
+
+def _unfinished_secret_start(buf: bytes, start: int, secrets: list[bytes]) -> int:
+    """Where the longest tail of `buf[start:]` that is the beginning of a secret begins
+    (`len(buf)` if there is none)."""
+    cut = len(buf)
+    for secret in secrets:
+        window_start = max(start, len(buf) - len(secret) + 1)
+        first = secret[:1]
+        at = buf.find(first, window_start)
+        while at != -1 and at < cut:
+            if secret.startswith(buf[at:]):
+                cut = at
+                break
+            at = buf.find(first, at + 1)
+    return cut
