@@ -27,11 +27,16 @@ class Redactor:
         self._texts: list[str] = []
         self._bytes: list[bytes] = []
         self._compiled: tuple[list[bytes], re.Pattern[bytes]] | None = None
+        self._names: dict[str, str] = {}
+        """Secret value -> the variable it came from, for what we store (`stored`)."""
         self.add(secrets)
 
     @classmethod
     def from_env(cls, *envs: Mapping[str, str]) -> Redactor:
-        return cls(value for env in envs for name, value in env.items() if is_secret_name(name))
+        redactor = cls()
+        for env in envs:
+            redactor.add_env(env)
+        return redactor
 
     def add(self, secrets: Iterable[str]) -> None:
         known = set(self._texts)
@@ -44,7 +49,10 @@ class Redactor:
         self._bytes = [s.encode("utf-8", "surrogateescape") for s in self._texts]
 
     def add_env(self, env: Mapping[str, str]) -> None:
-        self.add(value for name, value in env.items() if is_secret_name(name))
+        secrets = {name: value for name, value in env.items() if is_secret_name(name)}
+        for name, value in secrets.items():
+            self._names.setdefault(value, name)
+        self.add(secrets.values())
 
     def __bool__(self) -> bool:
         return bool(self._texts)
@@ -59,6 +67,16 @@ class Redactor:
         for secret in self._bytes:
             if secret in value:
                 value = value.replace(secret, REDACTED.encode())
+        return value
+
+    def stored(self, value: str) -> str:
+        """Text to store (history): each secret named by the variable it came from, as
+        `[REDACTED:NAME]`, so a rerun can take the value back from the environment
+        (`restore_named`)."""
+        for secret in self._texts:
+            if secret in value:
+                name = self._names.get(secret)
+                value = value.replace(secret, f"[REDACTED:{name}]" if name else REDACTED)
         return value
 
     def env(self, env: Mapping[str, str]) -> dict[str, str]:
@@ -123,6 +141,29 @@ class StreamRedactor:
         if not tail or not self._redactor._bytes:
             return tail
         return self._redactor._pattern().sub(REDACTED.encode(), tail)
+
+
+_NAMED = re.compile(r"\[REDACTED:([A-Za-z_][A-Za-z0-9_]*)\]")
+
+
+class MissingSecret(ValueError):
+    """Stored text held a secret that history does not keep, and the environment lacks it."""
+
+
+def restore_named(value: str, environ: Mapping[str, str], where: str) -> str:
+    """Stored text back as it was: each `[REDACTED:NAME]` (see `Redactor.stored`) becomes the
+    value of NAME in `environ`; MissingSecret, naming the variable, when it is not set."""
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise MissingSecret(
+                f"{where}: it holds the value of {name}, a secret history does not keep; "
+                f"set {name} in the environment to rerun"
+            )
+        return environ[name]
+
+    return _NAMED.sub(value_of, value) if "[REDACTED:" in value else value
 
 
 def _unfinished_secret_start(buf: bytes, start: int, secrets: list[bytes]) -> int:
