@@ -1,0 +1,70 @@
+"""Memory is bounded in bytes, not only in lines: a progress loop that never ends its line
+(`\\r` after `\\r`, so every display line is a 64 KiB piece) keeps a run's memory flat. Each
+task's recent lines hold at most `scrollback_bytes`, a subscriber that does not read (a stalled
+TUI) at most its character budget."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from oneshot_tui.core.bus import DEFAULT_MAX_PENDING_CHARS
+from oneshot_tui.core.events import Output
+from oneshot_tui.core.spec import TaskPolicy, TaskSpec
+from oneshot_tui.orchestrator import Orchestrator
+from oneshot_tui.runner.output import DEFAULT_LINE_CAP
+from tests.fakes import fake
+from tests.helpers import cli_argv
+
+WRITTEN_MB = 200
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident size so far (VmHWM: its own address space's high-water
+    mark, which a fork's shared pages do not inflate the way wait4's ru_maxrss is)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_carriage_return_loop_keeps_a_headless_run_under_150_mb(tmp_path: Path) -> None:
+    """The peak resident size of the `oneshot-tui run` process, read from the kernel until it
+    exits: 200 MB written took about 245 MB before the bound (300 MB: 365 MB)."""
+    task = f"{sys.executable} {fake('progress.py')} {WRITTEN_MB}"
+    proc = subprocess.Popen(
+        [*cli_argv(), "run", "--no-ui", "-c", task],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    peak_mb = 0.0
+    with contextlib.suppress(OSError):  # until the process is gone
+        while proc.poll() is None:
+            peak_mb = max(peak_mb, _peak_rss_mb(proc.pid))
+            time.sleep(0.02)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    [log] = Path(os.environ["ONESHOT_TUI_HOME"]).glob("runs/*/*.log")
+    assert log.stat().st_size == WRITTEN_MB * 1024 * 1024  # everything written was read
+    assert 10 < peak_mb < 150, f"peak RSS {peak_mb:.0f} MB"
+
+
+async def test_the_view_and_a_stalled_subscriber_hold_bounded_bytes(data_dir: Path) -> None:
+    policy = TaskPolicy(scrollback_bytes=1024 * 1024)
+    spec = TaskSpec("progress", (sys.executable, fake("progress.py"), "64"), policy=policy)
+    orch = Orchestrator([spec], data_dir=data_dir)
+    stalled = orch.bus.subscribe("a TUI that stopped reading")
+    await orch.run()
+    view = orch.tasks["progress"].view
+    assert 0 < view.bytes_held <= 1024 * 1024 + 2 * (DEFAULT_LINE_CAP + 100)
+    assert view.total_lines >= 64 * 1024 * 1024 // DEFAULT_LINE_CAP
+    queued = [e for e in stalled.receive_nowait(10**9) if isinstance(e, Output)]
+    held = sum(len(e.text) for e in queued)
+    assert held <= DEFAULT_MAX_PENDING_CHARS
+    assert sum(e.missed for e in queued) > 0  # and it is told how much it missed
