@@ -3,8 +3,9 @@
 Delivery rules:
 - Every event except `Output` reaches every subscriber, in publish order.
 - A subscriber that falls behind on output (20,000 lines or 16 Mi characters queued) loses its
-  oldest `Output` events, never a state, exit or run event; the next event it receives for that task is preceded by (or carries) `Output.missed`,
-  the number of lines it lost. The full output is always in the task's log file.
+  oldest `Output` events, never a state, exit or run event; the next event it receives for that
+  task is preceded by (or carries) `Output.missed`, the number of lines it lost. The full
+  output is always in the task's log file.
 - A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task
   has too much output waiting in it (1 MiB of text by default) pauses before reading more
   (`wait_for_room`), the way a pipe pushes back on its writer. Other tasks are not held up.

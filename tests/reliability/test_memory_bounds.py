@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.runner.output import DEFAULT_LINE_CAP
 from tests.fakes import fake
 from tests.helpers import cli_argv
+from tests.ui.tmux import Tmux, environment, needs_tmux
 
 WRITTEN_MB = 200
 
@@ -53,6 +55,49 @@ def test_a_carriage_return_loop_keeps_a_headless_run_under_150_mb(tmp_path: Path
     [log] = Path(os.environ["ONESHOT_TUI_HOME"]).glob("runs/*/*.log")
     assert log.stat().st_size == WRITTEN_MB * 1024 * 1024  # everything written was read
     assert 10 < peak_mb < 150, f"peak RSS {peak_mb:.0f} MB"
+
+
+def _our_processes(data_dir: Path) -> list[int]:
+    """The oneshot-tui processes of a run in `data_dir` (the TUI and its server)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
+            environ = Path(f"/proc/{name}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ours = f"ONESHOT_TUI_HOME={data_dir}".encode() in environ
+        # argv: [python,] .../oneshot-tui, run, ...
+        script = next((i for i, a in enumerate(argv[:2]) if a.endswith(b"oneshot-tui")), None)
+        if ours and script is not None and argv[script + 1 : script + 2] == [b"run"]:
+            pids.append(int(name))
+    return pids
+
+
+@needs_tmux
+def test_a_carriage_return_loop_keeps_the_tui_and_its_server_under_150_mb(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    """The same loop under the TUI, in a real terminal: before the bound, 200 MB written took
+    the server to about 370 MB."""
+    task = f"{sys.executable} {fake('progress.py')} {WRITTEN_MB}"
+    tmux.start(shlex.join([*cli_argv(), "run", "-c", task]), environment(tmp_path))
+    peaks: dict[int, float] = {}
+
+    def sample(screen: str) -> bool:
+        for pid in _our_processes(tmp_path / "data"):
+            with contextlib.suppress(OSError):
+                peaks[pid] = max(peaks.get(pid, 0.0), _peak_rss_mb(pid))
+        return "completed" in screen
+
+    tmux.wait_for(sample, timeout=120)
+    sample("")  # once more, after the last line was drawn
+    assert len(peaks) == 2, peaks  # the TUI and the run's server
+    assert all(10 < peak < 150 for peak in peaks.values()), peaks
+    [log] = (tmp_path / "data").glob("runs/*/*.log")
+    assert log.stat().st_size == WRITTEN_MB * 1024 * 1024
 
 
 async def test_the_view_and_a_stalled_subscriber_hold_bounded_bytes(data_dir: Path) -> None:
