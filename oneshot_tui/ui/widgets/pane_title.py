@@ -68,7 +68,7 @@ class PaneTitle(Widget):
             style = "bold red" if info.state is TaskState.FAILED else "bold"
             text.append(f"  {ended}", style=style)
         if info.state.ended and info.reason and not info.reason.startswith("exit "):
-            text.append(f"  {info.reason}", style="italic")
+            text.append(f"  {one_line(info.reason)}", style="italic")
         if info.totals is not None:
             text.append(f"  {info.totals.brief()}", style="dim")
         if info.attention and info.state.ended:
