@@ -13,6 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from oneshot_tui.config import ConfigError, load_run_config
 from oneshot_tui.core.bus import DEFAULT_MAX_PENDING_CHARS
 from oneshot_tui.core.events import Output
 from oneshot_tui.core.spec import TaskPolicy, TaskSpec
@@ -113,3 +116,16 @@ async def test_the_view_and_a_stalled_subscriber_hold_bounded_bytes(data_dir: Pa
     held = sum(len(e.text) for e in queued)
     assert held <= DEFAULT_MAX_PENDING_CHARS
     assert sum(e.missed for e in queued) > 0  # and it is told how much it missed
+
+
+def test_scrollback_bytes_is_a_setting_with_units_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[run]\nscrollback_bytes = "512KiB"\n[[task]]\ncommand = "true"\n'
+        '[[task]]\ncommand = "false"\nscrollback_bytes = 8388608\n'
+    )
+    config = load_run_config(path)
+    assert [s.policy.scrollback_bytes for s in config.specs] == [512 * 1024, 8 * 1024 * 1024]
+    path.write_text('[run]\nscrollback_bytes = "lots"\n[[task]]\ncommand = "true"\n')
+    with pytest.raises(ConfigError, match=r"t\.toml:2: .*scrollback_bytes.*like 4MiB"):
+        load_run_config(path)
