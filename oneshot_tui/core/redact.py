@@ -175,7 +175,7 @@ def _unfinished_secret_start(buf: bytes, start: int, secrets: list[bytes]) -> in
         first = secret[:1]
         at = buf.find(first, window_start)
         while at != -1 and at < cut:
-            if secret.startswith(buf[at:]):
+            if buf.startswith(secret[: len(buf) - at], at):  # buf[at:] begins the secret
                 cut = at
                 break
             at = buf.find(first, at + 1)
