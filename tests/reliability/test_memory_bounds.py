@@ -97,8 +97,9 @@ def test_a_carriage_return_loop_keeps_the_tui_and_its_server_under_150_mb(
 
     tmux.wait_for(sample, timeout=120)
     sample("")  # once more, after the last line was drawn
-    assert len(peaks) == 2, peaks  # the TUI and the run's server
-    assert all(10 < peak < 150 for peak in peaks.values()), peaks
+    # The TUI and the run's server (a child between its fork and its exec may be seen too).
+    assert sum(1 for peak in peaks.values() if peak > 10) == 2, peaks
+    assert all(peak < 150 for peak in peaks.values()), peaks
     [log] = (tmp_path / "data").glob("runs/*/*.log")
     assert log.stat().st_size == WRITTEN_MB * 1024 * 1024
 
