@@ -28,6 +28,7 @@ class Watcher:
 
     def __init__(self, bus: EventBus) -> None:
         self.sub = bus.subscribe("watcher", max_pending_lines=10**8)
+        self.sub.max_pending_chars = 10**12  # a test sees every line, however long
         self.events: list[Event] = []
         self._cursor = 0
 

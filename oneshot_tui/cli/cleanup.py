@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from oneshot_tui.cli.common import COMMAND_HELP
 from oneshot_tui.cli.history_common import add_data_dir, guarded, open_reader, paragraph
 from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.printable import one_line
 
 if TYPE_CHECKING:
     from oneshot_tui.store.recovery import Orphan
@@ -62,7 +63,9 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
         count = sum(len(o.members) for o in orphans)
         print(f"{count} process(es) left running by lost runs:")
         for orphan in orphans:
-            print(f"  run {orphan.run_id}, task {orphan.task} (attempt {orphan.attempt}):")
+            print(
+                f"  run {orphan.run_id}, task {one_line(orphan.task)} (attempt {orphan.attempt}):"
+            )
             for member in orphan.members:
                 print(f"    pid {member.pid}  {command_line(member.pid) or '?'}")
         if not args.yes and not _confirm("stop them? [y/N] "):
@@ -73,7 +76,8 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
             survivors = stop_group(orphan, args.grace)
             if survivors:
                 left += len(survivors)
-                print(f"  task {orphan.task}: still running: {', '.join(map(str, survivors))}")
+                pids = ", ".join(map(str, survivors))
+                print(f"  task {one_line(orphan.task)}: still running: {pids}")
             else:
                 reader.mark_stopped(orphan)
         if left:

@@ -17,6 +17,7 @@ from oneshot_tui.cli.history_common import (
     paragraph,
 )
 from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.printable import one_line
 
 if TYPE_CHECKING:
     from oneshot_tui.store.history_data import TaskRecord
@@ -78,7 +79,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if args.task is not None:
         chosen = [t for t in tasks if t.name == args.task]
         if not chosen:
-            names = ", ".join(t.name for t in tasks) or "none"
+            names = ", ".join(one_line(t.name) for t in tasks) or "none"
             return error(f"run {run_id} has no task {args.task!r} (it has: {names})")
         if chosen[0].worktree is None:
             return error(f"task {args.task!r} of run {run_id} did not run in a worktree")
@@ -96,7 +97,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         record = task.worktree
         assert record is not None
         if len(chosen) > 1:
-            out.write(f"==> {task.name} ({record.info.branch}) <==\n".encode())
+            out.write(f"==> {one_line(task.name)} ({record.info.branch}) <==\n".encode())
         try:
             text = diff_text(
                 record.info,
@@ -106,12 +107,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
                 final_commit=record.final_commit,
             )
         except (WorkspaceError, GitError) as exc:
-            print(f"oneshot-tui: {task.name}: {exc}", file=sys.stderr)
+            print(f"oneshot-tui: {one_line(task.name)}: {exc}", file=sys.stderr)
             failed += 1
             continue
         if not os.path.isdir(record.info.path):
             print(
-                f"oneshot-tui: {task.name}: its worktree was removed; showing its last commit",
+                f"oneshot-tui: {one_line(task.name)}: its worktree was removed;"
+                " showing its last commit",
                 file=sys.stderr,
             )
         out.write(text.encode("utf-8", "surrogateescape"))

@@ -233,6 +233,7 @@ def show_lines(
     transitions: list[TransitionRecord],
     now: float,
 ) -> list[str]:
+    from oneshot_tui.core.printable import one_line
     from oneshot_tui.core.report import duration, summary_lines
 
     status = run.status if run.status != "finished" else f"exit {status_text(run)}"
@@ -253,18 +254,20 @@ def show_lines(
     for task in tasks:
         agent = agent_text(task)
         if agent:
-            lines.append(f"  {task.name}: {agent}")
+            lines.append(f"  {one_line(task.name)}: {agent}")
     if transitions:
-        width = max(len(t.task) for t in transitions)
+        width = max(len(one_line(t.task)) for t in transitions)
         lines.append("")
         for t in transitions:
             attempt = f" [attempt {t.attempt}]" if t.attempt > 1 else ""
             reason = f"  ({t.reason})" if t.reason else ""
             lines.append(
-                f"{clock_time(t.ts)}  {t.task.ljust(width)}  {t.source} -> {t.target}"
+                f"{clock_time(t.ts)}  {one_line(t.task).ljust(width)}  {t.source} -> {t.target}"
                 f"{attempt}{reason}"
             )
-    return lines
+    # Whatever a task, a reason or a command line holds, nothing reaches the terminal as
+    # a control sequence, and each line stays one line.
+    return [one_line(line) for line in lines]
 
 
 def agent_text(task: TaskRecord) -> str:

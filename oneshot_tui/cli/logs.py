@@ -19,6 +19,7 @@ from oneshot_tui.cli.history_common import (
     paragraph,
 )
 from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.printable import one_line
 
 if TYPE_CHECKING:
     from oneshot_tui.store.history import History
@@ -58,7 +59,8 @@ def _cmd_logs(args: argparse.Namespace) -> int:
         run_id = reader.resolve(args.run)
         tasks = [t.name for t in reader.tasks(run_id)]
         if args.task is not None and args.task not in tasks:
-            return error(f"run {run_id} has no task {args.task!r} (it has: {', '.join(tasks)})")
+            known = ", ".join(map(one_line, tasks))
+            return error(f"run {run_id} has no task {args.task!r} (it has: {known})")
         if args.follow:
             if args.task is None and len(tasks) != 1:
                 return error("--follow needs a TASK when the run has several tasks")

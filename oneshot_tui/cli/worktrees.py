@@ -27,6 +27,7 @@ from oneshot_tui.cli.history_common import (
     paragraph,
 )
 from oneshot_tui.core.exit_codes import ExitCode
+from oneshot_tui.core.printable import one_line
 
 if TYPE_CHECKING:
     from oneshot_tui.store.history import History
@@ -232,7 +233,7 @@ def _clean_one(reader: History, entry: Entry, root: Path, *, force: bool, dry_ru
     from oneshot_tui.workspace import State, WorkspaceError, remove_worktree
 
     task, review = entry.task, entry.review
-    name = f"{task.run_id} {task.name} ({review.info.branch})"
+    name = f"{task.run_id} {one_line(task.name)} ({review.info.branch})"
     blockers = review.blockers()
     if review.state == State.LIVE:
         print(f"kept {name}: its run is still live")

@@ -63,6 +63,28 @@ def boolean(value: Any) -> bool:
     raise FieldError(f"expected true or false, got {value!r}")
 
 
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(minimum: int) -> Callable[[Any], int]:
+    """A number of bytes: 4194304, "4M", "4MiB", "512k" (binary units)."""
+
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise FieldError(f"expected a size in bytes, got {value!r}")
+        text = str(value).strip().lower().removesuffix("ib").removesuffix("b")
+        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+        digits = text[: len(text) - len(unit)].strip()
+        if not digits.isdigit():
+            raise FieldError(f"expected a size in bytes (like 4MiB), got {value!r}")
+        number = int(digits) * _SIZE_UNITS[unit]
+        if number < minimum:
+            raise FieldError(f"must be at least {minimum} bytes, got {number}")
+        return number
+
+    return convert
+
+
 def integer(minimum: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str):
@@ -268,6 +290,12 @@ POLICY_FIELDS: dict[str, Field] = {
         Field("timeout", optional_seconds, "wall-time limit of each attempt (0: none)"),
         Field("grace", seconds, "seconds from SIGINT to SIGKILL when stopping a task"),
         Field("scrollback", integer(0), "lines of output kept in memory per task", "N"),
+        Field(
+            "scrollback_bytes",
+            byte_size(64 * 1024),
+            "bytes of memory those lines may take per task (4MiB; K, M, G suffixes)",
+            "SIZE",
+        ),
         Field("pty", boolean, "run tasks under a pseudo-terminal instead of pipes", ""),
         Field(
             "worktree",

@@ -186,13 +186,21 @@ def command_name(command: str | Sequence[str]) -> str:
 
 
 def _command(value: Any, file: _TomlFile, table: Where) -> str | tuple[str, ...]:
+    # A NUL byte cannot be passed to a process (argv and `sh -c` strings end at one): refused
+    # here, at its line, rather than as an internal error when the task starts.
     if isinstance(value, str):
         if not value.strip():
             raise file.error('"command" is empty', table, "command")
+        if "\x00" in value:
+            raise file.error('"command" contains a NUL byte', table, "command")
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         if not value[0]:
             raise file.error('"command": the program (first element) is empty', table, "command")
+        for position, part in enumerate(value, 1):
+            if "\x00" in part:
+                message = f'"command": element {position} contains a NUL byte'
+                raise file.error(message, table, "command")
         return tuple(value)
     raise file.error(
         '"command" must be a string (run by the shell) or a non-empty list of strings (an argv)',
@@ -256,7 +264,12 @@ def _task(
     if cwd is not None:
         if not isinstance(cwd, str) or not cwd:
             raise file.error('"cwd" must be a non-empty string', table, "cwd")
-        cwd = str((file.path.parent / os.path.expanduser(cwd)).resolve())
+        if "\x00" in cwd:
+            raise file.error('"cwd" contains a NUL byte', table, "cwd")
+        resolved = (file.path.parent / os.path.expanduser(cwd)).resolve()
+        if resolved.exists() and not resolved.is_dir():
+            raise file.error(f'"cwd" is not a directory: {resolved}', table, "cwd")
+        cwd = str(resolved)
     env_raw = entry.get("env", {})
     if not isinstance(env_raw, dict):
         raise file.error('"env" must be a table of NAME = "value"', table, "env")

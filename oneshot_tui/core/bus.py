@@ -2,9 +2,10 @@
 
 Delivery rules:
 - Every event except `Output` reaches every subscriber, in publish order.
-- A subscriber that falls behind on output loses its oldest `Output` events, never a state, exit or
-  run event; the next event it receives for that task is preceded by (or carries) `Output.missed`,
-  the number of lines it lost. The full output is always in the task's log file.
+- A subscriber that falls behind on output (20,000 lines or 16 Mi characters queued) loses its
+  oldest `Output` events, never a state, exit or run event; the next event it receives for that
+  task is preceded by (or carries) `Output.missed`, the number of lines it lost. The full
+  output is always in the task's log file.
 - A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task
   has too much output waiting in it (1 MiB of text by default) pauses before reading more
   (`wait_for_room`), the way a pipe pushes back on its writer. Other tasks are not held up.
@@ -21,6 +22,9 @@ import anyio
 from oneshot_tui.core.events import Event, Output, RunFinished
 
 DEFAULT_MAX_PENDING_LINES = 20_000
+DEFAULT_MAX_PENDING_CHARS = 16 << 20
+"""A lossy subscriber's output queue is bounded in characters too: 20,000 lines of 64 KiB (a
+progress loop that never ends its line) would be over a gigabyte."""
 DEFAULT_LOSSLESS_TASK_CHARS = 1 << 20
 
 
@@ -41,6 +45,9 @@ class Subscription:
         """False: this subscriber never sees `Output` (nor what it missed of it)."""
         self._bus = bus
         self._max = max_pending_lines
+        self.max_pending_chars = bus._max_pending_chars
+        """Characters of output this (lossy) subscriber may hold; settable."""
+        self._pending_chars = 0
         self._queue: deque[Event] = deque()
         self._pending_lines = 0
         self._task_chars: dict[str, int] = {}
@@ -68,22 +75,33 @@ class Subscription:
             if self.lossless:
                 chars = self._task_chars
                 chars[event.task_id] = chars.get(event.task_id, 0) + len(event.text)
-            elif self._pending_lines + event.lines > self._max:
+            elif self._over(event.lines, len(event.text)):
                 self._shed()
-                if self._pending_lines + event.lines > self._max:
+                if self._over(event.lines, len(event.text)):
                     self._note_missed(event.task_id, event.attempt, event.lines)
                     return
             self._pending_lines += event.lines
+            self._pending_chars += len(event.text)
         self._queue.append(event)
         if self._waiter is not None:
             self._waiter.set()
 
+    def _over(self, lines: int, chars: int) -> bool:
+        """More output would be queued than this subscriber may hold (in lines or characters)."""
+        if self._pending_lines + lines > self._max:
+            return True
+        return self._pending_chars + chars > self.max_pending_chars and self._pending_chars > 0
+
     def _shed(self) -> None:
         """Drop the oldest output until half the budget is free (so shedding is rare)."""
         target = self._max // 2
+        target_chars = self.max_pending_chars // 2
         kept: deque[Event] = deque()
         for event in self._queue:
-            if type(event) is Output and self._pending_lines > target:
+            if type(event) is Output and (
+                self._pending_lines > target or self._pending_chars > target_chars
+            ):
+                self._pending_chars -= len(event.text)
                 self._pending_lines -= event.lines
                 self._note_missed(event.task_id, event.attempt, event.lines)
             else:
@@ -126,6 +144,7 @@ class Subscription:
         while queue and len(out) < max_items:
             event = queue.popleft()
             if type(event) is Output:
+                self._pending_chars -= len(event.text)
                 self._pending_lines -= event.lines
                 if self.lossless:
                     self._task_chars[event.task_id] -= len(event.text)
@@ -175,8 +194,10 @@ class EventBus:
         self,
         max_pending_lines: int = DEFAULT_MAX_PENDING_LINES,
         lossless_task_chars: int = DEFAULT_LOSSLESS_TASK_CHARS,
+        max_pending_chars: int = DEFAULT_MAX_PENDING_CHARS,
     ) -> None:
         self._default_max = max_pending_lines
+        self._max_pending_chars = max_pending_chars
         self._lossless_task_chars = lossless_task_chars
         self._subs: list[Subscription] = []
         self._lossless: list[Subscription] = []

@@ -1,4 +1,7 @@
-"""Plain-text formatting of results, shared by the headless summary and the TUI's exit summary."""
+"""Plain-text formatting of results, shared by the headless summary and the TUI's exit summary.
+
+What came from outside (names, reasons, paths) is shown escaped, one line each (`one_line`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import signal
 from collections.abc import Sequence
 
 from oneshot_tui.core.events import TaskResult
+from oneshot_tui.core.printable import one_line
 
 
 def duration(seconds: float | None) -> str:
@@ -59,13 +63,13 @@ def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
     agents = any(r.totals is not None for r in results)
     return [
         (
-            r.task_id,
+            one_line(r.task_id),
             str(r.state),
             exit_text(r.exit_code, r.signal),
             duration(r.duration),
             str(r.attempts),
             *(usage_cells(r) if agents else ()),
-            r.log_path or "-",
+            one_line(r.log_path or "-"),
         )
         for r in results
     ]
@@ -84,7 +88,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
 def worktree_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
     """Branch, commits and diff stat of each task that ran in a worktree."""
     return [
-        (r.task_id, w.branch, w.changes_text(), w.worktree.path)
+        (one_line(r.task_id), w.branch, w.changes_text(), one_line(w.worktree.path))
         for r in results
         if (w := r.worktree) is not None
     ]
@@ -94,7 +98,7 @@ def summary_lines(results: Sequence[TaskResult]) -> list[str]:
     lines = render_table(summary_headers(results), summary_rows(results))
     reasons = [(r.task_id, r.reason) for r in results if r.reason and r.state != "completed"]
     for task_id, reason in reasons:
-        lines.append(f"  {task_id}: {reason}")
+        lines.append(f"  {one_line(task_id)}: {one_line(reason)}")
     worktrees = worktree_rows(results)
     if worktrees:
         lines.extend(["", *render_table(WORKTREE_HEADERS, worktrees)])

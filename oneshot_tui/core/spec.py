@@ -32,6 +32,8 @@ class TaskPolicy:
     """Seconds from SIGINT to SIGKILL when stopping (SIGTERM at half-time)."""
     scrollback: int = 10_000
     """Lines of recent output kept in memory for display (the log file keeps everything)."""
+    scrollback_bytes: int = 4 * 1024 * 1024
+    """Bytes of memory those lines may take: whichever bound is reached first holds."""
     pty: bool = False
     """Give the task a pseudo-terminal instead of pipes (line-buffered output, colours)."""
     worktree: bool = False

@@ -14,6 +14,7 @@ from oneshot_tui.core.events import (
     TaskExited,
     WorktreeReady,
 )
+from oneshot_tui.core.printable import one_line
 from oneshot_tui.core.report import summary_lines, verdict_line
 
 _PALETTE = (36, 33, 32, 35, 34, 91, 96, 93, 92, 95, 94)
@@ -25,13 +26,6 @@ _STATE_COLOURS = {
     "failed": 31,
     "created": 2,
 }
-
-
-def display_name(name: str) -> str:
-    """A task name on one line: control characters (a newline in a name) shown escaped."""
-    if name.isprintable():
-        return name
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def _paint(text: str, code: int, on: bool) -> str:
@@ -59,7 +53,7 @@ class TextPrinter:
         """One task on a console (`oneshot`): lines without a name prefix, no transitions, and
         a one-line result instead of the table."""
         self._names: list[str] = list(names)
-        self._width = max((len(display_name(n)) for n in self._names), default=0)
+        self._width = max((len(one_line(n)) for n in self._names), default=0)
         self._prefixes: dict[str, str] = {}
         self.finished: RunFinished | None = None
 
@@ -71,7 +65,7 @@ class TextPrinter:
             if task_id not in self._names:
                 self._names.append(task_id)
             colour = _PALETTE[self._names.index(task_id) % len(_PALETTE)]
-            label = _paint(display_name(task_id).ljust(self._width), colour, self._colour_out)
+            label = _paint(one_line(task_id).ljust(self._width), colour, self._colour_out)
             prefix = self._prefixes[task_id] = f"{label} | "
         return prefix
 
@@ -80,7 +74,8 @@ class TextPrinter:
         for event in events:
             if type(event) is Output:
                 if event.missed:
-                    self._note(f"{event.task_id}: {event.missed} lines not shown (see its log)")
+                    name = one_line(event.task_id)
+                    self._note(f"{name}: {event.missed} lines not shown (see its log)")
                 if event.lines:
                     prefix = self._prefix(event.task_id)
                     parts.append(prefix + event.text.replace("\n", "\n" + prefix) + "\n")
@@ -88,8 +83,8 @@ class TextPrinter:
                 self._flush(parts)
                 self._transition(event)
             elif isinstance(event, TaskAdded):
-                if len(display_name(event.task_id)) > self._width:
-                    self._width = len(display_name(event.task_id))
+                if len(one_line(event.task_id)) > self._width:
+                    self._width = len(one_line(event.task_id))
                     self._prefixes.clear()
                 if event.task_id not in self._names:
                     self._names.append(event.task_id)
@@ -118,14 +113,14 @@ class TextPrinter:
         if self._plain:
             return
         target = _paint(event.target, _STATE_COLOURS.get(event.target, 0), self._colour_err)
-        reason = f" ({event.reason})" if event.reason else ""
+        reason = f" ({one_line(event.reason)})" if event.reason else ""
         attempt = f" [attempt {event.attempt}]" if event.attempt > 1 else ""
-        name = display_name(event.task_id)
+        name = one_line(event.task_id)
         self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
 
     def _worktree(self, event: WorktreeReady) -> None:
         w = event.worktree
-        prefix = "" if self._plain else f"{display_name(event.task_id)}: "
+        prefix = "" if self._plain else f"{one_line(event.task_id)}: "
         if event.reused:
             self._note(f"{prefix}worktree {w.path} again (branch {w.branch})")
         else:
@@ -136,7 +131,7 @@ class TextPrinter:
         if self._plain:
             for r in event.results:
                 mark = "✔" if r.state == "completed" else "✘"
-                self._note(f"{mark} {r.state}: {r.reason}  (log: {r.log_path})")
+                self._note(f"{mark} {r.state}: {one_line(r.reason)}  (log: {r.log_path})")
                 if r.worktree is not None:
                     w = r.worktree
                     self._note(f"  branch {w.branch}: {w.changes_text()} ({w.worktree.path})")

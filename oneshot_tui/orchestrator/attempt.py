@@ -12,7 +12,7 @@ import anyio
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import Output, ProcessStarted
-from oneshot_tui.core.redact import Redactor
+from oneshot_tui.core.redact import Redactor, StreamRedactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.runner.backend import (
@@ -166,7 +166,8 @@ class Attempt:
         )
         splitters: dict[str, LineSplitter] = {}
 
-        redact = self.redactor.data if self.redactor else None
+        redactors: dict[str, StreamRedactor] = {}
+        """Per stream: a secret cut by a read is still found (the log never sees it either)."""
         mux = StreamMux(self._write_log)
         """Each stream's lines stay whole in the shared log (a warning never cuts a JSON line)."""
 
@@ -187,13 +188,15 @@ class Attempt:
                         await self.bus.wait_for_room(task.id)
 
         async def sink(stream: str, data: bytes) -> None:
-            if redact is not None:
-                data = redact(data)
-            chunks = mux.write(stream, data)
+            redactor = redactors.get(stream)
+            if redactor is None:
+                redactor = redactors[stream] = self.redactor.stream()
+            data = redactor.feed(data)
             task.last_output_at = self.clock.monotonic()
             if task.state is TaskState.IDLE:
                 task.lifecycle.resumed(reason="output")
-            await look(chunks)
+            if data:  # else all of it may start a secret: it waits for the next chunk
+                await look(mux.write(stream, data))
 
         grace = task.spec.policy.grace
         status: ExitStatus | None = None
@@ -226,6 +229,9 @@ class Attempt:
                 if child.alive():
                     await child.stop(grace)
                 await child.aclose()
+                for stream, redactor in redactors.items():
+                    if redactor.held:
+                        await look(mux.write(stream, redactor.flush()), wait=False)
                 await look(mux.flush(), wait=False)
                 for stream, splitter in splitters.items():
                     text, count = splitter.flush()

@@ -44,9 +44,9 @@ from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
 from oneshot_tui.runner.process import SpawnError, reap_orphans
 from oneshot_tui.store.paths import (
+    create_run_dir,
     ensure_private_dir,
     log_file_name,
-    new_run_id,
     run_dir,
     safe_file_stem,
 )
@@ -79,9 +79,13 @@ class Orchestrator:
         self.settings = settings or RunSettings()
         self.bus = bus or EventBus()
         self.clock = clock or SystemClock()
-        self.run_id = run_id or new_run_id(self.clock.time())
         self.data_dir = data_dir
-        self.log_dir = ensure_private_dir(run_dir(data_dir, self.run_id))
+        self.log_dir: Path
+        if run_id is None:  # a fresh directory, or another id: two runs never share one
+            self.run_id, self.log_dir = create_run_dir(data_dir, self.clock.time())
+        else:  # chosen by the caller (tests, screenshots): its directory may exist already
+            self.run_id = run_id
+            self.log_dir = ensure_private_dir(run_dir(data_dir, run_id))
         self._body_factory = body_factory
         self.workspaces = Workspaces(data_dir, self.run_id, self.bus, self.clock)
         """Makes worktree tasks' git worktrees before they start, and inspects them after."""

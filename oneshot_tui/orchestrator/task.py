@@ -105,7 +105,7 @@ class Task:
             spec=spec,
             lifecycle=TaskLifecycle(spec.name, clock, emit),
             file_stem=file_stem,
-            view=LineView(spec.policy.scrollback),
+            view=LineView(spec.policy.scrollback, spec.policy.scrollback_bytes),
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -230,28 +231,48 @@ class LineSplitter:
         return block.decode("utf-8", "replace"), block.count(b"\n") + 1
 
 
+DEFAULT_VIEW_BYTES = 4 * 1024 * 1024
+"""Memory a task's recent lines may take by default (`scrollback_bytes`): lines can be 64 KiB
+long (a `\\r` progress loop without a newline makes nothing else), so a bound in lines alone is
+no bound on memory."""
+
+
 class LineView:
-    """The most recent lines of a task, bounded to roughly `scrollback` lines.
+    """The most recent lines of a task, bounded to roughly `scrollback` lines and `max_bytes`
+    bytes of memory, whichever is reached first (the newest block is always kept).
 
     Stores the blocks as they arrive (one append per chunk) and splits them only when read, so a
     task nobody looks at costs almost nothing.
     """
 
-    def __init__(self, scrollback: int) -> None:
+    def __init__(self, scrollback: int, max_bytes: int = DEFAULT_VIEW_BYTES) -> None:
         self.scrollback = scrollback
+        self.max_bytes = max_bytes
         self._blocks: deque[tuple[str, int]] = deque()
         self._count = 0
+        self._bytes = 0
         self.total_lines = 0
+
+    @property
+    def bytes_held(self) -> int:
+        """Memory the kept text takes (its strings' sizes, as Python stores them)."""
+        return self._bytes
 
     def add(self, text: str, count: int) -> None:
         if count == 0:
             return
         self._blocks.append((text, count))
         self._count += count
+        self._bytes += sys.getsizeof(text)
         self.total_lines += count
-        while self._blocks and self._count - self._blocks[0][1] >= self.scrollback:
-            _, dropped = self._blocks.popleft()
+        blocks = self._blocks
+        while blocks and (
+            self._count - blocks[0][1] >= self.scrollback
+            or (self._bytes > self.max_bytes and len(blocks) > 1)
+        ):
+            dropped_text, dropped = blocks.popleft()
             self._count -= dropped
+            self._bytes -= sys.getsizeof(dropped_text)
 
     def lines(self) -> list[str]:
         out: list[str] = []

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,7 @@ import anyio
 
 from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
+from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.store.db import connect, explain, is_busy
 from oneshot_tui.store.paths import history_db_path
@@ -60,10 +62,13 @@ class HistoryRecorder:
         info: RunInfo,
         spec_of: Callable[[str], TaskSpec | None],
         warn: Warn = warn_on_stderr,
+        redactor: Redactor | None = None,
     ) -> None:
         self.db_path = db_path
         self.info = info
         self._spec_of = spec_of
+        self._redactor = redactor
+        """The run's secrets: what is stored names them instead (a rerun takes them back)."""
         self._warn = warn
         self._writer: RunWriter | None = None
         self._pending: list[Event] = []
@@ -135,7 +140,9 @@ class HistoryRecorder:
                     self._identities[event.pid] = identify_child(event.pid) if local else None
                 elif isinstance(event, TaskAdded) and event.task_id not in self._specs:
                     spec = self._spec_of(event.task_id)
-                    self._specs[event.task_id] = dumps(spec_to_json(spec)) if spec else None
+                    self._specs[event.task_id] = (
+                        dumps(spec_to_json(spec, self._redactor)) if spec else None
+                    )
                 self._pending.append(event)
 
     def _stop(self, problem: str) -> None:
@@ -228,6 +235,8 @@ class RecordableRun(Protocol):
     def bus(self) -> EventBus: ...
     @property
     def tasks(self) -> Mapping[str, _HasSpec]: ...
+    @property
+    def redactor(self) -> Redactor: ...
 
 
 def recorder_for(
@@ -239,15 +248,18 @@ def recorder_for(
         task = tasks.get(task_id)
         return task.spec if task is not None else None
 
+    origin = origin or RunOrigin(cwd=os.getcwd())
+    # A secret typed into the command line is stored by name, as in the specs.
+    argv = tuple(run.redactor.stored(part) for part in origin.argv)
     info = RunInfo(
         run_id=run.run_id,
         log_dir=str(run.log_dir),
         settings=run.settings,
-        origin=origin or RunOrigin(cwd=os.getcwd()),
+        origin=replace(origin, argv=argv),
         owner=identify(os.getpid()),
         host=host_name(),
     )
-    return HistoryRecorder(history_db_path(run.data_dir), info, spec_of, warn)
+    return HistoryRecorder(history_db_path(run.data_dir), info, spec_of, warn, run.redactor)
 
 
 @asynccontextmanager

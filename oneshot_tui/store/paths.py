@@ -42,14 +42,35 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def new_run_id(now: float | None = None) -> str:
+def new_run_id(now: float | None = None, random_bytes: int = 2) -> str:
     """Sortable by time, unique enough to type a short prefix: 20261129-061502-3fa9."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    return f"{stamp}-{os.urandom(2).hex()}"  # secrets.token_hex(2), without importing secrets
+    return f"{stamp}-{os.urandom(random_bytes).hex()}"  # secrets.token_hex, without its import
 
 
 def run_dir(data_dir: Path, run_id: str) -> Path:
     return data_dir / "runs" / run_id
+
+
+SHORT_ID_TRIES = 8
+"""Ids taken in a row before a run's id gets 32 random bits instead of 16."""
+
+
+def create_run_dir(data_dir: Path, now: float) -> tuple[str, Path]:
+    """A new run's id and its directory, made by this call and no other: the id is a directory
+    that did not exist (`mkdir` without exist_ok is atomic, so two runs started in the same
+    second with the same 16 random bits cannot share logs and a history row); on a collision
+    another id is tried."""
+    runs = ensure_private_dir(data_dir / "runs")
+    for attempt in range(64):
+        run_id = new_run_id(now, 2 if attempt < SHORT_ID_TRIES else 4)
+        path = runs / run_id
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return run_id, path
+    raise FileExistsError(f"no free run id in {runs} after 64 tries")
 
 
 def worktrees_root(data_dir: Path) -> Path:
@@ -63,12 +84,19 @@ def worktree_dir(data_dir: Path, run_id: str, stem: str) -> Path:
 
 
 def safe_file_stem(name: str) -> str:
-    """A file name made from a task name: unsafe characters become '_'."""
-    stem = _UNSAFE.sub("_", name).strip("._")[:80]
-    return stem or "task"
+    """A file name made from a task name: unsafe characters become '_', and a stem never ends
+    in `.N` (that is how a later attempt's log is named: `x.2` gets `x_2`)."""
+    stem = _UNSAFE.sub("_", name).strip("._")[:80].rstrip("._")
+    return _ATTEMPT_LIKE.sub(r"_\1", stem) or "task"
+
+
+_ATTEMPT_LIKE = re.compile(r"\.([0-9]+)$")
 
 
 def log_file_name(stem: str, attempt: int) -> str:
+    """`STEM.log`, then `STEM.N.log` for attempt N. No two (stem, attempt) pairs share a name:
+    stems are unique in a run and never end in `.N`, so the last `.N` before `.log` is always
+    the attempt's."""
     return f"{stem}.log" if attempt <= 1 else f"{stem}.{attempt}.log"
 
 

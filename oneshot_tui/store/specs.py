@@ -10,7 +10,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from oneshot_tui.core.redact import REDACTED, is_secret_name
+from oneshot_tui.core.redact import REDACTED, MissingSecret, Redactor, is_secret_name, restore_named
 from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
@@ -21,9 +21,7 @@ from oneshot_tui.core.spec import (
     TaskSpec,
 )
 
-
-class MissingSecret(ValueError):
-    """A stored spec had a secret that history does not keep, and the environment lacks it."""
+__all__ = ["MissingSecret", "spec_from_json", "spec_to_json"]
 
 
 def dumps(data: Any) -> str:
@@ -41,7 +39,35 @@ def _hide_secrets(values: Any) -> Any:
     return values
 
 
-def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
+def _hide_literals(values: Any, redactor: Redactor) -> Any:
+    """Secret values typed into any text (a command, a prompt, a flag) stored by name."""
+    if isinstance(values, str):
+        return redactor.stored(values)
+    if isinstance(values, dict):
+        return {k: _hide_literals(v, redactor) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_hide_literals(v, redactor) for v in values]
+    return values
+
+
+def _restore_literals(values: Any, environ: dict[str, str], where: str) -> Any:
+    if isinstance(values, str):
+        return restore_named(values, environ, where)
+    if isinstance(values, dict):
+        return {k: _restore_literals(v, environ, where) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_restore_literals(v, environ, where) for v in values]
+    return values
+
+
+def spec_to_json(spec: TaskSpec, redactor: Redactor | None = None) -> dict[str, Any]:
+    """`spec` as history keeps it: secret-named values left out, and with `redactor` the
+    secret values typed literally anywhere else replaced by the name of their variable."""
+    data = _spec_to_json(spec)
+    return _hide_literals(data, redactor) if redactor else data
+
+
+def _spec_to_json(spec: TaskSpec) -> dict[str, Any]:
     command: str | list[str] = spec.command if isinstance(spec.command, str) else list(spec.command)
     return {
         "name": spec.name,
@@ -136,6 +162,7 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
 
     env_now = dict(os.environ) if environ is None else environ
     where = f"task {data.get('name')!r}"
+    data = _restore_literals(data, env_now, where)
     data = {
         **data,
         "env": restore_secrets(dict(data.get("env") or {}), env_now, where),

@@ -14,9 +14,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from oneshot_tui.core.printable import one_line
 from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.workspace import GitError, TaskDiff, WorkspaceError, task_diff
 
@@ -36,7 +38,9 @@ def render_diff(diff: TaskDiff, task_id: str) -> Group:
     body = Text.from_ansi(text) if text.strip() else Text("No changes.", style="italic dim")
     parts: list[Text] = [head, Text(""), body]
     if cut:
-        parts.append(Text(f"\n… cut: see `oneshot-tui diff RUN {task_id}`", style="italic"))
+        parts.append(
+            Text(f"\n… cut: see `oneshot-tui diff RUN {one_line(task_id)}`", style="italic")
+        )
     return Group(*parts)
 
 
@@ -67,7 +71,7 @@ class DiffScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = f"Diff · {self.task_id}"
+            box.border_title = f"Diff · {escape(one_line(self.task_id))}"
             box.border_subtitle = "↑↓ ←→ pgup pgdn scroll · esc closes"
             yield Static(Text("Reading the diff…", style="italic dim"), id="diff")
 

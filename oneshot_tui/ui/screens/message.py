@@ -9,9 +9,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
+
+from oneshot_tui.core.printable import one_line
 
 
 class MessageBox(TextArea):
@@ -64,7 +67,8 @@ class MessageScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         when = "when its turn ends" if self.running else "now, in its session"
         with Vertical():
-            head = f"[b]A message to {self.task_id}[/b]: the agent's next turn, {when}"
+            name = escape(one_line(self.task_id))
+            head = f"[b]A message to {name}[/b]: the agent's next turn, {when}"
             yield Static(head)
             yield MessageBox(id="message", soft_wrap=True, show_line_numbers=False)
             yield Static("enter sends · ctrl+j a new line · esc cancels", classes="hint")

@@ -15,9 +15,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from oneshot_tui.core.printable import one_line
 from oneshot_tui.ui.ansi import plain
 from oneshot_tui.ui.format import phase_text
 from oneshot_tui.ui.model import LoopInfo, TaskInfo
@@ -102,7 +104,7 @@ class VerdictScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = f"Verdicts · {self.info.task_id}"
+            box.border_title = f"Verdicts · {escape(one_line(self.info.task_id))}"
             box.border_subtitle = "↑↓ pgup pgdn scroll · esc closes"
             yield Static(verdict_history(self.info), id="verdicts")
 

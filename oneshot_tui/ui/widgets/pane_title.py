@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widget import Widget
 
+from oneshot_tui.core.printable import one_line
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.format import badge, end_text, phase_text, retry_text, timing_text
 from oneshot_tui.ui.model import TaskInfo
@@ -38,7 +39,7 @@ class PaneTitle(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         if info is None:
             return text
-        text.append(f" {info.task_id} ", style="bold")
+        text.append(f" {one_line(info.task_id)} ", style="bold")
         text.append_text(badge(info.state))
         if info.turns > 1:
             text.append(f" turn {info.turns}", style="bold")
@@ -67,7 +68,7 @@ class PaneTitle(Widget):
             style = "bold red" if info.state is TaskState.FAILED else "bold"
             text.append(f"  {ended}", style=style)
         if info.state.ended and info.reason and not info.reason.startswith("exit "):
-            text.append(f"  {info.reason}", style="italic")
+            text.append(f"  {one_line(info.reason)}", style="italic")
         if info.totals is not None:
             text.append(f"  {info.totals.brief()}", style="dim")
         if info.attention and info.state.ended:

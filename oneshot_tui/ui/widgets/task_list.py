@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from oneshot_tui.core.printable import one_line
 from oneshot_tui.ui.format import look, short_phase
 from oneshot_tui.ui.model import RunModel
 
@@ -123,7 +124,7 @@ class TaskList(ScrollView, can_focus=False):
         if phase:
             extra += f" {phase}"
         room = width - 3 - len(label) - len(extra) - 1
-        name = info.task_id
+        name = one_line(info.task_id)  # a name may hold a newline or an escape sequence
         if room < 4:  # narrow: drop the state word, the icon still says it
             label = ""
             room = width - 3 - len(extra)
