@@ -44,7 +44,8 @@ def test_escape_sequences_in_output_never_leave_the_pane(tmux: Tmux, tmp_path: P
     task = shlex.join([sys.executable, fake("escapes.py")])
     command = shlex.join([*cli_argv(), "run", "--grace", "1", "-c", task])
     tmux.start(command, environment(tmp_path), config=clipboard_config(tmp_path))
-    screen = tmux.wait_text("after the escapes")
+    # The footer may be painted a frame after the pane on a busy machine: wait for both.
+    screen = tmux.wait_for(lambda s: "after the escapes" in s and "q Quit" in s)
     title_before = tmux.show("#{pane_title}")
     assert "PWNED" not in title_before
     assert tmux.buffers() == ""  # no OSC 52 reached tmux
