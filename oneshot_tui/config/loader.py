@@ -15,6 +15,7 @@ from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
     AGENT_FIELDS,
     AGENT_KEYS,
+    DEPENDENCY_FIELDS,
     LOOP_FIELDS,
     POLICY_FIELDS,
     RUN_FIELDS,
@@ -222,7 +223,14 @@ def _task(
     table: Where = ("task", index)
     if not isinstance(entry, dict):
         raise file.error("each [[task]] must be a table", table)
-    known = [*TASK_BASE_KEYS, *POLICY_FIELDS, *AGENT_KEYS, *AGENT_FIELDS, *LOOP_FIELDS]
+    known = [
+        *TASK_BASE_KEYS,
+        *DEPENDENCY_FIELDS,
+        *POLICY_FIELDS,
+        *AGENT_KEYS,
+        *AGENT_FIELDS,
+        *LOOP_FIELDS,
+    ]
     for key in entry:
         if key not in known:
             raise file.error(_unknown(key, known, f"task #{index + 1}"), table, key)
@@ -272,6 +280,11 @@ def _task(
         for key, value in entry.items()
         if key in POLICY_FIELDS
     }
+    pipeline = {
+        key: _convert(f, entry[key], file, table)
+        for key, f in DEPENDENCY_FIELDS.items()
+        if key in entry
+    }
     return TaskSpec(
         name=name,
         command=command,
@@ -281,7 +294,74 @@ def _task(
         kind="loop" if loop else "agent" if agent else "command",
         agent=agent,
         loop=loop,
+        depends_on=pipeline.get("depends_on", {}),
+        ready_line=pipeline.get("ready_line"),
+        ready_after=pipeline.get("ready_after"),
     )
+
+
+def _check_dependencies(
+    specs: Sequence[TaskSpec], file: _TomlFile, existing: Iterable[str]
+) -> None:
+    """Every dependency names a task of the run (or of the live run they join), and no task
+    waits, however indirectly, for itself: else the error at the `depends_on` at fault."""
+    known = {*existing, *(spec.name for spec in specs)}
+    index = {spec.name: i for i, spec in enumerate(specs)}
+
+    def error(message: str, name: str, entry: str | None = None) -> ConfigError:
+        table: Where = ("task", index[name])
+        if entry is not None:
+            line = file.locator.line_of(("task.depends_on", index[name]), entry)
+            if line is not None:
+                return ConfigError(message, path=file.label or file.path, line=line)
+        return file.error(message, table, "depends_on")
+
+    for spec in specs:
+        for dependency in spec.depends_on:
+            if dependency == spec.name:
+                raise error(f'task "{spec.name}" depends on itself', spec.name, dependency)
+            if dependency not in known:
+                import difflib  # only on the error path: it is slow to import
+
+                close = difflib.get_close_matches(dependency, sorted(known), n=1)
+                hint = f' (did you mean "{close[0]}"?)' if close else ""
+                raise error(
+                    f'"depends_on": no task named "{dependency}" in the run{hint}',
+                    spec.name,
+                    dependency,
+                )
+    # Tasks already in a live run cannot depend on new ones: a cycle is among these specs.
+    cycle = find_cycle({spec.name: tuple(spec.depends_on) for spec in specs})
+    if cycle:
+        raise error(f"dependency cycle: {' -> '.join(cycle)}", cycle[0], cycle[1])
+
+
+def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle in `graph` (name -> the names it depends on) as [a, b, ..., a], else None."""
+    done: set[str] = set()
+    for root in graph:
+        path: list[str] = []
+        # Depth first without recursion: (name, its dependencies not yet followed).
+        stack: list[tuple[str, list[str]]] = []
+        if root in done:
+            continue
+        stack.append((root, list(graph[root])))
+        path.append(root)
+        while stack:
+            name, todo = stack[-1]
+            if not todo:
+                stack.pop()
+                path.pop()
+                done.add(name)
+                continue
+            nxt = todo.pop()
+            if nxt in path:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt in done or nxt not in graph:
+                continue
+            stack.append((nxt, list(graph[nxt])))
+            path.append(nxt)
+    return None
 
 
 def _loop(
@@ -445,6 +525,7 @@ def load_run_config(
         if not isinstance(entries, list):
             raise file.error("tasks are written as [[task]] tables", ("", None), "task")
         specs = [_task(e, i, file, run_values, taken) for i, e in enumerate(entries)]
+        _check_dependencies(specs, file, existing_names)
     policy = _policy(run_values)
     for command in commands:
         if not command.strip():

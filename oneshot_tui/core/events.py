@@ -143,6 +143,8 @@ class RetryScheduled:
     """How many retries are allowed in all (0: not known, the agent CLI retries on its own)."""
     by_agent: bool = False
     """The agent CLI itself waits and retries (its notice), not the task."""
+    restart: bool = False
+    """A restart policy's wait before the task's next attempt (not a rate limit's)."""
 
 
 @record
@@ -184,6 +186,29 @@ class AttentionChanged:
     ts: float
     needed: bool
     reason: str = ""
+
+
+@record
+class TaskWaiting:
+    """A task waits for its dependencies before it may start (it takes no slot meanwhile):
+    `on` says what for, as people read it ("build (completed), db (ready)"); empty when it no
+    longer waits (they hold, or it ended)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    on: str
+
+
+@record
+class TaskReady:
+    """A task turned ready: its `ready_line` was written, or `ready_after` passed (`reason`
+    says which); the tasks that wait for it to be ready may start."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    reason: str
 
 
 @record
@@ -325,6 +350,8 @@ Event = (
     | AgentChosen
     | MessageSent
     | AttentionChanged
+    | TaskWaiting
+    | TaskReady
     | LoopPhase
     | LoopVerdict
     | WorktreeReady

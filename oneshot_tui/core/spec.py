@@ -43,6 +43,24 @@ class TaskPolicy:
     """Custom cluster resources a task reserves, e.g. {"gpu_box": 1} (the ray backend)."""
     restart_on_node_lost: int = 0
     """How many times a task whose node or worker died is started again before it fails."""
+    restart: str = "no"
+    """Start the task again when it ends by itself: "no", "on-failure" or "always" (one of
+    RESTART_POLICIES); never when it was stopped (by its user, a limit or the run)."""
+    max_restarts: int = 3
+    """How many times the restart policy starts it again in a run."""
+    restart_backoff: float = 30.0
+    """The longest wait before a restart: the first waits 1 s, each later one twice as long."""
+    on_dependency_failure: str = "fail"
+    """When a dependency fails or is interrupted before its condition holds: "fail" (end
+    `failed` without starting) or "run" (start anyway); one of DEPENDENCY_FAILURE_ACTIONS."""
+
+
+RESTART_POLICIES = ("no", "on-failure", "always")
+DEPENDENCY_FAILURE_ACTIONS = ("fail", "run")
+DEPENDENCY_CONDITIONS = ("completed", "ready", "started")
+"""What a task may wait for in a dependency: that it completed, that it is ready (its
+`ready_line` was written, or `ready_after` passed; without either, that it started), or that it
+started."""
 
 
 AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "direct")
@@ -136,6 +154,13 @@ class TaskSpec:
     """Set for an agent task (kind "agent"): `command` is then the agent's argv, for display."""
     loop: LoopSettings | None = None
     """Set for a worker/auditor loop (kind "loop"), whose worker is `agent`."""
+    depends_on: Mapping[str, str] = field(default_factory=dict)
+    """Tasks of the run this one waits for, with the condition of each (DEPENDENCY_CONDITIONS):
+    it starts once every condition holds."""
+    ready_line: str | None = None
+    """A regular expression: the task is ready once a line of its output matches it."""
+    ready_after: float | None = None
+    """Seconds after its start when the task counts as ready (a simple alternative)."""
 
     @property
     def display_command(self) -> str:

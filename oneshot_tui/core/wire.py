@@ -30,7 +30,9 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
     TaskResult,
+    TaskWaiting,
     TotalsChanged,
     WorktreeFinished,
     WorktreeReady,
@@ -178,6 +180,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "retry": e.retry,
             "retries": e.retries,
             "by_agent": e.by_agent,
+            **({"restart": True} if e.restart else {}),  # a restart policy's wait
         },
     ),
     MessageSent: (
@@ -193,6 +196,8 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
         "attention",
         lambda e: {"attempt": e.attempt, "needed": e.needed, "reason": e.reason},
     ),
+    TaskWaiting: ("waiting", lambda e: {"attempt": e.attempt, "on": e.on}),
+    TaskReady: ("ready", lambda e: {"attempt": e.attempt, "reason": e.reason}),
     AgentChosen: (
         "agent",
         lambda e: {
@@ -331,6 +336,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("retry", 1),
         o.get("retries", 1),
         o.get("by_agent", False),
+        o.get("restart", False),
     ),
     "message": lambda o: MessageSent(
         o["task"], o.get("attempt", 1), o["ts"], o["id"], o["text"], o["state"]
@@ -338,6 +344,8 @@ DECODERS: dict[str, Decoder] = {
     "attention": lambda o: AttentionChanged(
         o["task"], o.get("attempt", 1), o["ts"], o["needed"], o.get("reason", "")
     ),
+    "waiting": lambda o: TaskWaiting(o["task"], o.get("attempt", 1), o["ts"], o.get("on", "")),
+    "ready": lambda o: TaskReady(o["task"], o.get("attempt", 1), o["ts"], o.get("reason", "")),
     "agent": lambda o: AgentChosen(
         o["task"],
         o.get("attempt", 1),

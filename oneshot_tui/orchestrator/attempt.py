@@ -256,6 +256,8 @@ class Attempt:
         task = self.task
         task.view.add(text, count)
         self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
+        if task.watch_lines is not None and not task.ready:
+            task.watch_lines(text)  # after the line itself: it is what made the task ready
 
     async def _spawn(self, spec: ProcessSpec) -> ProcessHandle:
         """Start `spec` on the backend. A remote one may wait for a node with room: a stop

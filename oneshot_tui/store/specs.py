@@ -52,6 +52,9 @@ def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "agent": _hide_secrets(_agent_to_json(spec.agent)) if spec.agent else None,
         "loop": _loop_to_json(spec.loop) if spec.loop else None,
+        "depends_on": dict(spec.depends_on),
+        "ready_line": spec.ready_line,
+        "ready_after": spec.ready_after,
     }
 
 
@@ -161,6 +164,9 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         kind=str(data.get("kind") or "command"),
         agent=_agent_from_json(agent) if isinstance(agent, dict) else None,
         loop=_loop_from_json(data["loop"]) if isinstance(data.get("loop"), dict) else None,
+        depends_on={str(k): str(v) for k, v in (data.get("depends_on") or {}).items()},
+        ready_line=data.get("ready_line"),
+        ready_after=data.get("ready_after"),
     )
 
 

@@ -27,6 +27,8 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
+    TaskWaiting,
     TotalsChanged,
     WorktreeFinished,
     WorktreeReady,
@@ -73,6 +75,8 @@ class RetryInfo:
     reason: str
     by_agent: bool = False
     """The agent CLI retries on its own (its notice), rather than the task."""
+    restart: bool = False
+    """A restart policy's wait before the next attempt."""
 
 
 @dataclass
@@ -118,6 +122,10 @@ class TaskInfo:
     """Agent tasks: the turns of its conversation so far (each message from the user starts one)."""
     queued_messages: int = 0
     """Messages waiting for the agent's current turn to end."""
+    waiting: str = ""
+    """What a queued task waits for among its dependencies ("build (completed)"), else empty."""
+    ready: str = ""
+    """Why the current attempt counts as ready (its ready line, or its time), else empty."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -231,8 +239,19 @@ class RunModel:
             elif isinstance(event, RetryScheduled):
                 info = self._info(event.task_id, changes)
                 info.retry = RetryInfo(
-                    event.resume_at, event.retry, event.retries, event.reason, event.by_agent
+                    event.resume_at,
+                    event.retry,
+                    event.retries,
+                    event.reason,
+                    event.by_agent,
+                    event.restart,
                 )
+                changes.rows.add(event.task_id)
+            elif isinstance(event, TaskWaiting):
+                self._info(event.task_id, changes).waiting = event.on
+                changes.rows.add(event.task_id)
+            elif isinstance(event, TaskReady):
+                self._info(event.task_id, changes).ready = event.reason
                 changes.rows.add(event.task_id)
             elif isinstance(event, MessageSent):
                 info = self._info(event.task_id, changes)
@@ -319,7 +338,7 @@ class RunModel:
             info.attempt = event.attempt
             info.started_ts = info.ended_ts = info.last_output_ts = None
             info.exit_code = info.signal = info.duration = None
-            info.reason = info.activity = info.step = ""
+            info.reason = info.activity = info.step = info.ready = ""
             info.retry = None
             if info.loop is not None:  # the verdicts so far stay: they are the task's history
                 info.loop.role, info.loop.iteration = "", 0
@@ -328,6 +347,8 @@ class RunModel:
                 changes.output[event.task_id] = changes.output.get(event.task_id, 0) + 1
             return
         info.attempt = event.attempt
+        if event.source is TaskState.CREATED:  # it started, or ended without starting
+            info.waiting = ""
         if event.source is TaskState.CREATED and event.target is TaskState.RUNNING:
             info.started_ts = info.last_output_ts = event.ts
         if event.target.ended:

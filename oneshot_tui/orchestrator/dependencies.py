@@ -1,0 +1,80 @@
+"""Which of a task's dependencies hold, which it still waits for, and which failed: read from the
+live tasks (the orchestrator decides what to do with the answer)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.orchestrator.task import Task
+
+MET, WAITING, FAILED = "met", "waiting", "failed"
+
+
+def condition_status(dependency: Task, condition: str) -> str:
+    """MET, WAITING or FAILED: `condition` ("completed", "ready", "started") of `dependency`.
+
+    A dependency that ended otherwise than completed has failed only once nothing will start it
+    again (its restart policy may still): until then it is waited for.
+    """
+    state = dependency.state
+    if state is TaskState.COMPLETED:
+        return MET  # what completed has started, and is as ready as it will be
+    if condition == "started" and dependency.started:
+        return MET
+    if condition == "ready" and dependency.ready:
+        return MET
+    if state.ended and not dependency.scheduled:
+        return FAILED
+    return WAITING
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """What stands between a task and its start."""
+
+    waiting: tuple[str, ...] = ()
+    """The conditions not yet met, as people read them: "build (completed)"."""
+    failed: str | None = None
+    """The first dependency that failed before its condition held."""
+
+    @property
+    def text(self) -> str:
+        return ", ".join(self.waiting)
+
+
+def blocked(task: Task, tasks: Mapping[str, Task]) -> Blocked:
+    """Which of `task`'s dependencies it still waits for, and the first that failed (a task
+    with `on_dependency_failure = "run"` takes a failed one as met)."""
+    run_anyway = task.spec.policy.on_dependency_failure == "run"
+    waiting: list[str] = []
+    failed: str | None = None
+    for name, condition in task.spec.depends_on.items():
+        dependency = tasks.get(name)
+        if dependency is None:  # the loader and `add` refuse these; a spec given as data may not
+            failed = failed or name
+            continue
+        status = condition_status(dependency, condition)
+        if status == WAITING:
+            waiting.append(f"{name} ({condition})")
+        elif status == FAILED and not run_anyway:
+            failed = failed or name
+    return Blocked(tuple(waiting), failed)
+
+
+def line_watcher(pattern: str, on_match: Callable[[str], None]) -> Callable[[str], None]:
+    """A function given display text (lines joined by newlines) that calls `on_match` with the
+    first line matching `pattern` (a `ready_line`)."""
+    search = re.compile(pattern).search
+
+    def watch(text: str) -> None:
+        if search(text) is None:  # one search over the whole batch: most batches do not match
+            return
+        for line in text.split("\n"):
+            if search(line):
+                on_match(line)
+                return
+
+    return watch
