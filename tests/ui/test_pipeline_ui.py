@@ -1,0 +1,46 @@
+"""A pipeline in the TUI: a task waiting for its dependencies says so (list, title, pane), and a
+restart policy's wait is a countdown in the list, on the run's clock."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from oneshot_tui.core.clock import FakeClock
+from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.app import make_app
+from tests.fakes import fake
+from tests.ui.driving import list_row, stop_app, title_text, until
+
+FAST = RunSettings(max_concurrent=4, heartbeat_interval=0.05)
+
+
+async def test_a_task_waiting_for_a_dependency_shows_on_what(data_dir: Path) -> None:
+    server = TaskSpec("server", (sys.executable, fake("quiet.py"), "booting"))
+    client = replace(
+        TaskSpec("client", (sys.executable, "-c", "print('hi')")), depends_on={"server": "ready"}
+    )
+    server = replace(server, ready_line="listening")
+    app = make_app([server, client], FAST, data_dir=data_dir)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: "waiting" in list_row(app, 1))
+        assert "queued" not in list_row(app, 1)
+        await pilot.press("j")
+        await until(pilot, lambda: "waiting for server (ready)" in title_text(app))
+        assert app.model.tasks["client"].state is TaskState.CREATED
+        await stop_app(pilot)
+
+
+async def test_a_restart_waits_with_a_countdown_in_the_list(data_dir: Path) -> None:
+    clock = FakeClock()
+    policy = TaskPolicy(restart="on-failure", max_restarts=3, restart_backoff=30)
+    flaky = TaskSpec("flaky", (sys.executable, "-c", "raise SystemExit(1)"), policy=policy)
+    app = make_app([flaky], FAST, data_dir=data_dir, clock=clock)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: "×2 ⏳1s" in list_row(app, 0))
+        clock.advance(1.0)  # the first restart's second: attempt 2 runs, fails, waits 2 s
+        await until(pilot, lambda: "×3 ⏳2s" in list_row(app, 0))
+        assert "restart 2/3 in 2s" in title_text(app)
+        await stop_app(pilot)
