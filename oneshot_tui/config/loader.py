@@ -330,10 +330,38 @@ def _check_dependencies(
                     spec.name,
                     dependency,
                 )
+    by_name = {spec.name: spec for spec in specs}
+    for spec in specs:
+        if spec.agent is not None:
+            _check_references(spec, by_name, file, index[spec.name])
     # Tasks already in a live run cannot depend on new ones: a cycle is among these specs.
     cycle = find_cycle({spec.name: tuple(spec.depends_on) for spec in specs})
     if cycle:
         raise error(f"dependency cycle: {' -> '.join(cycle)}", cycle[0], cycle[1])
+
+
+def _check_references(
+    spec: TaskSpec, specs: Mapping[str, TaskSpec], file: _TomlFile, index: int
+) -> None:
+    """`{{ tasks.NAME.FIELD }}` in an agent task's prompt names a dependency of the task and a
+    field there is (a branch only of a task that runs in a worktree, when the file says)."""
+    from oneshot_tui.core.templates import FIELDS, references
+
+    assert spec.agent is not None
+    for name, what in references(spec.agent.prompt):
+        reference = f"{{{{ tasks.{name}.{what} }}}}"
+        if what not in FIELDS:
+            message = f'"prompt": {reference}: a task has {", ".join(FIELDS)}'
+        elif name not in spec.depends_on:
+            message = (
+                f'"prompt": {reference}: "{name}" is not a dependency of task "{spec.name}"'
+                f' (add it to "depends_on")'
+            )
+        elif what != "result" and name in specs and not specs[name].policy.worktree:
+            message = f'"prompt": {reference}: task "{name}" does not run in a worktree'
+        else:
+            continue
+        raise file.error(message, ("task", index), "prompt")
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -64,6 +64,52 @@ def blocked(task: Task, tasks: Mapping[str, Task]) -> Blocked:
     return Blocked(tuple(waiting), failed)
 
 
+RESULT_LINES = 200
+"""A command's `result` in a prompt: its last display lines, at most this many."""
+
+
+def template_values(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], str]:
+    """What `task`'s prompt refers to among its dependencies, except `diff_stat` (git's to
+    say: `diff_stats` below): an agent's final answer or a command's last lines, a branch."""
+    from oneshot_tui.core.templates import references
+
+    agent = task.spec.agent
+    values: dict[tuple[str, str], str] = {}
+    for name, what in references(agent.prompt if agent is not None else ""):
+        dependency = tasks.get(name)
+        if dependency is None:
+            continue
+        if what == "result":
+            if dependency.spec.agent is not None:
+                values[name, what] = dependency.answer
+            else:
+                values[name, what] = "\n".join(dependency.view.lines()[-RESULT_LINES:])
+        elif what == "branch" and dependency.worktree is not None:
+            values[name, what] = dependency.worktree.branch
+    return values
+
+
+def diff_stats(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], str]:
+    """`git diff --stat` of each worktree dependency the prompt names as `diff_stat` (runs git:
+    call it in a worker thread)."""
+    from oneshot_tui.core.templates import references
+    from oneshot_tui.workspace.diff import diff_text
+
+    agent = task.spec.agent
+    values: dict[tuple[str, str], str] = {}
+    for name, what in references(agent.prompt if agent is not None else ""):
+        dependency = tasks.get(name)
+        if what != "diff_stat" or dependency is None or dependency.worktree is None:
+            continue
+        summary = dependency.worktree_summary
+        final = summary.final_commit if summary is not None else None
+        try:
+            values[name, what] = diff_text(dependency.worktree, stat=True, final_commit=final)
+        except Exception as exc:  # a worktree that is gone: say so in the prompt, go on
+            values[name, what] = f"(no diff: {exc})"
+    return values
+
+
 def line_watcher(pattern: str, on_match: Callable[[str], None]) -> Callable[[str], None]:
     """A function given display text (lines joined by newlines) that calls `on_match` with the
     first line matching `pattern` (a `ready_line`)."""

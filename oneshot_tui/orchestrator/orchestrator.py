@@ -37,7 +37,12 @@ from oneshot_tui.core.spec import IdleAction, RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.body import BodyFactory, Outcome
-from oneshot_tui.orchestrator.dependencies import blocked, line_watcher
+from oneshot_tui.orchestrator.dependencies import (
+    blocked,
+    diff_stats,
+    line_watcher,
+    template_values,
+)
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.messages import Message, store
 from oneshot_tui.orchestrator.task import StopRequest, Task
@@ -442,6 +447,7 @@ class Orchestrator:
         try:
             while await self._wait_for_dependencies(task) and await self._wait_for_slot(task):
                 try:
+                    await self._fill_prompt(task)
                     await self._run_attempt(task)
                 finally:
                     self._limiter.release()
@@ -491,6 +497,23 @@ class Orchestrator:
                 if shown:
                     self._publish_waiting(task, "")
         return not scope.cancelled_caught
+
+    async def _fill_prompt(self, task: Task) -> None:
+        """An agent task's `{{ tasks.NAME.FIELD }}`: what its dependencies produced, filled in
+        as it starts (each attempt from the template: a dependency may have run again)."""
+        agent = task.spec.agent
+        if agent is None or "{{" not in (task.prompt_template or agent.prompt):
+            return
+        from dataclasses import replace
+
+        from oneshot_tui.core.templates import render
+
+        task.prompt_template = task.prompt_template or agent.prompt
+        task.spec = replace(task.spec, agent=replace(agent, prompt=task.prompt_template))
+        values = template_values(task, self.tasks)
+        values.update(await anyio.to_thread.run_sync(diff_stats, task, self.tasks))
+        prompt = render(task.prompt_template, values)
+        task.spec = replace(task.spec, agent=replace(agent, prompt=prompt))
 
     def _publish_waiting(self, task: Task, on: str) -> None:
         self.bus.publish(TaskWaiting(task.id, task.attempt, self.clock.time(), on))

@@ -101,6 +101,11 @@ class Task:
     """Given the task's display text as it arrives, when it has a `ready_line` to look for."""
     restarts: int = 0
     """Attempts its restart policy has started so far (bounded by `max_restarts`)."""
+    prompt_template: str = ""
+    """Agent tasks whose prompt uses `{{ tasks.NAME.FIELD }}`: the prompt as written (the spec's
+    is filled in at each start)."""
+    answer: str = ""
+    """Agent and loop tasks: the latest final answer (`{{ tasks.NAME.result }}` in a prompt)."""
 
     @classmethod
     def create(

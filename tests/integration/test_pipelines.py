@@ -338,6 +338,24 @@ async def test_a_dependant_waits_through_its_dependencys_restarts(
             '[[task]]\ncommand = "true"\nready_line = "(unclosed"\n',
             ':3: "ready_line": not a valid regular expression',
         ),
+        (
+            '[[task]]\nname = "plan"\nagent = "claude"\nprompt = "plan it"\n'
+            '[[task]]\nname = "impl"\nagent = "claude"\nprompt = "do {{ tasks.plan.result }}"\n',
+            ':8: "prompt": {{ tasks.plan.result }}: "plan" is not a dependency of task "impl"'
+            ' (add it to "depends_on")',
+        ),
+        (
+            '[[task]]\nname = "plan"\nagent = "claude"\nprompt = "plan it"\n'
+            '[[task]]\nname = "impl"\nagent = "claude"\ndepends_on = ["plan"]\n'
+            'prompt = "review {{ tasks.plan.branch }}"\n',
+            ':9: "prompt": {{ tasks.plan.branch }}: task "plan" does not run in a worktree',
+        ),
+        (
+            '[[task]]\nname = "plan"\ncommand = "true"\n'
+            '[[task]]\nname = "impl"\nagent = "claude"\ndepends_on = ["plan"]\n'
+            'prompt = "{{ tasks.plan.answer }}"\n',
+            ':8: "prompt": {{ tasks.plan.answer }}: a task has result, branch, diff_stat',
+        ),
     ],
 )
 def test_bad_dependencies_exit_2_naming_file_and_line(
