@@ -234,6 +234,18 @@ def dependencies(value: Any) -> dict[str, str]:
     return out
 
 
+def relative_paths(value: Any) -> tuple[str, ...]:
+    """Paths inside a checkout: relative, never out of it through `..`."""
+    import posixpath
+
+    paths = strings(value)
+    for path in paths:
+        normal = posixpath.normpath(path)
+        if not path.strip() or path.startswith("/") or normal == ".." or normal.startswith("../"):
+            raise FieldError(f"expected paths inside the checkout (relative, no ..), got {path!r}")
+    return paths
+
+
 def regex(value: Any) -> str:
     """A regular expression (Python's syntax), checked now rather than at the first line."""
     pattern = non_empty_text(value)
@@ -291,6 +303,24 @@ POLICY_FIELDS: dict[str, Field] = {
             boolean,
             "run each task in a git worktree of its own, on a branch oneshot/RUN/TASK",
             "",
+        ),
+        Field(
+            "worktree_base",
+            non_empty_text,
+            "the branch, tag or commit a new worktree starts from (default: HEAD)",
+            "REF",
+        ),
+        Field(
+            "worktree_copy",
+            relative_paths,
+            "files copied from your checkout into a new worktree (.env, local config)",
+            "LIST",
+        ),
+        Field(
+            "worktree_setup",
+            non_empty_text,
+            "a command run in a new worktree before the task (npm ci); failing fails the task",
+            "CMD",
         ),
         Field("num_cpus", quantity, "ray: CPUs each task reserves on its node", "N"),
         Field("resources", resources, "ray: custom resources each task reserves", "TABLE"),

@@ -37,6 +37,14 @@ class TaskPolicy:
     worktree: bool = False
     """Run the task in a git worktree of its own, on a new branch `oneshot/RUN/TASK` made from
     the HEAD of the repository its cwd is in (the user's checkout is left alone)."""
+    worktree_base: str | None = None
+    """Where a new worktree starts: a branch, tag or commit (None: the HEAD of the checkout)."""
+    worktree_copy: tuple[str, ...] = ()
+    """Files (or directories) copied from the user's checkout into a new worktree, relative to
+    its top directory: what git does not carry (`.env`, local config)."""
+    worktree_setup: str | None = None
+    """A shell command run in a new worktree before the task (its output in the task's log); its
+    failure fails the task."""
     num_cpus: float = 1.0
     """CPUs a task reserves on a cluster node (the ray backend; ignored when run locally)."""
     resources: Mapping[str, float] = field(default_factory=dict)

@@ -251,6 +251,13 @@ class Attempt:
         reason = exc.strerror or str(exc)
         self.stop(f"cannot write its log {self.log.path}: {reason}; stopped to lose no more output")
 
+    def divider(self, text: str) -> None:
+        """A line of our own between the parts of an attempt (its worktree's set-up, then the
+        task), in the log and in the display."""
+        line = f"──── {text} ────"
+        self._write_log(f"{line}\n".encode())
+        self.show("stdout", line, 1)
+
     def show(self, stream: str, text: str, count: int) -> None:
         """Display lines for this task: into its bounded view and onto the bus."""
         task = self.task

@@ -623,20 +623,22 @@ class Orchestrator:
                     worktree = await self.workspaces.enter(task)
                     if task.stop is not None or self._stopping:
                         return  # stopped while its worktree was being made: never started
-                    outcome = await self._body_factory(task.spec).run(
-                        Attempt(
-                            task,
-                            self.bus,
-                            self.clock,
-                            output_log,
-                            run_id=self.run_id,
-                            redactor=self.redactor,
-                            data_dir=self.data_dir,
-                            worktree=worktree,
-                            backend=self.backend,
-                            agents=self.agent_pool,
-                        )
+                    attempt = Attempt(
+                        task,
+                        self.bus,
+                        self.clock,
+                        output_log,
+                        run_id=self.run_id,
+                        redactor=self.redactor,
+                        data_dir=self.data_dir,
+                        worktree=worktree,
+                        backend=self.backend,
+                        agents=self.agent_pool,
                     )
+                    outcome = await self.workspaces.set_up(attempt)
+                    if outcome is not None or task.stop is not None:
+                        return  # its worktree could not be set up (or it was stopped meanwhile)
+                    outcome = await self._body_factory(task.spec).run(attempt)
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))
                 except ProcessLost as exc:

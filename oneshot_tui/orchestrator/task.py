@@ -101,6 +101,8 @@ class Task:
     """Given the task's display text as it arrives, when it has a `ready_line` to look for."""
     restarts: int = 0
     """Attempts its restart policy has started so far (bounded by `max_restarts`)."""
+    worktree_set_up: bool = False
+    """Its worktree's `worktree_setup` ran and succeeded (a later attempt does not run it)."""
     prompt_template: str = ""
     """Agent tasks whose prompt uses `{{ tasks.NAME.FIELD }}`: the prompt as written (the spec's
     is filled in at each start)."""

@@ -155,6 +155,8 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
     policy_kwargs = {k: v for k, v in policy_data.items() if k in known}
     if "idle_action" in policy_kwargs:
         policy_kwargs["idle_action"] = IdleAction(policy_kwargs["idle_action"])
+    if "worktree_copy" in policy_kwargs:
+        policy_kwargs["worktree_copy"] = tuple(policy_kwargs["worktree_copy"] or ())
     return TaskSpec(
         name=str(data["name"]),
         command=command,
