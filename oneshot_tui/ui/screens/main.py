@@ -18,6 +18,7 @@ from oneshot_tui.ui.keys import MAIN_BINDINGS
 from oneshot_tui.ui.messages import (
     DetachRequested,
     HistoryRequested,
+    MergeRequested,
     QuitRequested,
     TaskCommand,
 )
@@ -42,6 +43,7 @@ class MainScreen(TasksScreen):
         "interrupt_idle",
         "verdicts",
         "diff",
+        "merge",
         "search_step",
         "clear_search",
     )
@@ -152,6 +154,11 @@ class MainScreen(TasksScreen):
 
             self.app.push_screen(DiffScreen(info.task_id, info.worktree))
 
+    def action_merge(self) -> None:
+        info = self.selected_info
+        if info is not None and info.worktree is not None and info.state.ended:
+            self.post_message(MergeRequested(info.task_id, info.worktree))
+
     def action_history(self) -> None:
         self.post_message(HistoryRequested())
 
@@ -188,6 +195,11 @@ class MainScreen(TasksScreen):
         if action == "diff":
             # Greyed for a task without a worktree; hidden in a run without any (footer room).
             if info is not None and info.worktree is not None:
+                return True
+            return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
+        if action == "merge":
+            # An ended worktree task; greyed otherwise, hidden in a run without worktrees.
+            if info is not None and info.worktree is not None and info.state.ended:
                 return True
             return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
         if action == "verdicts":
