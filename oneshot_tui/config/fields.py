@@ -397,6 +397,17 @@ DEPENDENCY_FIELDS: dict[str, Field] = {
 }
 """Keys of a [[task]] only: how it fits in a pipeline of tasks."""
 
+BEST_OF_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("replicas", integer(2), "best of N: run N copies, each in its own worktree", "N"),
+        Field("judge", choice(AGENTS), "best of N: the agent that compares them and picks one"),
+        Field("judge_model", non_empty_text, "best of N: the judge's model"),
+        Field("keep_losers", boolean, "best of N: keep the losers' worktrees and branches", ""),
+    )
+}
+"""Keys of an agent [[task]] run as several replicas, with a judge."""
+
 AGENT_KEYS = ("agent", "executor")
 """Either names the agent executor of an agent task (the two are synonyms)."""
 

@@ -15,6 +15,7 @@ from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
     AGENT_FIELDS,
     AGENT_KEYS,
+    BEST_OF_FIELDS,
     DEPENDENCY_FIELDS,
     LOOP_FIELDS,
     POLICY_FIELDS,
@@ -31,6 +32,7 @@ from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
     IdleAction,
+    JudgeSettings,
     LoopSettings,
     RunSettings,
     TaskPolicy,
@@ -226,6 +228,7 @@ def _task(
     known = [
         *TASK_BASE_KEYS,
         *DEPENDENCY_FIELDS,
+        *BEST_OF_FIELDS,
         *POLICY_FIELDS,
         *AGENT_KEYS,
         *AGENT_FIELDS,
@@ -300,13 +303,66 @@ def _task(
     )
 
 
+def _replicated(
+    spec: TaskSpec, entry: dict[str, Any], index: int, file: _TomlFile, taken: UniqueNames
+) -> list[TaskSpec]:
+    """An agent task with `replicas = N`: N copies (`NAME#1`...), each in a worktree of its own,
+    and with a `judge` the task NAME itself, which compares them and names the winner."""
+    table: Where = ("task", index)
+    best = {k: _convert(f, entry[k], file, table) for k, f in BEST_OF_FIELDS.items() if k in entry}
+    if not best:
+        return [spec]
+    first = next(iter(best))
+    if "replicas" not in best:
+        message = f'"{first}" is for best of N: give task "{spec.name}" "replicas"'
+        raise file.error(message, table, first)
+    if spec.agent is None or spec.loop is not None:
+        raise file.error('"replicas" is for agent tasks (not commands or loops)', table, "replicas")
+    from dataclasses import replace
+
+    from oneshot_tui.core.judge import judge_prompt
+
+    names = [f"{spec.name}#{n}" for n in range(1, best["replicas"] + 1)]
+    for name in names:
+        if name in taken:
+            raise file.error(f'the replica name "{name}" is taken', table, "replicas")
+        taken.reserve(name)
+    in_worktree = replace(spec.policy, worktree=True)  # copies in one checkout would trample
+    replicas = [replace(spec, name=n, policy=in_worktree, group=spec.name) for n in names]
+    if "judge" not in best:
+        return replicas
+    judge = agent_settings(
+        best["judge"],
+        {"prompt": judge_prompt(spec.agent.prompt, names), "model": best.get("judge_model")},
+    )
+    policy = replace(spec.policy, worktree=False, restart="no", on_dependency_failure="run")
+    return [  # the judge first: it heads its group in the list
+        TaskSpec(
+            name=spec.name,
+            command=agent_command(judge),
+            cwd=spec.cwd,
+            env=spec.env,
+            policy=policy,
+            kind="agent",
+            agent=judge,
+            depends_on=dict.fromkeys(names, "completed"),
+            group=spec.name,
+            judge=JudgeSettings(tuple(names), bool(best.get("keep_losers", False))),
+        ),
+        *replicas,
+    ]
+
+
 def _check_dependencies(
-    specs: Sequence[TaskSpec], file: _TomlFile, existing: Iterable[str]
+    specs: Sequence[TaskSpec],
+    file: _TomlFile,
+    existing: Iterable[str],
+    positions: Mapping[str, int],
 ) -> None:
     """Every dependency names a task of the run (or of the live run they join), and no task
     waits, however indirectly, for itself: else the error at the `depends_on` at fault."""
     known = {*existing, *(spec.name for spec in specs)}
-    index = {spec.name: i for i, spec in enumerate(specs)}
+    index = positions
 
     def error(message: str, name: str, entry: str | None = None) -> ConfigError:
         table: Where = ("task", index[name])
@@ -552,8 +608,12 @@ def load_run_config(
         entries = file.data.get("task", [])
         if not isinstance(entries, list):
             raise file.error("tasks are written as [[task]] tables", ("", None), "task")
-        specs = [_task(e, i, file, run_values, taken) for i, e in enumerate(entries)]
-        _check_dependencies(specs, file, existing_names)
+        positions: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            for spec in _replicated(_task(e, i, file, run_values, taken), e, i, file, taken):
+                specs.append(spec)
+                positions[spec.name] = i
+        _check_dependencies(specs, file, existing_names, positions)
     policy = _policy(run_values)
     for command in commands:
         if not command.strip():

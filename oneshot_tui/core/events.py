@@ -32,6 +32,8 @@ class TaskAdded:
     cwd: str | None = None
     scrollback: int = 10_000
     """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
+    group: str = ""
+    """Best of N: the group it belongs to (its judge's name), shown together; else empty."""
 
 
 @record
@@ -212,6 +214,20 @@ class TaskReady:
 
 
 @record
+class JudgeVerdict:
+    """A best-of-N judge named the winner among the replicas, with its reasons; the losers'
+    worktrees and branches were removed unless kept (`removed` says which went)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    winner: str
+    reasons: str
+    losers: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@record
 class LoopPhase:
     """A worker/auditor loop started a step: who runs now, in which iteration of how many."""
 
@@ -352,6 +368,7 @@ Event = (
     | AttentionChanged
     | TaskWaiting
     | TaskReady
+    | JudgeVerdict
     | LoopPhase
     | LoopVerdict
     | WorktreeReady

@@ -148,6 +148,17 @@ class LoopSettings:
 
 
 @record
+class JudgeSettings:
+    """A best-of-N judge: an agent task that compares its dependencies, the replicas of one
+    task, and names the winner."""
+
+    candidates: tuple[str, ...]
+    """The replicas' task names."""
+    keep_losers: bool = False
+    """Keep the other replicas' worktrees and branches (else they are removed)."""
+
+
+@record
 class TaskSpec:
     """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
 
@@ -169,6 +180,10 @@ class TaskSpec:
     """A regular expression: the task is ready once a line of its output matches it."""
     ready_after: float | None = None
     """Seconds after its start when the task counts as ready (a simple alternative)."""
+    group: str | None = None
+    """Best of N: the task the replicas (and their judge) were made from, shown as one group."""
+    judge: JudgeSettings | None = None
+    """Set for the judge of a best-of-N group."""
 
     @property
     def display_command(self) -> str:

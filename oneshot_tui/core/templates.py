@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-FIELDS = ("result", "branch", "diff_stat")
+FIELDS = ("result", "branch", "diff_stat", "diff")
 """What a prompt may use of a dependency: its final answer (an agent's; a command's output), its
-worktree's branch, and its `git diff --stat` against its base."""
+worktree's branch, its `git diff --stat` against its base, and that diff itself."""
 
 _REFERENCE = re.compile(r"\{\{\s*tasks\.([^\s.{}]+)\.([^\s.{}]+)\s*\}\}")
 

@@ -18,6 +18,7 @@ from oneshot_tui.core.events import (
     AgentChosen,
     AttentionChanged,
     Event,
+    JudgeVerdict,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -133,7 +134,13 @@ Decoder = Callable[[Obj], Event]
 ENCODERS: dict[type, tuple[str, Encoder]] = {
     TaskAdded: (
         "task_added",
-        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd, "scrollback": e.scrollback},
+        lambda e: {
+            "command": e.command,
+            "kind": e.kind,
+            "cwd": e.cwd,
+            "scrollback": e.scrollback,
+            **({"group": e.group} if e.group else {}),  # best of N only
+        },
     ),
     OutputTail: (
         "output_tail",
@@ -198,6 +205,16 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
     ),
     TaskWaiting: ("waiting", lambda e: {"attempt": e.attempt, "on": e.on}),
     TaskReady: ("ready", lambda e: {"attempt": e.attempt, "reason": e.reason}),
+    JudgeVerdict: (
+        "judge_verdict",
+        lambda e: {
+            "attempt": e.attempt,
+            "winner": e.winner,
+            "reasons": e.reasons,
+            "losers": list(e.losers),
+            "removed": list(e.removed),
+        },
+    ),
     AgentChosen: (
         "agent",
         lambda e: {
@@ -276,6 +293,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("kind", "command"),
         o.get("cwd"),
         o.get("scrollback", 10_000),
+        o.get("group", ""),
     ),
     "output_tail": lambda o: OutputTail(
         o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"]), o.get("last_output")
@@ -346,6 +364,15 @@ DECODERS: dict[str, Decoder] = {
     ),
     "waiting": lambda o: TaskWaiting(o["task"], o.get("attempt", 1), o["ts"], o.get("on", "")),
     "ready": lambda o: TaskReady(o["task"], o.get("attempt", 1), o["ts"], o.get("reason", "")),
+    "judge_verdict": lambda o: JudgeVerdict(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["winner"],
+        o.get("reasons", ""),
+        tuple(o.get("losers", ())),
+        tuple(o.get("removed", ())),
+    ),
     "agent": lambda o: AgentChosen(
         o["task"],
         o.get("attempt", 1),

@@ -7,6 +7,7 @@ from typing import BinaryIO, TextIO
 
 from oneshot_tui.core.events import (
     Event,
+    JudgeVerdict,
     Output,
     RetryScheduled,
     RunFinished,
@@ -99,7 +100,7 @@ class TextPrinter:
             elif isinstance(event, WorktreeReady):
                 self._flush(parts)
                 self._worktree(event)
-            elif isinstance(event, (TaskWaiting, TaskReady, RetryScheduled)):
+            elif isinstance(event, (TaskWaiting, TaskReady, RetryScheduled, JudgeVerdict)):
                 self._flush(parts)
                 self._pipeline(event)
             elif isinstance(event, TaskExited):
@@ -129,7 +130,7 @@ class TextPrinter:
         name = display_name(event.task_id)
         self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
 
-    def _pipeline(self, event: TaskWaiting | TaskReady | RetryScheduled) -> None:
+    def _pipeline(self, event: TaskWaiting | TaskReady | RetryScheduled | JudgeVerdict) -> None:
         """What a pipeline's task waits for, that it is ready, and a restart's wait."""
         if self._plain:
             return
@@ -139,6 +140,9 @@ class TextPrinter:
                 self._note(f"{name}: waiting for {event.on}")
         elif isinstance(event, TaskReady):
             self._note(f"{name}: ready ({event.reason})")
+        elif isinstance(event, JudgeVerdict):
+            gone = f"; removed {', '.join(event.removed)}" if event.removed else ""
+            self._note(f"{name}: winner {event.winner} ({event.reasons}){gone}")
         elif event.restart:
             self._note(f"{name}: restart {event.retry}/{event.retries} in {event.delay:g}s")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,8 +51,11 @@ class Attempt:
         worktree: WorktreeInfo | None = None,
         backend: ProcessBackend | None = None,
         agents: Callable[[], AgentPool] | None = None,
+        peers: Mapping[str, Task] | None = None,
     ) -> None:
         self.task = task
+        self.peers: Mapping[str, Task] = peers if peers is not None else {}
+        """The run's other tasks, read-only (a best-of-N judge looks at its replicas)."""
         self.run_id = run_id
         self.bus = bus
         self.clock = clock

@@ -89,9 +89,13 @@ def template_values(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, st
     return values
 
 
+DIFF_CHARS = 50_000
+"""The most of a dependency's diff put in a prompt (its start; a note says it was cut)."""
+
+
 def diff_stats(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], str]:
-    """`git diff --stat` of each worktree dependency the prompt names as `diff_stat` (runs git:
-    call it in a worker thread)."""
+    """`git diff --stat` (`diff_stat`) and the diff itself (`diff`) of each worktree dependency
+    the prompt names (runs git: call it in a worker thread)."""
     from oneshot_tui.core.templates import references
     from oneshot_tui.workspace.diff import diff_text
 
@@ -99,14 +103,18 @@ def diff_stats(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], s
     values: dict[tuple[str, str], str] = {}
     for name, what in references(agent.prompt if agent is not None else ""):
         dependency = tasks.get(name)
-        if what != "diff_stat" or dependency is None or dependency.worktree is None:
+        if what not in ("diff_stat", "diff") or dependency is None or dependency.worktree is None:
             continue
         summary = dependency.worktree_summary
         final = summary.final_commit if summary is not None else None
         try:
-            values[name, what] = diff_text(dependency.worktree, stat=True, final_commit=final)
+            text = diff_text(dependency.worktree, stat=what == "diff_stat", final_commit=final)
         except Exception as exc:  # a worktree that is gone: say so in the prompt, go on
-            values[name, what] = f"(no diff: {exc})"
+            text = f"(no diff: {exc})"
+        if len(text) > DIFF_CHARS:
+            more = len(text) - DIFF_CHARS
+            text = text[:DIFF_CHARS] + f"\n(the diff goes on: {more} more characters)"
+        values[name, what] = text
     return values
 
 

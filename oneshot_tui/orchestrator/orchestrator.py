@@ -434,6 +434,7 @@ class Orchestrator:
                 spec.kind,
                 spec.cwd,
                 spec.policy.scrollback,
+                spec.group or "",
             )
         )
 
@@ -634,6 +635,7 @@ class Orchestrator:
                         worktree=worktree,
                         backend=self.backend,
                         agents=self.agent_pool,
+                        peers=self.tasks,
                     )
                     outcome = await self.workspaces.set_up(attempt)
                     if outcome is not None or task.stop is not None:

@@ -15,6 +15,7 @@ from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
     IdleAction,
+    JudgeSettings,
     LoopSettings,
     RunSettings,
     TaskPolicy,
@@ -55,6 +56,10 @@ def spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "depends_on": dict(spec.depends_on),
         "ready_line": spec.ready_line,
         "ready_after": spec.ready_after,
+        "group": spec.group,
+        "judge": None
+        if spec.judge is None
+        else {"candidates": list(spec.judge.candidates), "keep_losers": spec.judge.keep_losers},
     }
 
 
@@ -169,7 +174,16 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         depends_on={str(k): str(v) for k, v in (data.get("depends_on") or {}).items()},
         ready_line=data.get("ready_line"),
         ready_after=data.get("ready_after"),
+        group=data.get("group"),
+        judge=_judge_from_json(data.get("judge")),
     )
+
+
+def _judge_from_json(data: Any) -> JudgeSettings | None:
+    if not isinstance(data, dict):
+        return None
+    candidates = tuple(str(name) for name in data.get("candidates") or ())
+    return JudgeSettings(candidates, bool(data.get("keep_losers", False)))
 
 
 def settings_to_json(settings: RunSettings) -> dict[str, Any]:

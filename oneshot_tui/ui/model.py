@@ -15,6 +15,7 @@ from oneshot_tui.core.events import (
     Activity,
     AgentChosen,
     Event,
+    JudgeVerdict,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -126,6 +127,12 @@ class TaskInfo:
     """What a queued task waits for among its dependencies ("build (completed)"), else empty."""
     ready: str = ""
     """Why the current attempt counts as ready (its ready line, or its time), else empty."""
+    group: str = ""
+    """Best of N: the group (its judge's name) this task belongs to."""
+    winner: str = ""
+    """A best-of-N judge: the replica it named; a replica: its own name if it won."""
+    lost: bool = False
+    """A best-of-N replica the judge did not pick."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -250,6 +257,12 @@ class RunModel:
             elif isinstance(event, TaskWaiting):
                 self._info(event.task_id, changes).waiting = event.on
                 changes.rows.add(event.task_id)
+            elif isinstance(event, JudgeVerdict):
+                self._info(event.task_id, changes).winner = event.winner
+                self._info(event.winner, changes).winner = event.winner
+                for loser in event.losers:
+                    self._info(loser, changes).lost = True
+                changes.rows.update((event.task_id, event.winner, *event.losers))
             elif isinstance(event, TaskReady):
                 self._info(event.task_id, changes).ready = event.reason
                 changes.rows.add(event.task_id)
@@ -263,7 +276,8 @@ class RunModel:
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
-                    self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info = self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info.group = event.group
                     changes.added.append(event.task_id)
             elif isinstance(event, RunStarted):
                 self.run_id, self.log_dir = event.run_id, event.log_dir

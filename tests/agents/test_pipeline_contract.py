@@ -90,3 +90,55 @@ async def test_a_reviewer_gets_the_fixers_branch_and_diff_stat(
     assert f"Review oneshot/{orch.run_id}/fix which changed: " in sent
     assert "NOTES.md | 1 +" in sent
     assert orch.tasks["review"].state is S.COMPLETED
+
+
+async def test_best_of_three_the_judge_picks_the_replica_whose_diff_the_model_prefers(
+    tmp_path: Path, data_dir: Path, server: FakeModelServer
+) -> None:
+    from oneshot_tui.config import load_run_config
+    from oneshot_tui.core.events import JudgeVerdict
+    from tests.helpers import Watcher
+
+    repo = make_repo(tmp_path / "repo")
+    env, extra = setup("claude", tmp_path / "home", server.url)
+    # Each replica runs in its own worktree (DATA_DIR/worktrees/RUN/fix_N): the second writes
+    # what the fake model prefers.
+    write = 'case "$PWD" in *_2) echo FAKE_PREFERRED > pick.txt;; *) echo plain > pick.txt;; esac'
+    config = load_run_config(
+        None,
+        document={
+            "task": [
+                {
+                    "name": "fix",
+                    "agent": "claude",
+                    "prompt": f"RUN_TOOL: {write}",
+                    "replicas": 3,
+                    "judge": "claude",
+                    "judge_model": extra["model"],
+                    "env": env,
+                    "timeout": 150,
+                    "grace": 3,
+                    **extra,
+                }
+            ]
+        },
+        cwd=repo,
+        user_config=tmp_path / "none.toml",
+    )
+    assert [s.name for s in config.specs] == ["fix", "fix#1", "fix#2", "fix#3"]
+    orch = Orchestrator(config.specs, RUN, data_dir=data_dir)
+    watcher = Watcher(orch.bus)
+    result = await orch.run()
+    assert result.exit_code == 0, [(r.task_id, r.reason) for r in result.results]
+    [verdict] = [e for e in watcher.all() if isinstance(e, JudgeVerdict)]
+    assert verdict.winner == "fix#2"
+    assert verdict.losers == ("fix#1", "fix#3") == verdict.removed
+    worktrees = {n: orch.tasks[n].worktree for n in ("fix#1", "fix#2", "fix#3")}
+    assert all(w is not None for w in worktrees.values())
+    assert Path(worktrees["fix#2"].path, "pick.txt").read_text() == "FAKE_PREFERRED\n"  # type: ignore[union-attr]
+    assert not Path(worktrees["fix#1"].path).exists()  # type: ignore[union-attr]
+    assert not Path(worktrees["fix#3"].path).exists()  # type: ignore[union-attr]
+    branch = worktrees["fix#2"].branch  # type: ignore[union-attr]
+    assert orch.tasks["fix"].reason.startswith(f"winner fix#2 (branch {branch}): ")
+    judge_prompt = [r for r in prompts(server).split("\n") if "<candidates>" in r]
+    assert judge_prompt and "FAKE_PREFERRED" in judge_prompt[0]

@@ -44,3 +44,24 @@ async def test_a_restart_waits_with_a_countdown_in_the_list(data_dir: Path) -> N
         await until(pilot, lambda: "×3 ⏳2s" in list_row(app, 0))
         assert "restart 2/3 in 2s" in title_text(app)
         await stop_app(pilot)
+
+
+def test_a_best_of_n_group_folds_its_verdict_into_the_rows() -> None:
+    from oneshot_tui.core.events import JudgeVerdict, TaskAdded
+    from oneshot_tui.ui.model import RunModel
+
+    model = RunModel()
+    model.apply(
+        [
+            TaskAdded("fix", 1.0, "claude judge", "agent", group="fix"),
+            *(TaskAdded(f"fix#{n}", 1.0, "claude fix", "agent", group="fix") for n in (1, 2, 3)),
+        ]
+    )
+    assert [model.tasks[n].group for n in model.order] == ["fix"] * 4
+    changes = model.apply(
+        [JudgeVerdict("fix", 1, 2.0, "fix#2", "it has the test", ("fix#1", "fix#3"), ())]
+    )
+    assert changes.rows == {"fix", "fix#1", "fix#2", "fix#3"}
+    assert model.tasks["fix"].winner == "fix#2" == model.tasks["fix#2"].winner
+    assert model.tasks["fix#1"].lost and model.tasks["fix#3"].lost
+    assert not model.tasks["fix#2"].lost

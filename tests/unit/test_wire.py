@@ -14,6 +14,7 @@ from oneshot_tui.core.events import (
     AgentChosen,
     AttentionChanged,
     Event,
+    JudgeVerdict,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -46,6 +47,7 @@ TOTALS = AgentTotals(1200, 340, 0.0123, 4, True, 1)
 
 SAMPLES: list[Event] = [
     TaskAdded("x", TS, "make test", "command", "/src", 500),
+    TaskAdded("x#2", TS, "claude fix", "agent", "/src", 500, group="x"),
     StateChanged("x", 2, S.RUNNING, S.IDLE, TS, "no output for 30s", "went_idle"),
     ProcessStarted("x", 1, 4242, TS, "/logs/x.log", "worker #1", "10.0.0.2"),
     Output("x", 1, "stderr", 'one line, ünïcödé "quoted" \\ \t', 1, TS),
@@ -59,6 +61,7 @@ SAMPLES: list[Event] = [
     RetryScheduled("x", 2, TS, 4.0, TS + 4, "exit 1", 3, 5, restart=True),
     TaskWaiting("x", 1, TS, "build (completed), db (ready)"),
     TaskReady("x", 1, TS, 'line matched: "listening on :8080"'),
+    JudgeVerdict("x", 1, TS, "x#2", "it has the test", ("x#1", "x#3"), ("x#1",)),
     AgentChosen("x", 1, TS, "codex", "claude", "claude: usage limit, wait 2h over 1h"),
     LoopPhase("x", 1, TS, "os-1", "auditor", 2, 3),
     LoopVerdict("x", 1, TS, "os-1", 2, "RETRY", "the format", False, "**Verdict:** RETRY"),

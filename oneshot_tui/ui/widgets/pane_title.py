@@ -59,6 +59,8 @@ class PaneTitle(Widget):
         timing = timing_text(info, now)
         if timing:
             text.append(f"  {timing}")
+        if info.winner and info.winner != info.task_id:
+            text.append(f"  winner {info.winner}", style="bold green")
         if info.waiting and info.state is TaskState.CREATED:
             text.append(f"  waiting for {info.waiting}", style="bold yellow")
         elif info.ready and info.state.active:

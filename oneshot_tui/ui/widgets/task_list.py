@@ -133,8 +133,14 @@ class TaskList(ScrollView, can_focus=False):
         wait = countdown(info, self._now()) if self._now is not None else ""
         if wait:
             extra += f" {wait}"
+        if info.winner and info.winner == info.task_id:
+            extra += " 🏆"
+        elif info.lost:
+            extra += " lost"
         room = width - 3 - len(label) - len(extra) - 1
         name = info.task_id
+        if info.group and name != info.group and name.startswith(info.group):
+            name = "  " + name[len(info.group) :]  # a replica, under its group's judge: "  #2"
         if room < 4:  # narrow: drop the state word, the icon still says it
             label = ""
             room = width - 3 - len(extra)
