@@ -582,10 +582,7 @@ class Orchestrator:
             allowed = task.spec.policy.restart_on_node_lost
             return f"node lost: restart {task.lost_restarts} of {allowed}", 0.0
         policy = task.spec.policy
-        wanted = policy.restart == "always" or (
-            policy.restart == "on-failure" and task.state is TaskState.FAILED
-        )
-        if not wanted or task.restarts >= policy.max_restarts:
+        if not self._policy_restarts(task):
             return None, 0.0
         task.restarts += 1
         ended = task.reason or str(task.state)
@@ -684,8 +681,17 @@ class Orchestrator:
             task.state is TaskState.FAILED
             and self.settings.fail_fast
             and not self._restarts_lost(task)
+            and not self._policy_restarts(task)
         ):
             self.shutdown(f"fail-fast: {task.id} failed")
+
+    def _policy_restarts(self, task: Task) -> bool:
+        """The task's restart policy will start it again (so its failure is not final yet)."""
+        policy = task.spec.policy
+        wanted = policy.restart == "always" or (
+            policy.restart == "on-failure" and task.state is TaskState.FAILED
+        )
+        return wanted and task.stop is None and task.restarts < policy.max_restarts
 
     def _publish_exit(self, task: Task) -> None:
         status = task.exit_status

@@ -403,3 +403,29 @@ def test_headless_text_says_what_a_task_waits_for_and_when_it_is_ready(tmp_path:
     assert "client: waiting for server (ready)" in proc.stderr
     assert "server: ready (line matched: 'listening on " in proc.stderr
     assert "client | hello from the server" in proc.stdout
+
+
+async def test_fail_fast_waits_for_a_failure_the_restart_policy_will_retry(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "tried"
+    flaky = (
+        "import pathlib, sys; p = pathlib.Path(sys.argv[1]);"
+        " sys.exit(0) if p.exists() else (p.touch(), sys.exit(1))"
+    )
+    policy = TaskPolicy(restart="on-failure", max_restarts=1, restart_backoff=1.0)
+    specs = [
+        TaskSpec("flaky", py("-c", flaky, str(marker)), policy=policy),
+        replace(TaskSpec("other", py("-c", "print('ran')")), depends_on={"flaky": "completed"}),
+    ]
+    clock = FakeClock()
+    settings = RunSettings(max_concurrent=4, heartbeat_interval=0, fail_fast=True)
+    orch = Orchestrator(specs, settings, data_dir=data_dir, clock=clock)
+    watcher = Watcher(orch.bus)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(orch.run)
+        await watcher.wait_for_a(RetryScheduled)
+        assert not orch.stopping
+        clock.advance(1.0)
+        await watcher.wait_state("other", S.COMPLETED)
+    assert orch.tasks["flaky"].state is S.COMPLETED
