@@ -65,3 +65,18 @@ def test_a_best_of_n_group_folds_its_verdict_into_the_rows() -> None:
     assert model.tasks["fix"].winner == "fix#2" == model.tasks["fix#2"].winner
     assert model.tasks["fix#1"].lost and model.tasks["fix#3"].lost
     assert not model.tasks["fix#2"].lost
+
+
+async def test_replicas_are_listed_under_their_group(data_dir: Path) -> None:
+    specs = [
+        replace(TaskSpec(name, (sys.executable, "-c", "print('x')")), group="fix")
+        for name in ("fix", "fix#1", "fix#2")
+    ]
+    app = make_app(specs, FAST, data_dir=data_dir)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: all(t.state.ended for t in app.model.tasks.values()))
+        rows = [list_row(app, i) for i in range(3)]
+        assert "fix" in rows[0] and "#" not in rows[0]
+        assert "   #1" in rows[1] and "fix#1" not in rows[1]
+        assert "   #2" in rows[2]
+        await stop_app(pilot)
