@@ -133,6 +133,8 @@ class TaskInfo:
     """A best-of-N judge: the replica it named; a replica: its own name if it won."""
     lost: bool = False
     """A best-of-N replica the judge did not pick."""
+    judgement: JudgeVerdict | None = None
+    """A best-of-N judge: its verdict (winner, reasons, losers), for the `v` screen."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -258,7 +260,8 @@ class RunModel:
                 self._info(event.task_id, changes).waiting = event.on
                 changes.rows.add(event.task_id)
             elif isinstance(event, JudgeVerdict):
-                self._info(event.task_id, changes).winner = event.winner
+                judge = self._info(event.task_id, changes)
+                judge.winner, judge.judgement = event.winner, event
                 self._info(event.winner, changes).winner = event.winner
                 for loser in event.losers:
                     self._info(loser, changes).lost = True

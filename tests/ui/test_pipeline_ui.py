@@ -65,6 +65,16 @@ def test_a_best_of_n_group_folds_its_verdict_into_the_rows() -> None:
     assert model.tasks["fix"].winner == "fix#2" == model.tasks["fix#2"].winner
     assert model.tasks["fix#1"].lost and model.tasks["fix#3"].lost
     assert not model.tasks["fix#2"].lost
+    # `v` on the judge: the winner, the reasons in full, and what became of the others.
+    from rich.console import Console
+
+    from oneshot_tui.ui.screens.verdicts import verdict_history
+
+    console = Console(width=80, record=True, color_system=None)
+    console.print(verdict_history(model.tasks["fix"]))
+    shown = console.export_text()
+    assert "WINNER   fix#2" in shown and "it has the test" in shown
+    assert "fix#1 (kept)" in shown and "fix#3 (kept)" in shown
 
 
 async def test_replicas_are_listed_under_their_group(data_dir: Path) -> None:

@@ -144,7 +144,7 @@ class MainScreen(TasksScreen):
 
     def action_verdicts(self) -> None:
         info = self.selected_info
-        if info is not None and info.loop is not None:
+        if info is not None and (info.loop is not None or info.judgement is not None):
             self.app.push_screen(VerdictScreen(info))
 
     def action_diff(self) -> None:
@@ -203,8 +203,11 @@ class MainScreen(TasksScreen):
                 return True
             return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
         if action == "verdicts":
-            # Greyed for a task that is not a loop; hidden in a run without loops (footer room).
-            if info is not None and info.loop is not None:
+            # Greyed for a task that is not a loop or a judge with its verdict; hidden in a run
+            # without loops and judges (footer room).
+            if info is not None and (info.loop is not None or info.judgement is not None):
                 return True
-            return None if any(t.loop is not None for t in self.model.tasks.values()) else False
+            judged = any(t.judgement is not None for t in self.model.tasks.values())
+            loops = any(t.loop is not None for t in self.model.tasks.values())
+            return None if loops or judged else False
         return super().check_action(action, parameters)
