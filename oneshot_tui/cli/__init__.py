@@ -26,6 +26,7 @@ COMMANDS = {
     "cleanup": ("oneshot_tui.cli.cleanup", "add_cleanup_parser"),
     "diff": ("oneshot_tui.cli.diff", "add_diff_parser"),
     "worktrees": ("oneshot_tui.cli.worktrees", "add_worktrees_parser"),
+    "merge": ("oneshot_tui.cli.merge", "add_merge_parser"),
     **dict.fromkeys(
         ("ps", "attach", "events", "ctl", "add", "send", "mcp"),
         ("oneshot_tui.cli.live", "add_live_parsers"),

@@ -25,6 +25,7 @@ COMMAND_HELP = {
     "cleanup": "stop processes that lost runs left running",
     "diff": "show what a worktree task changed (a diff against its base commit)",
     "worktrees": "list worktree tasks' git worktrees; 'worktrees clean' removes them",
+    "merge": "merge a finished worktree task's branch back into the branch it started from",
     "ps": "list the live runs",
     "attach": "the TUI on a live run (started elsewhere, or detached)",
     "events": "NDJSON events of a live run, its current state first",

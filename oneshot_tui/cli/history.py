@@ -190,6 +190,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         transitions = reader.transitions(run_id)
         processes = reader.processes(run_id)
         attempts = reader.attempts(run_id)
+        merges = reader.merges(run_id)
     now = time.time()
     if args.json:
         doc = {
@@ -209,6 +210,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 for a in attempts
             ],
             "transitions": [transition_json(t) for t in transitions],
+            "merges": [asdict(m) for m in merges],
             "processes": [
                 {
                     "task": p.task,
@@ -223,7 +225,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
         }
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return ExitCode.OK
-    print("\n".join(show_lines(run, tasks, transitions, now)))
+    lines = show_lines(run, tasks, transitions, now)
+    if merges:
+        lines.append("")
+        for m in merges:
+            into = f"pushed to {m.into}" if m.kind == "pushed" else f"merged into {m.into}"
+            note = f"; {m.note}" if m.note else ""
+            lines.append(
+                f"{clock_time(m.ts)}  {m.task}: {m.branch} {into} ({m.kind}, {m.commits} commits,"
+                f" {m.commit[:10]}){note}"
+            )
+    print("\n".join(lines))
     return ExitCode.OK
 
 

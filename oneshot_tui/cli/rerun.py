@@ -6,6 +6,7 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oneshot_tui.cli.common import COMMAND_HELP, EXIT_CODES_HELP, PROG
 from oneshot_tui.cli.history_common import (
@@ -18,6 +19,9 @@ from oneshot_tui.cli.history_common import (
 )
 from oneshot_tui.core.exit_codes import ExitCode
 from oneshot_tui.store.paths import prepare_data_dir
+
+if TYPE_CHECKING:
+    from oneshot_tui.core.spec import TaskSpec
 
 
 def add_rerun_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +42,18 @@ def add_rerun_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     rerun.add_argument("--json", action="store_true", help="headless, with NDJSON events on stdout")
     add_data_dir(rerun)
     rerun.set_defaults(handler=guarded(_cmd_rerun))
+
+
+def without_what_completed(specs: list[TaskSpec]) -> list[TaskSpec]:
+    """The specs rerun, waiting only for each other: a dependency left out completed in the
+    run rerun (what did not complete is rerun too, and waited for again)."""
+    names = {spec.name for spec in specs}
+    return [
+        replace(spec, depends_on={k: v for k, v in spec.depends_on.items() if k in names})
+        if any(name not in names for name in spec.depends_on)
+        else spec
+        for spec in specs
+    ]
 
 
 def _cmd_rerun(args: argparse.Namespace) -> int:
@@ -67,6 +83,7 @@ def _cmd_rerun(args: argparse.Namespace) -> int:
             return error(str(exc))
         # A task without its own cwd ran where the run was started, not where we are now.
         specs.append(spec if spec.cwd is not None else replace(spec, cwd=past.cwd or None))
+    specs = without_what_completed(specs)
     task_file = Path(past.task_file) if past.task_file else None
     config = RunConfig(settings_from_json(dict(past.settings)), tuple(specs), task_file=task_file)
     origin = replace(

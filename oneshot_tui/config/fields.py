@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oneshot_tui.core.spec import AGENTS, BACKENDS, HANGUP_ACTIONS, NOTIFIERS, IdleAction
+from oneshot_tui.core.spec import (
+    AGENTS,
+    BACKENDS,
+    DEPENDENCY_CONDITIONS,
+    DEPENDENCY_FAILURE_ACTIONS,
+    HANGUP_ACTIONS,
+    NOTIFIERS,
+    RESTART_POLICIES,
+    IdleAction,
+)
 
 
 class FieldError(ValueError):
@@ -249,6 +258,45 @@ def resources(value: Any) -> dict[str, float]:
     return out
 
 
+def dependencies(value: Any) -> dict[str, str]:
+    """`["build"]` (each must complete) or `{ build = "completed", db = "ready" }`."""
+    if isinstance(value, list):
+        return dict.fromkeys(strings(value), "completed")
+    if not isinstance(value, dict):
+        raise FieldError(
+            f"expected a list of task names or a table of name = condition, got {value!r}"
+        )
+    out: dict[str, str] = {}
+    for name, condition in value.items():
+        if condition not in DEPENDENCY_CONDITIONS:
+            hint = f"expected one of {', '.join(DEPENDENCY_CONDITIONS)}, got {condition!r}"
+            raise FieldError(f'"{name}": {hint}', key=name)
+        out[name] = condition
+    return out
+
+
+def relative_paths(value: Any) -> tuple[str, ...]:
+    """Paths inside a checkout: relative, never out of it through `..`."""
+    import posixpath
+
+    paths = strings(value)
+    for path in paths:
+        normal = posixpath.normpath(path)
+        if not path.strip() or path.startswith("/") or normal == ".." or normal.startswith("../"):
+            raise FieldError(f"expected paths inside the checkout (relative, no ..), got {path!r}")
+    return paths
+
+
+def regex(value: Any) -> str:
+    """A regular expression (Python's syntax), checked now rather than at the first line."""
+    pattern = non_empty_text(value)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise FieldError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
 DEFAULT_RATE_LIMIT_RETRIES = 3
 DEFAULT_NODE_LOST_RESTARTS = 3
 
@@ -303,6 +351,24 @@ POLICY_FIELDS: dict[str, Field] = {
             "run each task in a git worktree of its own, on a branch oneshot/RUN/TASK",
             "",
         ),
+        Field(
+            "worktree_base",
+            non_empty_text,
+            "the branch, tag or commit a new worktree starts from (default: HEAD)",
+            "REF",
+        ),
+        Field(
+            "worktree_copy",
+            relative_paths,
+            "files copied from your checkout into a new worktree (.env, local config)",
+            "LIST",
+        ),
+        Field(
+            "worktree_setup",
+            non_empty_text,
+            "a command run in a new worktree before the task (npm ci); failing fails the task",
+            "CMD",
+        ),
         Field("num_cpus", quantity, "ray: CPUs each task reserves on its node", "N"),
         Field("resources", resources, "ray: custom resources each task reserves", "TABLE"),
         Field(
@@ -310,6 +376,20 @@ POLICY_FIELDS: dict[str, Field] = {
             node_lost_restarts,
             "ray: times a task whose node or worker died is started again (true = 3)",
             "N",
+        ),
+        Field(
+            "restart",
+            choice(RESTART_POLICIES),
+            "start a task again when it ends by itself: no, on-failure or always",
+            "POLICY",
+        ),
+        Field("max_restarts", integer(0), "how many times the restart policy may restart", "N"),
+        Field("restart_backoff", seconds, "the longest wait before a restart (1s, 2s, 4s, ...)"),
+        Field(
+            "on_dependency_failure",
+            choice(DEPENDENCY_FAILURE_ACTIONS),
+            "when a dependency fails first: fail the task without starting it, or run it",
+            "ACTION",
         ),
     )
 }
@@ -379,6 +459,27 @@ RUN_FIELDS: dict[str, Field] = {
 }
 
 TASK_BASE_KEYS = ("name", "command", "cwd", "env")
+
+DEPENDENCY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("depends_on", dependencies, "tasks to wait for, with a condition each", "LIST"),
+        Field("ready_line", regex, "a regex: the task is ready once a line matches", "REGEX"),
+        Field("ready_after", seconds, "seconds after its start when the task is ready"),
+    )
+}
+"""Keys of a [[task]] only: how it fits in a pipeline of tasks."""
+
+BEST_OF_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("replicas", integer(2), "best of N: run N copies, each in its own worktree", "N"),
+        Field("judge", choice(AGENTS), "best of N: the agent that compares them and picks one"),
+        Field("judge_model", non_empty_text, "best of N: the judge's model"),
+        Field("keep_losers", boolean, "best of N: keep the losers' worktrees and branches", ""),
+    )
+}
+"""Keys of an agent [[task]] run as several replicas, with a judge."""
 
 AGENT_KEYS = ("agent", "executor")
 """Either names the agent executor of an agent task (the two are synonyms)."""

@@ -15,6 +15,8 @@ from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
     AGENT_FIELDS,
     AGENT_KEYS,
+    BEST_OF_FIELDS,
+    DEPENDENCY_FIELDS,
     LOOP_FIELDS,
     POLICY_FIELDS,
     RUN_FIELDS,
@@ -30,6 +32,7 @@ from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
     IdleAction,
+    JudgeSettings,
     LoopSettings,
     RunSettings,
     TaskPolicy,
@@ -230,7 +233,15 @@ def _task(
     table: Where = ("task", index)
     if not isinstance(entry, dict):
         raise file.error("each [[task]] must be a table", table)
-    known = [*TASK_BASE_KEYS, *POLICY_FIELDS, *AGENT_KEYS, *AGENT_FIELDS, *LOOP_FIELDS]
+    known = [
+        *TASK_BASE_KEYS,
+        *DEPENDENCY_FIELDS,
+        *BEST_OF_FIELDS,
+        *POLICY_FIELDS,
+        *AGENT_KEYS,
+        *AGENT_FIELDS,
+        *LOOP_FIELDS,
+    ]
     for key in entry:
         if key not in known:
             raise file.error(_unknown(key, known, f"task #{index + 1}"), table, key)
@@ -285,6 +296,11 @@ def _task(
         for key, value in entry.items()
         if key in POLICY_FIELDS
     }
+    pipeline = {
+        key: _convert(f, entry[key], file, table)
+        for key, f in DEPENDENCY_FIELDS.items()
+        if key in entry
+    }
     return TaskSpec(
         name=name,
         command=command,
@@ -294,7 +310,155 @@ def _task(
         kind="loop" if loop else "agent" if agent else "command",
         agent=agent,
         loop=loop,
+        depends_on=pipeline.get("depends_on", {}),
+        ready_line=pipeline.get("ready_line"),
+        ready_after=pipeline.get("ready_after"),
     )
+
+
+def _replicated(
+    spec: TaskSpec, entry: dict[str, Any], index: int, file: _TomlFile, taken: UniqueNames
+) -> list[TaskSpec]:
+    """An agent task with `replicas = N`: N copies (`NAME#1`...), each in a worktree of its own,
+    and with a `judge` the task NAME itself, which compares them and names the winner."""
+    table: Where = ("task", index)
+    best = {k: _convert(f, entry[k], file, table) for k, f in BEST_OF_FIELDS.items() if k in entry}
+    if not best:
+        return [spec]
+    first = next(iter(best))
+    if "replicas" not in best:
+        message = f'"{first}" is for best of N: give task "{spec.name}" "replicas"'
+        raise file.error(message, table, first)
+    if spec.agent is None or spec.loop is not None:
+        raise file.error('"replicas" is for agent tasks (not commands or loops)', table, "replicas")
+    from dataclasses import replace
+
+    from oneshot_tui.core.judge import judge_prompt
+
+    names = [f"{spec.name}#{n}" for n in range(1, best["replicas"] + 1)]
+    for name in names:
+        if name in taken:
+            raise file.error(f'the replica name "{name}" is taken', table, "replicas")
+        taken.reserve(name)
+    in_worktree = replace(spec.policy, worktree=True)  # copies in one checkout would trample
+    replicas = [replace(spec, name=n, policy=in_worktree, group=spec.name) for n in names]
+    if "judge" not in best:
+        return replicas
+    judge = agent_settings(
+        best["judge"],
+        {"prompt": judge_prompt(spec.agent.prompt, names), "model": best.get("judge_model")},
+    )
+    policy = replace(spec.policy, worktree=False, restart="no", on_dependency_failure="run")
+    return [  # the judge first: it heads its group in the list
+        TaskSpec(
+            name=spec.name,
+            command=agent_command(judge),
+            cwd=spec.cwd,
+            env=spec.env,
+            policy=policy,
+            kind="agent",
+            agent=judge,
+            depends_on=dict.fromkeys(names, "completed"),
+            group=spec.name,
+            judge=JudgeSettings(tuple(names), bool(best.get("keep_losers", False))),
+        ),
+        *replicas,
+    ]
+
+
+def _check_dependencies(
+    specs: Sequence[TaskSpec],
+    file: _TomlFile,
+    existing: Iterable[str],
+    positions: Mapping[str, int],
+) -> None:
+    """Every dependency names a task of the run (or of the live run they join), and no task
+    waits, however indirectly, for itself: else the error at the `depends_on` at fault."""
+    known = {*existing, *(spec.name for spec in specs)}
+    index = positions
+
+    def error(message: str, name: str, entry: str | None = None) -> ConfigError:
+        table: Where = ("task", index[name])
+        if entry is not None:
+            line = file.locator.line_of(("task.depends_on", index[name]), entry)
+            if line is not None:
+                return ConfigError(message, path=file.label or file.path, line=line)
+        return file.error(message, table, "depends_on")
+
+    for spec in specs:
+        for dependency in spec.depends_on:
+            if dependency == spec.name:
+                raise error(f'task "{spec.name}" depends on itself', spec.name, dependency)
+            if dependency not in known:
+                import difflib  # only on the error path: it is slow to import
+
+                close = difflib.get_close_matches(dependency, sorted(known), n=1)
+                hint = f' (did you mean "{close[0]}"?)' if close else ""
+                raise error(
+                    f'"depends_on": no task named "{dependency}" in the run{hint}',
+                    spec.name,
+                    dependency,
+                )
+    by_name = {spec.name: spec for spec in specs}
+    for spec in specs:
+        if spec.agent is not None:
+            _check_references(spec, by_name, file, index[spec.name])
+    # Tasks already in a live run cannot depend on new ones: a cycle is among these specs.
+    cycle = find_cycle({spec.name: tuple(spec.depends_on) for spec in specs})
+    if cycle:
+        raise error(f"dependency cycle: {' -> '.join(cycle)}", cycle[0], cycle[1])
+
+
+def _check_references(
+    spec: TaskSpec, specs: Mapping[str, TaskSpec], file: _TomlFile, index: int
+) -> None:
+    """`{{ tasks.NAME.FIELD }}` in an agent task's prompt names a dependency of the task and a
+    field there is (a branch only of a task that runs in a worktree, when the file says)."""
+    from oneshot_tui.core.templates import FIELDS, references
+
+    assert spec.agent is not None
+    for name, what in references(spec.agent.prompt):
+        reference = f"{{{{ tasks.{name}.{what} }}}}"
+        if what not in FIELDS:
+            message = f'"prompt": {reference}: a task has {", ".join(FIELDS)}'
+        elif name not in spec.depends_on:
+            message = (
+                f'"prompt": {reference}: "{name}" is not a dependency of task "{spec.name}"'
+                f' (add it to "depends_on")'
+            )
+        elif what != "result" and name in specs and not specs[name].policy.worktree:
+            message = f'"prompt": {reference}: task "{name}" does not run in a worktree'
+        else:
+            continue
+        raise file.error(message, ("task", index), "prompt")
+
+
+def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle in `graph` (name -> the names it depends on) as [a, b, ..., a], else None."""
+    done: set[str] = set()
+    for root in graph:
+        path: list[str] = []
+        # Depth first without recursion: (name, its dependencies not yet followed).
+        stack: list[tuple[str, list[str]]] = []
+        if root in done:
+            continue
+        stack.append((root, list(graph[root])))
+        path.append(root)
+        while stack:
+            name, todo = stack[-1]
+            if not todo:
+                stack.pop()
+                path.pop()
+                done.add(name)
+                continue
+            nxt = todo.pop()
+            if nxt in path:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt in done or nxt not in graph:
+                continue
+            stack.append((nxt, list(graph[nxt])))
+            path.append(nxt)
+    return None
 
 
 def _loop(
@@ -457,7 +621,12 @@ def load_run_config(
         entries = file.data.get("task", [])
         if not isinstance(entries, list):
             raise file.error("tasks are written as [[task]] tables", ("", None), "task")
-        specs = [_task(e, i, file, run_values, taken) for i, e in enumerate(entries)]
+        positions: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            for spec in _replicated(_task(e, i, file, run_values, taken), e, i, file, taken):
+                specs.append(spec)
+                positions[spec.name] = i
+        _check_dependencies(specs, file, existing_names, positions)
     policy = _policy(run_values)
     for command in commands:
         if not command.strip():

@@ -32,6 +32,8 @@ class TaskAdded:
     cwd: str | None = None
     scrollback: int = 10_000
     """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
+    group: str = ""
+    """Best of N: the group it belongs to (its judge's name), shown together; else empty."""
 
 
 @record
@@ -143,6 +145,8 @@ class RetryScheduled:
     """How many retries are allowed in all (0: not known, the agent CLI retries on its own)."""
     by_agent: bool = False
     """The agent CLI itself waits and retries (its notice), not the task."""
+    restart: bool = False
+    """A restart policy's wait before the task's next attempt (not a rate limit's)."""
 
 
 @record
@@ -184,6 +188,43 @@ class AttentionChanged:
     ts: float
     needed: bool
     reason: str = ""
+
+
+@record
+class TaskWaiting:
+    """A task waits for its dependencies before it may start (it takes no slot meanwhile):
+    `on` says what for, as people read it ("build (completed), db (ready)"); empty when it no
+    longer waits (they hold, or it ended)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    on: str
+
+
+@record
+class TaskReady:
+    """A task turned ready: its `ready_line` was written, or `ready_after` passed (`reason`
+    says which); the tasks that wait for it to be ready may start."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    reason: str
+
+
+@record
+class JudgeVerdict:
+    """A best-of-N judge named the winner among the replicas, with its reasons; the losers'
+    worktrees and branches were removed unless kept (`removed` says which went)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    winner: str
+    reasons: str
+    losers: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @record
@@ -327,6 +368,9 @@ Event = (
     | AgentChosen
     | MessageSent
     | AttentionChanged
+    | TaskWaiting
+    | TaskReady
+    | JudgeVerdict
     | LoopPhase
     | LoopVerdict
     | WorktreeReady

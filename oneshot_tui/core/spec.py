@@ -39,12 +39,38 @@ class TaskPolicy:
     worktree: bool = False
     """Run the task in a git worktree of its own, on a new branch `oneshot/RUN/TASK` made from
     the HEAD of the repository its cwd is in (the user's checkout is left alone)."""
+    worktree_base: str | None = None
+    """Where a new worktree starts: a branch, tag or commit (None: the HEAD of the checkout)."""
+    worktree_copy: tuple[str, ...] = ()
+    """Files (or directories) copied from the user's checkout into a new worktree, relative to
+    its top directory: what git does not carry (`.env`, local config)."""
+    worktree_setup: str | None = None
+    """A shell command run in a new worktree before the task (its output in the task's log); its
+    failure fails the task."""
     num_cpus: float = 1.0
     """CPUs a task reserves on a cluster node (the ray backend; ignored when run locally)."""
     resources: Mapping[str, float] = field(default_factory=dict)
     """Custom cluster resources a task reserves, e.g. {"gpu_box": 1} (the ray backend)."""
     restart_on_node_lost: int = 0
     """How many times a task whose node or worker died is started again before it fails."""
+    restart: str = "no"
+    """Start the task again when it ends by itself: "no", "on-failure" or "always" (one of
+    RESTART_POLICIES); never when it was stopped (by its user, a limit or the run)."""
+    max_restarts: int = 3
+    """How many times the restart policy starts it again in a run."""
+    restart_backoff: float = 30.0
+    """The longest wait before a restart: the first waits 1 s, each later one twice as long."""
+    on_dependency_failure: str = "fail"
+    """When a dependency fails or is interrupted before its condition holds: "fail" (end
+    `failed` without starting) or "run" (start anyway); one of DEPENDENCY_FAILURE_ACTIONS."""
+
+
+RESTART_POLICIES = ("no", "on-failure", "always")
+DEPENDENCY_FAILURE_ACTIONS = ("fail", "run")
+DEPENDENCY_CONDITIONS = ("completed", "ready", "started")
+"""What a task may wait for in a dependency: that it completed, that it is ready (its
+`ready_line` was written, or `ready_after` passed; without either, that it started), or that it
+started."""
 
 
 AGENTS = ("claude", "codex", "gemini", "qwen", "opencode", "cline", "aider", "direct")
@@ -124,6 +150,17 @@ class LoopSettings:
 
 
 @record
+class JudgeSettings:
+    """A best-of-N judge: an agent task that compares its dependencies, the replicas of one
+    task, and names the winner."""
+
+    candidates: tuple[str, ...]
+    """The replicas' task names."""
+    keep_losers: bool = False
+    """Keep the other replicas' worktrees and branches (else they are removed)."""
+
+
+@record
 class TaskSpec:
     """One task: a command (a string goes through the shell; a tuple is an argv) and its policy."""
 
@@ -138,6 +175,17 @@ class TaskSpec:
     """Set for an agent task (kind "agent"): `command` is then the agent's argv, for display."""
     loop: LoopSettings | None = None
     """Set for a worker/auditor loop (kind "loop"), whose worker is `agent`."""
+    depends_on: Mapping[str, str] = field(default_factory=dict)
+    """Tasks of the run this one waits for, with the condition of each (DEPENDENCY_CONDITIONS):
+    it starts once every condition holds."""
+    ready_line: str | None = None
+    """A regular expression: the task is ready once a line of its output matches it."""
+    ready_after: float | None = None
+    """Seconds after its start when the task counts as ready (a simple alternative)."""
+    group: str | None = None
+    """Best of N: the task the replicas (and their judge) were made from, shown as one group."""
+    judge: JudgeSettings | None = None
+    """Set for the judge of a best-of-N group."""
 
     @property
     def display_command(self) -> str:

@@ -18,6 +18,7 @@ from oneshot_tui.core.events import (
     AgentChosen,
     AttentionChanged,
     Event,
+    JudgeVerdict,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -30,7 +31,9 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
     TaskResult,
+    TaskWaiting,
     TotalsChanged,
     WorktreeFinished,
     WorktreeReady,
@@ -131,7 +134,13 @@ Decoder = Callable[[Obj], Event]
 ENCODERS: dict[type, tuple[str, Encoder]] = {
     TaskAdded: (
         "task_added",
-        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd, "scrollback": e.scrollback},
+        lambda e: {
+            "command": e.command,
+            "kind": e.kind,
+            "cwd": e.cwd,
+            "scrollback": e.scrollback,
+            **({"group": e.group} if e.group else {}),  # best of N only
+        },
     ),
     OutputTail: (
         "output_tail",
@@ -178,6 +187,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "retry": e.retry,
             "retries": e.retries,
             "by_agent": e.by_agent,
+            **({"restart": True} if e.restart else {}),  # a restart policy's wait
         },
     ),
     MessageSent: (
@@ -192,6 +202,18 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
     AttentionChanged: (
         "attention",
         lambda e: {"attempt": e.attempt, "needed": e.needed, "reason": e.reason},
+    ),
+    TaskWaiting: ("waiting", lambda e: {"attempt": e.attempt, "on": e.on}),
+    TaskReady: ("ready", lambda e: {"attempt": e.attempt, "reason": e.reason}),
+    JudgeVerdict: (
+        "judge_verdict",
+        lambda e: {
+            "attempt": e.attempt,
+            "winner": e.winner,
+            "reasons": e.reasons,
+            "losers": list(e.losers),
+            "removed": list(e.removed),
+        },
     ),
     AgentChosen: (
         "agent",
@@ -272,6 +294,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("kind", "command"),
         o.get("cwd"),
         o.get("scrollback", 10_000),
+        o.get("group", ""),
     ),
     "output_tail": lambda o: OutputTail(
         o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"]), o.get("last_output")
@@ -332,12 +355,24 @@ DECODERS: dict[str, Decoder] = {
         o.get("retry", 1),
         o.get("retries", 1),
         o.get("by_agent", False),
+        o.get("restart", False),
     ),
     "message": lambda o: MessageSent(
         o["task"], o.get("attempt", 1), o["ts"], o["id"], o["text"], o["state"]
     ),
     "attention": lambda o: AttentionChanged(
         o["task"], o.get("attempt", 1), o["ts"], o["needed"], o.get("reason", "")
+    ),
+    "waiting": lambda o: TaskWaiting(o["task"], o.get("attempt", 1), o["ts"], o.get("on", "")),
+    "ready": lambda o: TaskReady(o["task"], o.get("attempt", 1), o["ts"], o.get("reason", "")),
+    "judge_verdict": lambda o: JudgeVerdict(
+        o["task"],
+        o.get("attempt", 1),
+        o["ts"],
+        o["winner"],
+        o.get("reasons", ""),
+        tuple(o.get("losers", ())),
+        tuple(o.get("removed", ())),
     ),
     "agent": lambda o: AgentChosen(
         o["task"],

@@ -7,11 +7,15 @@ from typing import BinaryIO, TextIO
 
 from oneshot_tui.core.events import (
     Event,
+    JudgeVerdict,
     Output,
+    RetryScheduled,
     RunFinished,
     StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
+    TaskWaiting,
     WorktreeReady,
 )
 from oneshot_tui.core.printable import one_line
@@ -91,6 +95,9 @@ class TextPrinter:
             elif isinstance(event, WorktreeReady):
                 self._flush(parts)
                 self._worktree(event)
+            elif isinstance(event, (TaskWaiting, TaskReady, RetryScheduled, JudgeVerdict)):
+                self._flush(parts)
+                self._pipeline(event)
             elif isinstance(event, TaskExited):
                 pass  # the transition line and the summary say it all
             elif isinstance(event, RunFinished):
@@ -117,6 +124,22 @@ class TextPrinter:
         attempt = f" [attempt {event.attempt}]" if event.attempt > 1 else ""
         name = one_line(event.task_id)
         self._note(f"{name}: {event.source} -> {target}{attempt}{reason}")
+
+    def _pipeline(self, event: TaskWaiting | TaskReady | RetryScheduled | JudgeVerdict) -> None:
+        """What a pipeline's task waits for, that it is ready, and a restart's wait."""
+        if self._plain:
+            return
+        name = one_line(event.task_id)
+        if isinstance(event, TaskWaiting):
+            if event.on:
+                self._note(f"{name}: waiting for {event.on}")
+        elif isinstance(event, TaskReady):
+            self._note(f"{name}: ready ({event.reason})")
+        elif isinstance(event, JudgeVerdict):
+            gone = f"; removed {', '.join(event.removed)}" if event.removed else ""
+            self._note(f"{name}: winner {event.winner} ({event.reasons}){gone}")
+        elif event.restart:
+            self._note(f"{name}: restart {event.retry}/{event.retries} in {event.delay:g}s")
 
     def _worktree(self, event: WorktreeReady) -> None:
         w = event.worktree

@@ -666,6 +666,7 @@ class AgentBody:
             task.agent_session = (run.executor, run.session_id)
         if run.result is not None and run.result.text.strip():
             task.conversation.append(f"Assistant: {run.result.text.strip()}")
+            task.answer = run.result.text.strip()
         task.spent = (task.spent or AgentTotals()) + meter.used
         return outcome(run)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,8 +51,11 @@ class Attempt:
         worktree: WorktreeInfo | None = None,
         backend: ProcessBackend | None = None,
         agents: Callable[[], AgentPool] | None = None,
+        peers: Mapping[str, Task] | None = None,
     ) -> None:
         self.task = task
+        self.peers: Mapping[str, Task] = peers if peers is not None else {}
+        """The run's other tasks, read-only (a best-of-N judge looks at its replicas)."""
         self.run_id = run_id
         self.bus = bus
         self.clock = clock
@@ -260,11 +263,20 @@ class Attempt:
         reason = exc.strerror or str(exc)
         self.stop(f"cannot write its log {self.log.path}: {reason}; stopped to lose no more output")
 
+    def divider(self, text: str) -> None:
+        """A line of our own between the parts of an attempt (its worktree's set-up, then the
+        task), in the log and in the display."""
+        line = f"──── {text} ────"
+        self._write_log(f"{line}\n".encode())
+        self.show("stdout", line, 1)
+
     def show(self, stream: str, text: str, count: int) -> None:
         """Display lines for this task: into its bounded view and onto the bus."""
         task = self.task
         task.view.add(text, count)
         self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
+        if task.watch_lines is not None and not task.ready:
+            task.watch_lines(text)  # after the line itself: it is what made the task ready
 
     async def _spawn(self, spec: ProcessSpec) -> ProcessHandle:
         """Start `spec` on the backend. A remote one may wait for a node with room: a stop

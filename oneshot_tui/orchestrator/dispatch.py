@@ -13,6 +13,10 @@ def default_body(spec: TaskSpec) -> TaskBody:
         from oneshot_tui.orchestrator.loop_body import LoopBody
 
         return LoopBody(spec)
+    if spec.judge is not None:
+        from oneshot_tui.orchestrator.judge_body import JudgeBody
+
+        return JudgeBody(spec)
     if spec.agent is not None:
         from oneshot_tui.orchestrator.agent_body import AgentBody
 

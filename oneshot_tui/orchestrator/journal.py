@@ -33,12 +33,21 @@ from oneshot_tui.core.events import (
     RunStarted,
     StateChanged,
     TaskAdded,
+    TaskWaiting,
     TotalsChanged,
 )
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import Task
 
-LATEST_ONLY = (ProcessStarted, TotalsChanged, Activity, RetryScheduled, LoopPhase, AttentionChanged)
+LATEST_ONLY = (
+    ProcessStarted,
+    TotalsChanged,
+    Activity,
+    RetryScheduled,
+    LoopPhase,
+    TaskWaiting,
+    AttentionChanged,
+)
 """Events of which only the latest of the attempt matters."""
 _TOGGLES = {(TaskState.RUNNING, TaskState.IDLE), (TaskState.IDLE, TaskState.RUNNING)}
 

@@ -142,6 +142,8 @@ class LoopBody:
             text = run.result.text if run.result is not None else ""
             if step.role is Role.WORKER:
                 worker_finished(state, text if run.ok else None, None if run.ok else run.reason)
+                if run.ok and text.strip():
+                    attempt.task.answer = text.strip()  # the worker's: what the loop produced
             else:
                 audit = parse_verdict(text) if run.ok and run.result else None
                 auditor_finished(state, audit, None if run.ok else run.reason, text)

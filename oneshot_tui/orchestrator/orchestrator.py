@@ -20,11 +20,15 @@ from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock, SystemClock
 from oneshot_tui.core.events import (
     MessageSent,
+    RetryScheduled,
     RunFinished,
     RunResult,
     RunStarted,
+    StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
+    TaskWaiting,
 )
 from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.names import UniqueNames
@@ -34,6 +38,12 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.attempt import Attempt
 from oneshot_tui.orchestrator.attention import AttentionBoard, Need
 from oneshot_tui.orchestrator.body import BodyFactory, Outcome
+from oneshot_tui.orchestrator.dependencies import (
+    blocked,
+    diff_stats,
+    line_watcher,
+    template_values,
+)
 from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.messages import Message, store
 from oneshot_tui.orchestrator.task import StopRequest, Task
@@ -59,6 +69,11 @@ log = logging.getLogger(__name__)
 
 def _seconds(value: float) -> str:
     return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
+
+
+def restart_delay(restart: int, longest: float) -> float:
+    """Seconds before the restart policy's `restart`-th restart: 1, 2, 4, ... up to `longest`."""
+    return min(2.0 ** (restart - 1), longest)
 
 
 class Orchestrator:
@@ -102,6 +117,8 @@ class Orchestrator:
         """Log file stems: a task's name made safe for a file name, unique in the run."""
         for spec in specs:
             self._register(spec)
+        for task in self.tasks.values():
+            self._check_dependencies(task.spec)
         self._limiter = anyio.CapacityLimiter(max(self.settings.max_concurrent, 1))
         self._tg: anyio.abc.TaskGroup | None = None
         self._queue_scopes: dict[str, anyio.CancelScope] = {}
@@ -109,6 +126,8 @@ class Orchestrator:
         self.started = anyio.Event()
         """Set once `run` has published RunStarted and queued (or started) every task."""
         self._hold: anyio.Event | None = None
+        self._progress: anyio.Event | None = None
+        """Set (and replaced) when a task starts, turns ready or ends: waiting tasks look again."""
         self._messages = 0
         """Messages sent to the run's agents so far (each has its number)."""
         self._scheduled = 0
@@ -176,6 +195,7 @@ class Orchestrator:
             return self._request_stop(task, StopRequest(reason, restart=True))
         task.fresh_start = True  # a loop starts anew (a new oneshot id); `continue_task` goes on
         task.continuing = False
+        task.restarts = 0  # the user's restart: its restart policy counts afresh
         if task.state.ended and not task.scheduled and self._tg is not None:
             task.stop = None
             task.lifecycle.restart(reason=reason)
@@ -260,7 +280,8 @@ class Orchestrator:
                 self._request_stop(task, StopRequest(reason, kill=True))
 
     def add(self, spec: TaskSpec) -> Task:
-        """Add a task to the run (before or while it runs)."""
+        """Add a task to the run (before or while it runs); it may depend on the run's tasks."""
+        self._check_dependencies(spec)
         task = self._register(spec)
         self._publish_added(task)
         if self._tg is not None and not self._stopping:
@@ -292,6 +313,9 @@ class Orchestrator:
             state = task.state
             if not state.active or task.stop is not None or task.started_at is None:
                 continue
+            after, since = task.spec.ready_after, task.running_since
+            if after is not None and since is not None and not task.ready and now - since >= after:
+                self._mark_ready(task, f"running for {_seconds(after)}")
             policy = task.spec.policy
             if policy.timeout is not None and now - task.started_at >= policy.timeout:
                 self._request_stop(task, StopRequest(f"timeout after {_seconds(policy.timeout)}"))
@@ -380,9 +404,47 @@ class Orchestrator:
             raise ValueError(f"duplicate task name: {spec.name!r}")
         stem = self._stems.take(safe_file_stem(spec.name))
         self.redactor.add_env(spec.env)
-        task = Task.create(spec, stem, self.clock, self.bus.publish)
+        task = Task.create(spec, stem, self.clock, self._publish_state)
+        if spec.ready_line is not None:
+            task.watch_lines = line_watcher(
+                spec.ready_line,
+                lambda line: self._mark_ready(task, f"line matched: {line.strip()[:200]!r}"),
+            )
         self.tasks[spec.name] = task
         return task
+
+    def _check_dependencies(self, spec: TaskSpec) -> None:
+        """The loader names the line of a bad `depends_on`; a spec given as data is refused here
+        (a cycle needs a dependency on a later task: `add` can only name earlier ones)."""
+        for dependency in spec.depends_on:
+            if dependency not in self.tasks or dependency == spec.name:
+                raise ValueError(f"task {spec.name!r} depends on {dependency!r}: no such task")
+
+    def _publish_state(self, event: StateChanged) -> None:
+        """Every transition of every task: published, and what dependants wait for updated."""
+        task = self.tasks.get(event.task_id)
+        if task is not None:
+            if event.target is TaskState.CREATED:  # a new attempt: not started, not ready
+                task.started = task.ready = False
+                task.running_since = None
+            elif event.source is TaskState.CREATED and event.target is TaskState.RUNNING:
+                task.started = True
+                task.running_since = self.clock.monotonic()
+        self.bus.publish(event)
+        self._poke()
+
+    def _mark_ready(self, task: Task, reason: str) -> None:
+        if task.ready:
+            return
+        task.ready = True
+        self.bus.publish(TaskReady(task.id, task.attempt, self.clock.time(), reason))
+        self._poke()
+
+    def _poke(self) -> None:
+        """Wake the tasks waiting for their dependencies: something they wait for may hold."""
+        if self._progress is not None:
+            self._progress.set()
+            self._progress = None
 
     def _publish_added(self, task: Task) -> None:
         spec = task.spec
@@ -394,6 +456,7 @@ class Orchestrator:
                 spec.kind,
                 spec.cwd,
                 spec.policy.scrollback,
+                spec.group or "",
             )
         )
 
@@ -405,22 +468,109 @@ class Orchestrator:
 
     async def _run_task(self, task: Task) -> None:
         try:
-            while await self._wait_for_slot(task):
+            while await self._wait_for_dependencies(task) and await self._wait_for_slot(task):
                 try:
+                    await self._fill_prompt(task)
                     await self._run_attempt(task)
                 finally:
                     self._limiter.release()
-                reason = self._restart_reason(task)
+                reason, delay = self._restart_reason(task)
                 if reason is None or self._stopping:
                     break
                 task.stop = None
                 task.lifecycle.restart(reason=reason)
+                if delay and not await self._back_off(task, delay, reason):
+                    break
         finally:
             if task.state is TaskState.CREATED:
                 self._never_started(task)
             task.scheduled = False
             self._scheduled -= 1
+            self._poke()  # its end is final now: its dependants know where they stand
             self._check_settled()
+
+    async def _wait_for_dependencies(self, task: Task) -> bool:
+        """Wait, taking no slot, until the task's dependencies hold; False if it must not start
+        (a dependency failed first: it ends failed, saying which; or it was stopped)."""
+        if not task.spec.depends_on:
+            return True
+        if self._stopping or task.stop is not None:
+            return False
+        shown = ""
+        with anyio.CancelScope() as scope:
+            self._queue_scopes[task.id] = scope  # interrupt and shutdown end the wait
+            try:
+                while True:
+                    where = blocked(task, self.tasks)
+                    if where.failed is not None:
+                        task.reason = f"dependency {where.failed} failed"
+                        task.lifecycle.fail(reason=task.reason)
+                        self._publish_exit(task)
+                        return False
+                    if not where.waiting:
+                        return True
+                    if where.text != shown:
+                        shown = where.text
+                        self._publish_waiting(task, shown)
+                    if self._progress is None:
+                        self._progress = anyio.Event()
+                    await self._progress.wait()
+            finally:
+                del self._queue_scopes[task.id]
+                if shown:
+                    self._publish_waiting(task, "")
+        return not scope.cancelled_caught
+
+    async def _fill_prompt(self, task: Task) -> None:
+        """An agent task's `{{ tasks.NAME.FIELD }}`: what its dependencies produced, filled in
+        as it starts (each attempt from the template: a dependency may have run again)."""
+        agent = task.spec.agent
+        if agent is None or "{{" not in (task.prompt_template or agent.prompt):
+            return
+        from dataclasses import replace
+
+        from oneshot_tui.core.templates import render
+
+        task.prompt_template = task.prompt_template or agent.prompt
+        task.spec = replace(task.spec, agent=replace(agent, prompt=task.prompt_template))
+        values = template_values(task, self.tasks)
+        values.update(await anyio.to_thread.run_sync(diff_stats, task, self.tasks))
+        prompt = render(task.prompt_template, values)
+        task.spec = replace(task.spec, agent=replace(agent, prompt=prompt))
+
+    def _publish_waiting(self, task: Task, on: str) -> None:
+        self.bus.publish(TaskWaiting(task.id, task.attempt, self.clock.time(), on))
+
+    async def _back_off(self, task: Task, delay: float, reason: str) -> bool:
+        """Wait `delay` seconds (on the run's clock) before a restart, taking no slot; False if
+        the task was stopped or the run ends meanwhile."""
+        now = self.clock.monotonic()
+        resume_at = now + delay
+        policy = task.spec.policy
+        self.bus.publish(
+            RetryScheduled(
+                task.id,
+                task.attempt,
+                self.clock.time(),
+                delay,
+                self.clock.time() + delay,
+                reason,
+                task.restarts,
+                policy.max_restarts,
+                restart=True,
+            )
+        )
+        with anyio.CancelScope() as scope:
+            self._queue_scopes[task.id] = scope
+            try:
+                while (left := resume_at - self.clock.monotonic()) > 0:
+                    if self._stopping or task.stop is not None:
+                        return False
+                    # Short steps: the clock may be a test's, moved by hand.
+                    await anyio.sleep(min(left, 0.1))
+            finally:
+                del self._queue_scopes[task.id]
+        return not scope.cancelled_caught and not self._stopping and task.stop is None
 
     async def _wait_for_slot(self, task: Task) -> bool:
         if self._stopping or task.stop is not None:
@@ -441,19 +591,25 @@ class Orchestrator:
             return False
         return True
 
-    def _restart_reason(self, task: Task) -> str | None:
-        """Why the task's next attempt starts at once, or None if it does not."""
+    def _restart_reason(self, task: Task) -> tuple[str | None, float]:
+        """Why the task's next attempt starts, and after how many seconds; (None, 0) if none."""
         if task.inbox:  # a message came during the turn: the next turn is the agent's answer
             task.fresh_start, task.continuing = False, True
-            return "a message from the user"
+            return "a message from the user", 0.0
         stop = task.stop
-        if stop is not None:
-            return stop.reason if stop.restart else None
+        if stop is not None:  # stopped: only a stop that asked for it restarts (never a policy)
+            return (stop.reason if stop.restart else None), 0.0
         if self._restarts_lost(task):
             task.lost_restarts += 1
             allowed = task.spec.policy.restart_on_node_lost
-            return f"node lost: restart {task.lost_restarts} of {allowed}"
-        return None
+            return f"node lost: restart {task.lost_restarts} of {allowed}", 0.0
+        policy = task.spec.policy
+        if not self._policy_restarts(task):
+            return None, 0.0
+        task.restarts += 1
+        ended = task.reason or str(task.state)
+        reason = f"restart {task.restarts} of {policy.max_restarts} after {ended}"
+        return reason, restart_delay(task.restarts, policy.restart_backoff)
 
     def _restarts_lost(self, task: Task) -> bool:
         """The task lost its node, and its policy says to start it again."""
@@ -489,20 +645,23 @@ class Orchestrator:
                     worktree = await self.workspaces.enter(task)
                     if task.stop is not None or self._stopping:
                         return  # stopped while its worktree was being made: never started
-                    outcome = await self._body_factory(task.spec).run(
-                        Attempt(
-                            task,
-                            self.bus,
-                            self.clock,
-                            output_log,
-                            run_id=self.run_id,
-                            redactor=self.redactor,
-                            data_dir=self.data_dir,
-                            worktree=worktree,
-                            backend=self.backend,
-                            agents=self.agent_pool,
-                        )
+                    attempt = Attempt(
+                        task,
+                        self.bus,
+                        self.clock,
+                        output_log,
+                        run_id=self.run_id,
+                        redactor=self.redactor,
+                        data_dir=self.data_dir,
+                        worktree=worktree,
+                        backend=self.backend,
+                        agents=self.agent_pool,
+                        peers=self.tasks,
                     )
+                    outcome = await self.workspaces.set_up(attempt)
+                    if outcome is not None or task.stop is not None:
+                        return  # its worktree could not be set up (or it was stopped meanwhile)
+                    outcome = await self._body_factory(task.spec).run(attempt)
                 except SpawnError as exc:
                     outcome = Outcome(False, str(exc))
                 except ProcessLost as exc:
@@ -546,8 +705,17 @@ class Orchestrator:
             task.state is TaskState.FAILED
             and self.settings.fail_fast
             and not self._restarts_lost(task)
+            and not self._policy_restarts(task)
         ):
             self.shutdown(f"fail-fast: {task.id} failed")
+
+    def _policy_restarts(self, task: Task) -> bool:
+        """The task's restart policy will start it again (so its failure is not final yet)."""
+        policy = task.spec.policy
+        wanted = policy.restart == "always" or (
+            policy.restart == "on-failure" and task.state is TaskState.FAILED
+        )
+        return wanted and task.stop is None and task.restarts < policy.max_restarts
 
     def _publish_exit(self, task: Task) -> None:
         status = task.exit_status

@@ -96,6 +96,23 @@ class Task:
     conversation: list[str] = field(default_factory=list)
     """Agent tasks: the turns so far as text (the user's messages, the agent's answers), for a
     next turn on an agent that cannot resume its session (it gets them in its prompt)."""
+    started: bool = False
+    """The current attempt's process started (what `depends_on = { x = "started" }` waits for)."""
+    running_since: float | None = None
+    """Monotonic time the current attempt's process started (for `ready_after`)."""
+    ready: bool = False
+    """The current attempt is ready: its `ready_line` was written or `ready_after` passed."""
+    watch_lines: Callable[[str], None] | None = None
+    """Given the task's display text as it arrives, when it has a `ready_line` to look for."""
+    restarts: int = 0
+    """Attempts its restart policy has started so far (bounded by `max_restarts`)."""
+    worktree_set_up: bool = False
+    """Its worktree's `worktree_setup` ran and succeeded (a later attempt does not run it)."""
+    prompt_template: str = ""
+    """Agent tasks whose prompt uses `{{ tasks.NAME.FIELD }}`: the prompt as written (the spec's
+    is filled in at each start)."""
+    answer: str = ""
+    """Agent and loop tasks: the latest final answer (`{{ tasks.NAME.result }}` in a prompt)."""
 
     @classmethod
     def create(

@@ -24,6 +24,8 @@ from oneshot_tui.store.paths import ensure_private_dir, worktree_dir
 
 if TYPE_CHECKING:
     from oneshot_tui.core.worktree import WorktreeInfo
+    from oneshot_tui.orchestrator.attempt import Attempt
+    from oneshot_tui.orchestrator.body import Outcome
 
 
 class Workspaces:
@@ -76,9 +78,35 @@ class Workspaces:
             raise WorkspaceError(f"worktree: cannot make {path.parent}: {exc}") from None
         # Two names may make the same branch ("a b", "a-b"): `create_worktree` then picks a free
         # variant, under the lock so two tasks of this run cannot both pick it.
-        make = partial(create_worktree, cwd, str(path), branch_name(self.run_id, task.id))
+        policy = task.spec.policy
+        branch = branch_name(self.run_id, task.id)
+        make = partial(create_worktree, cwd, str(path), branch, policy.worktree_base)
         async with self._locks.setdefault(repo.top, anyio.Lock()):
-            return await anyio.to_thread.run_sync(make)
+            info = await anyio.to_thread.run_sync(make)
+        if policy.worktree_copy:
+            from oneshot_tui.workspace.worktree import copy_into
+
+            await anyio.to_thread.run_sync(copy_into, info, policy.worktree_copy)
+        return info
+
+    async def set_up(self, attempt: Attempt) -> Outcome | None:
+        """Run the task's `worktree_setup` in its new worktree, once, its output in the task's log
+        between dividers; the outcome that fails the task if it failed, else None."""
+        task = attempt.task
+        command = task.spec.policy.worktree_setup
+        if command is None or attempt.worktree is None or task.worktree_set_up:
+            return None
+        from oneshot_tui.orchestrator.body import Outcome, child_env
+        from oneshot_tui.runner.process import ProcessSpec
+
+        attempt.divider(f"worktree_setup: {command}")
+        spec = ProcessSpec(command, cwd=attempt.cwd, env=child_env(attempt))
+        status = await attempt.run_process(spec, label="worktree_setup")
+        if not status.ok:
+            return Outcome(False, f"worktree_setup failed ({status.describe()}): {command}", status)
+        task.worktree_set_up = True
+        attempt.divider("task")
+        return None
 
     async def leave(self, task: Task) -> None:
         """Report what the attempt left in the worktree (before the task's exit is published)."""

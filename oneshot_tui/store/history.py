@@ -23,6 +23,7 @@ from oneshot_tui.store.db import HistoryError, connect, explain, write_transacti
 from oneshot_tui.store.history_data import (
     AgentFields,
     AttemptRecord,
+    MergeRecord,
     ProcessRecord,
     RunRecord,
     RunStatus,
@@ -286,6 +287,43 @@ class History:
                         values,
                     ),
                 )
+
+    def record_merge(self, run_id: str, task: str, merged: MergeRecord) -> None:
+        """Record a merge back of the task's branch (or its push)."""
+        with self._reading() as conn:
+            if conn is not None:
+                m = merged
+                values = (run_id, task, m.ts, m.kind, m.branch, m.into, m.commit, m.commits, m.note)
+                write_transaction(
+                    conn,
+                    lambda c: c.execute(
+                        "INSERT INTO merges (run_id, task, ts, kind, branch, into_ref, commit_id,"
+                        " commits, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        values,
+                    ),
+                )
+
+    def merges(self, run_id: str) -> list[MergeRecord]:
+        """The run's merges back, oldest first."""
+        with self._reading() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(
+                "SELECT * FROM merges WHERE run_id = ? ORDER BY ts, rowid", (run_id,)
+            ).fetchall()
+            return [
+                MergeRecord(
+                    row["task"],
+                    row["ts"],
+                    row["kind"],
+                    row["branch"],
+                    row["into_ref"],
+                    row["commit_id"],
+                    row["commits"],
+                    row["note"],
+                )
+                for row in rows
+            ]
 
     def attempts(self, run_id: str, task: str | None = None) -> list[AttemptRecord]:
         """The attempts that started (each has its own log), by task then attempt number."""

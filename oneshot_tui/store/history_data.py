@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from oneshot_tui.core.events import TaskResult
+from oneshot_tui.core.record import record
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
 from oneshot_tui.store.run_origin import LOST_REASON as LOST_REASON
@@ -153,3 +154,20 @@ class ProcessRecord:
     label: str
     started: float
     ended: float | None
+
+
+@record
+class MergeRecord:
+    """A task's branch merged back into the branch it started from (or pushed), as recorded."""
+
+    task: str
+    ts: float
+    kind: str
+    """fast-forward, merge commit, squash, up to date or pushed."""
+    branch: str
+    into: str
+    """The branch merged into, or the remote pushed to."""
+    commit: str
+    """HEAD of `into` afterwards (the branch's commit when pushed)."""
+    commits: int
+    note: str = ""

@@ -163,11 +163,31 @@ STEP_4_STATS = (
     # (the tasks primary key): one pass, no further index needed.
 )
 
+STEP_5_MERGES = (
+    # One row per merge back (`oneshot-tui merge`, `M`): what was merged into what, how, and the
+    # commit it gave; `kind` is fast-forward, merge commit, squash, up to date or pushed.
+    """
+    CREATE TABLE merges (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        task TEXT NOT NULL,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        into_ref TEXT NOT NULL,
+        commit_id TEXT NOT NULL,
+        commits INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    "CREATE INDEX merges_by_run ON merges (run_id, task)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     STEP_1_HISTORY,
     STEP_2_AGENT_FIELDS,
     STEP_3_WORKTREES,
     STEP_4_STATS,
+    STEP_5_MERGES,
 )
 """Step N (1-based) takes the file from version N-1 to version N."""
 

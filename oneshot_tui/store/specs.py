@@ -15,6 +15,7 @@ from oneshot_tui.core.spec import (
     AgentSettings,
     Budget,
     IdleAction,
+    JudgeSettings,
     LoopSettings,
     RunSettings,
     TaskPolicy,
@@ -78,6 +79,13 @@ def _spec_to_json(spec: TaskSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "agent": _hide_secrets(_agent_to_json(spec.agent)) if spec.agent else None,
         "loop": _loop_to_json(spec.loop) if spec.loop else None,
+        "depends_on": dict(spec.depends_on),
+        "ready_line": spec.ready_line,
+        "ready_after": spec.ready_after,
+        "group": spec.group,
+        "judge": None
+        if spec.judge is None
+        else {"candidates": list(spec.judge.candidates), "keep_losers": spec.judge.keep_losers},
     }
 
 
@@ -179,6 +187,8 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
     policy_kwargs = {k: v for k, v in policy_data.items() if k in known}
     if "idle_action" in policy_kwargs:
         policy_kwargs["idle_action"] = IdleAction(policy_kwargs["idle_action"])
+    if "worktree_copy" in policy_kwargs:
+        policy_kwargs["worktree_copy"] = tuple(policy_kwargs["worktree_copy"] or ())
     return TaskSpec(
         name=str(data["name"]),
         command=command,
@@ -188,7 +198,19 @@ def spec_from_json(data: dict[str, Any], environ: dict[str, str] | None = None) 
         kind=str(data.get("kind") or "command"),
         agent=_agent_from_json(agent) if isinstance(agent, dict) else None,
         loop=_loop_from_json(data["loop"]) if isinstance(data.get("loop"), dict) else None,
+        depends_on={str(k): str(v) for k, v in (data.get("depends_on") or {}).items()},
+        ready_line=data.get("ready_line"),
+        ready_after=data.get("ready_after"),
+        group=data.get("group"),
+        judge=_judge_from_json(data.get("judge")),
     )
+
+
+def _judge_from_json(data: Any) -> JudgeSettings | None:
+    if not isinstance(data, dict):
+        return None
+    candidates = tuple(str(name) for name in data.get("candidates") or ())
+    return JudgeSettings(candidates, bool(data.get("keep_losers", False)))
 
 
 def settings_to_json(settings: RunSettings) -> dict[str, Any]:

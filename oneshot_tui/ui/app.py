@@ -46,6 +46,7 @@ from oneshot_tui.ui.messages import (
     EngineWarning,
     HistoryRequested,
     LiveRequested,
+    MergeRequested,
     QuitRequested,
     TaskCommand,
 )
@@ -298,6 +299,19 @@ class OneshotApp(App[int]):
             self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
         elif task_id is not None and message.command in TASK_COMMANDS:
             self.command(message.command, tasks=[task_id])
+
+    @on(MergeRequested)
+    def _merge_requested(self, message: MergeRequested) -> None:
+        self.notify(f"merging {message.worktree.branch}…", timeout=3)
+        self.run_worker(lambda: self._merge(message), thread=True, group="merge", exclusive=False)
+
+    def _merge(self, message: MergeRequested) -> None:
+        from oneshot_tui.ui.merging import merge_task  # the git layer: on first use
+
+        ok, text = merge_task(self.data_dir, self.model.run_id, message.task_id, message.worktree)
+        self.call_from_thread(
+            self.notify, text, severity="information" if ok else "warning", timeout=10
+        )
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:

@@ -99,12 +99,22 @@ def retry_text(info: TaskInfo, now: float) -> str:
         return ""
     left = retry.resume_at - now
     which = f"{retry.retry}/{retry.retries}" if retry.retries else f"{retry.retry or ''}".strip()
-    label = f"agent retries {which}".rstrip() if retry.by_agent else f"retry {which}"
+    word = "restart" if retry.restart else "retry"
+    label = f"agent retries {which}".rstrip() if retry.by_agent else f"{word} {which}"
     if left <= 0:
         return f"{label}: retrying…"
     # Whole seconds, rounded up: a countdown that reads "0.4s" or "in 0s" while waiting is noise.
     shown = f"{math.ceil(left)}s" if left < 60 else duration(left)
     return f"{label} in {shown}"
+
+
+def countdown(info: TaskInfo, now: float) -> str:
+    """A restart policy's wait, short for the task list: `⏳4s`; empty otherwise."""
+    retry = info.retry
+    if retry is None or not retry.restart or info.state is not TaskState.CREATED:
+        return ""
+    left = max(retry.resume_at - now, 0.0)
+    return f"⏳{math.ceil(left)}s" if left < 60 else f"⏳{duration(left)}"
 
 
 def when(ts: float) -> str:

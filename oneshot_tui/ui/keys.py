@@ -56,6 +56,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("v", "verdicts", "Verdicts"),
     # Likewise: in the footer only in a run with worktree tasks.
     Binding("d", "diff", "Diff"),
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("M", "merge", "Merge back", key_display="M", show=False),
     *_SEARCH,
     Binding("escape", "clear_search", "Clear search", show=False),
     *_SCROLL,
@@ -91,6 +93,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),
+    ("M", "merge an ended worktree task's branch back"),
     ("/  n  N", "search the output; next / previous match"),
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),

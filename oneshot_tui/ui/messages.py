@@ -9,6 +9,7 @@ from typing import Any
 from textual.message import Message
 
 from oneshot_tui.core.events import Event
+from oneshot_tui.core.worktree import WorktreeInfo
 
 UiEvent = Event
 
@@ -65,6 +66,14 @@ class TaskCommand(Message):
     table: dict[str, Any] | None = None
     text: str = ""
     """The message, for "send"."""
+
+
+@dataclass
+class MergeRequested(Message):
+    """The user asked to merge an ended worktree task's branch back (M)."""
+
+    task_id: str
+    worktree: WorktreeInfo
 
 
 @dataclass

@@ -16,6 +16,7 @@ from oneshot_tui.core.events import (
     AgentChosen,
     AttentionChanged,
     Event,
+    JudgeVerdict,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -28,6 +29,8 @@ from oneshot_tui.core.events import (
     StateChanged,
     TaskAdded,
     TaskExited,
+    TaskReady,
+    TaskWaiting,
     TotalsChanged,
     WorktreeFinished,
     WorktreeReady,
@@ -74,6 +77,8 @@ class RetryInfo:
     reason: str
     by_agent: bool = False
     """The agent CLI retries on its own (its notice), rather than the task."""
+    restart: bool = False
+    """A restart policy's wait before the next attempt."""
 
 
 @dataclass
@@ -121,6 +126,18 @@ class TaskInfo:
     """Agent tasks: the turns of its conversation so far (each message from the user starts one)."""
     queued_messages: int = 0
     """Messages waiting for the agent's current turn to end."""
+    waiting: str = ""
+    """What a queued task waits for among its dependencies ("build (completed)"), else empty."""
+    ready: str = ""
+    """Why the current attempt counts as ready (its ready line, or its time), else empty."""
+    group: str = ""
+    """Best of N: the group (its judge's name) this task belongs to."""
+    winner: str = ""
+    """A best-of-N judge: the replica it named; a replica: its own name if it won."""
+    lost: bool = False
+    """A best-of-N replica the judge did not pick."""
+    judgement: JudgeVerdict | None = None
+    """A best-of-N judge: its verdict (winner, reasons, losers), for the `v` screen."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -238,8 +255,26 @@ class RunModel:
             elif isinstance(event, RetryScheduled):
                 info = self._info(event.task_id, changes)
                 info.retry = RetryInfo(
-                    event.resume_at, event.retry, event.retries, event.reason, event.by_agent
+                    event.resume_at,
+                    event.retry,
+                    event.retries,
+                    event.reason,
+                    event.by_agent,
+                    event.restart,
                 )
+                changes.rows.add(event.task_id)
+            elif isinstance(event, TaskWaiting):
+                self._info(event.task_id, changes).waiting = event.on
+                changes.rows.add(event.task_id)
+            elif isinstance(event, JudgeVerdict):
+                judge = self._info(event.task_id, changes)
+                judge.winner, judge.judgement = event.winner, event
+                self._info(event.winner, changes).winner = event.winner
+                for loser in event.losers:
+                    self._info(loser, changes).lost = True
+                changes.rows.update((event.task_id, event.winner, *event.losers))
+            elif isinstance(event, TaskReady):
+                self._info(event.task_id, changes).ready = event.reason
                 changes.rows.add(event.task_id)
             elif isinstance(event, MessageSent):
                 info = self._info(event.task_id, changes)
@@ -255,7 +290,8 @@ class RunModel:
                 changes.run = True  # the status bar counts them
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
-                    self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info = self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info.group = event.group
                     changes.added.append(event.task_id)
             elif isinstance(event, RunStarted):
                 self.run_id, self.log_dir = event.run_id, event.log_dir
@@ -330,7 +366,7 @@ class RunModel:
             info.attempt = event.attempt
             info.started_ts = info.ended_ts = info.last_output_ts = None
             info.exit_code = info.signal = info.duration = None
-            info.reason = info.activity = info.step = ""
+            info.reason = info.activity = info.step = info.ready = ""
             info.retry = None
             if info.loop is not None:  # the verdicts so far stay: they are the task's history
                 info.loop.role, info.loop.iteration = "", 0
@@ -339,6 +375,8 @@ class RunModel:
                 changes.output[event.task_id] = changes.output.get(event.task_id, 0) + 1
             return
         info.attempt = event.attempt
+        if event.source is TaskState.CREATED:  # it started, or ended without starting
+            info.waiting = ""
         if event.source is TaskState.CREATED and event.target is TaskState.RUNNING:
             info.started_ts = info.last_output_ts = event.ts
         if event.target.ended:

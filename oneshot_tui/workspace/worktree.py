@@ -69,18 +69,25 @@ def _task_cwd(path: str, prefix: str) -> str:
     return cwd
 
 
-def create_worktree(cwd: str, path: str, branch: str) -> WorktreeInfo:
-    """A new worktree at `path` on a new branch (`branch`, or a free variant of it) from the HEAD
-    commit of the repository `cwd` is in. `path` must not exist; its parent must."""
+def create_worktree(cwd: str, path: str, branch: str, base: str | None = None) -> WorktreeInfo:
+    """A new worktree at `path` on a new branch (`branch`, or a free variant of it) from `base`
+    (a branch, tag or commit; None: the HEAD commit) of the repository `cwd` is in. `path` must
+    not exist; its parent must."""
     path = os.path.abspath(path)  # git would resolve a relative one against the repository
     repo = find_repository(cwd)
     top = repo.top
-    head = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], top, check=False)
+    start = "HEAD" if base is None else base
+    head = run_git(["rev-parse", "--verify", "--quiet", f"{start}^{{commit}}"], top, check=False)
+    if head.returncode != 0 and base is not None:
+        raise WorkspaceError(f'worktree_base "{base}" is not a branch, tag or commit of {top}')
     if head.returncode != 0:
         raise WorkspaceError(f"worktree: the repository {top} has no commits yet")
     base_commit = head.stdout.decode().strip()
-    symbolic = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], top, check=False)
-    base_ref = symbolic.stdout.decode("utf-8", "surrogateescape").strip() or None
+    if base is None:
+        symbolic = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], top, check=False)
+        base_ref = symbolic.stdout.decode("utf-8", "surrogateescape").strip() or None
+    else:  # a branch is what the task started from (and merges back into); a tag or commit not
+        base_ref = base if branch_exists(top, base) else None
     name = free_branch(top, branch)
     try:
         run_git(["worktree", "add", "--quiet", "-b", name, path, base_commit], top)
@@ -94,6 +101,24 @@ def create_worktree(cwd: str, path: str, branch: str) -> WorktreeInfo:
         base_ref=base_ref,
         cwd=_task_cwd(path, repo.prefix),
     )
+
+
+def copy_into(info: WorktreeInfo, names: tuple[str, ...]) -> None:
+    """Copy `names` (relative to the user's checkout) into the new worktree at the same places:
+    the files git does not carry. A missing one is a WorkspaceError naming it."""
+    for name in names:
+        source = os.path.join(info.repo, name)
+        target = os.path.join(info.path, name)
+        if not os.path.lexists(source):
+            raise WorkspaceError(f"worktree_copy: {name} is not in {info.repo}")
+        try:
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            if os.path.isdir(source) and not os.path.islink(source):
+                shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, target, follow_symlinks=False)
+        except OSError as exc:
+            raise WorkspaceError(f"worktree_copy: cannot copy {name}: {exc}") from None
 
 
 def reopen_worktree(info: WorktreeInfo) -> WorktreeInfo:

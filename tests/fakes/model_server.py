@@ -6,6 +6,9 @@ Scripted by markers in the conversation, the same rule for every protocol:
 2. the prompt has `RUN_TOOL[: cmd]` and a shell tool is offered -> a call of that tool;
 3. otherwise -> "FAKE_REPLY: hello from the fake model".
 
+A best-of-N judge's prompt (it holds `<candidates>`) gets `{"winner", "reasons"}` naming the
+first candidate whose block (result or diff) has `FAKE_PREFERRED`, else the first one.
+
 An auditor's prompt (it holds `<worker-result>`) gets a JSON verdict: DONE, or RETRY on audit #1
 when the request says `FAKE_RETRY_FIRST`, or the verdict named by `FAKE_VERDICT:<V>`; an auditor
 is never asked to run a tool. Where the CLI offers a structured-output tool (claude's
@@ -194,6 +197,9 @@ def plan(
         else:
             reply.text = json.dumps(verdict)
         return reply
+    if "<candidates>" in joined:
+        reply.text = json.dumps(_judgement(joined))
+        return reply
     command = None
     for text in prompt_texts:
         named = _CALL.search(text)
@@ -222,6 +228,18 @@ def plan(
         reply.pieces = int(deltas.group(1))
         reply.text = " ".join(f"FAKE_DELTA {i + 1} of {reply.pieces}." for i in range(reply.pieces))
     return reply
+
+
+_CANDIDATE = re.compile(r'<candidate name="([^"]+)">(.*?)</candidate>', re.DOTALL)
+
+
+def _judgement(joined: str) -> dict[str, str]:
+    candidates = _CANDIDATE.findall(joined)
+    preferred = [name for name, body in candidates if "FAKE_PREFERRED" in body]
+    if preferred:
+        return {"winner": preferred[0], "reasons": "its diff has FAKE_PREFERRED"}
+    first = candidates[0][0] if candidates else ""
+    return {"winner": first, "reasons": "no candidate stood out: the first"}
 
 
 def _verdict(joined: str) -> dict[str, str]:

@@ -332,3 +332,31 @@ def test_logs_follow_prints_a_live_log_to_its_end(tmp_path: Path) -> None:
     expected = b"".join(b"line %d\n" % i for i in range(1, 9)) + b"tail"
     assert follower.stdout == expected
     assert cli_bytes("logs", "last").stdout == expected
+
+
+def test_rerun_failed_takes_what_did_not_complete_and_keeps_its_order(tmp_path: Path) -> None:
+    # build fails until a marker exists; test waits for build (failed) and lint (completed).
+    (tmp_path / "tasks.toml").write_text(
+        '[[task]]\nname = "lint"\ncommand = "echo lint"\n'
+        '[[task]]\nname = "build"\ncommand = "test -f marker && echo built > out"\n'
+        '[[task]]\nname = "test"\ncommand = "cat out"\ndepends_on = ["build", "lint"]\n'
+    )
+    first = cli("run", "tasks.toml", "--no-ui", cwd=tmp_path)
+    assert first.returncode == 1
+    tasks = {t["name"]: t for t in cli_json("show", "last")["tasks"]}
+    assert tasks["test"]["state"] == "failed"
+    assert tasks["test"]["reason"] == "dependency build failed"
+
+    (tmp_path / "marker").write_text("")
+    rerun = cli("rerun", "last", "--failed", "--json", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    events = ndjson(rerun.stdout)
+    assert [e["task"] for e in events if e["event"] == "task_added"] == ["build", "test"]
+    # test waited for build again (lint completed before: it is not waited for).
+    assert [e["on"] for e in events if e["event"] == "waiting"] == ["build (completed)", ""]
+    started = {e["task"]: e["ts"] for e in events if e["event"] == "state" and e["to"] == "running"}
+    ended = {e["task"]: e["ts"] for e in events if e["event"] == "exit"}
+    assert ended["build"] <= started["test"]
+    assert [e["line"] for e in events if e["event"] == "output" and e["task"] == "test"] == [
+        "built"
+    ]

@@ -18,6 +18,7 @@ from oneshot_tui.ui.keys import MAIN_BINDINGS
 from oneshot_tui.ui.messages import (
     DetachRequested,
     HistoryRequested,
+    MergeRequested,
     QuitRequested,
     TaskCommand,
 )
@@ -43,6 +44,7 @@ class MainScreen(TasksScreen):
         "next_needing",
         "verdicts",
         "diff",
+        "merge",
         "search_step",
         "clear_search",
     )
@@ -157,7 +159,7 @@ class MainScreen(TasksScreen):
 
     def action_verdicts(self) -> None:
         info = self.selected_info
-        if info is not None and info.loop is not None:
+        if info is not None and (info.loop is not None or info.judgement is not None):
             self.app.push_screen(VerdictScreen(info))
 
     def action_diff(self) -> None:
@@ -166,6 +168,11 @@ class MainScreen(TasksScreen):
             from oneshot_tui.ui.screens.diff import DiffScreen  # the git layer: on first use
 
             self.app.push_screen(DiffScreen(info.task_id, info.worktree))
+
+    def action_merge(self) -> None:
+        info = self.selected_info
+        if info is not None and info.worktree is not None and info.state.ended:
+            self.post_message(MergeRequested(info.task_id, info.worktree))
 
     def action_history(self) -> None:
         self.post_message(HistoryRequested())
@@ -207,9 +214,17 @@ class MainScreen(TasksScreen):
             if info is not None and info.worktree is not None:
                 return True
             return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
-        if action == "verdicts":
-            # Greyed for a task that is not a loop; hidden in a run without loops (footer room).
-            if info is not None and info.loop is not None:
+        if action == "merge":
+            # An ended worktree task; greyed otherwise, hidden in a run without worktrees.
+            if info is not None and info.worktree is not None and info.state.ended:
                 return True
-            return None if any(t.loop is not None for t in self.model.tasks.values()) else False
+            return None if any(t.worktree is not None for t in self.model.tasks.values()) else False
+        if action == "verdicts":
+            # Greyed for a task that is not a loop or a judge with its verdict; hidden in a run
+            # without loops and judges (footer room).
+            if info is not None and (info.loop is not None or info.judgement is not None):
+                return True
+            judged = any(t.judgement is not None for t in self.model.tasks.values())
+            loops = any(t.loop is not None for t in self.model.tasks.values())
+            return None if loops or judged else False
         return super().check_action(action, parameters)

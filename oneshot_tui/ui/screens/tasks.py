@@ -46,7 +46,7 @@ class TasksScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.make_status_bar()
         with Horizontal(id="body"):
-            yield TaskList(self.model)
+            yield TaskList(self.model, self._now)
             yield TaskPane(self._now)
         # ctrl+p (the palette) is listed in the help screen: the footer needs the room at 80 cols.
         yield Footer(compact=True, show_command_palette=False)
@@ -75,8 +75,11 @@ class TasksScreen(Screen[None]):
         self._select(0)
 
     def tick(self) -> None:
-        """A second passed: redraw the times."""
+        """A second passed: redraw the times (and the list's restart countdowns)."""
         self.pane.title_bar.refresh()
+        for task_id, info in self.model.tasks.items():
+            if info.retry is not None and info.retry.restart:
+                self.task_list.refresh_task(task_id)
 
     # -- selection -------------------------------------------------------------------------------
 

@@ -33,8 +33,25 @@ def _feedback(text: str) -> Text:
     return Text("\n".join(lines), style="" if text.strip() else "italic dim")
 
 
+def judgement(info: TaskInfo) -> RenderableType:
+    """A best-of-N judge's verdict: the winner, the judge's reasons in full, the others."""
+    verdict = info.judgement
+    if verdict is None:
+        return Text("No verdict yet: the judge has not answered.", style="italic dim")
+    title = Text()
+    title.append(" WINNER ", style="bold #101010 on #5fafff")
+    title.append(f"  {verdict.winner}", style="bold")
+    others = Text("\n")
+    for loser in verdict.losers:
+        gone = " (worktree and branch removed)" if loser in verdict.removed else " (kept)"
+        others.append(f"{loser}{gone}\n", style="dim")
+    return Group(title, Padding(_feedback(verdict.reasons), (1, 0, 0, 2)), others)
+
+
 def verdict_history(info: TaskInfo) -> RenderableType:
     """Every verdict of the task, oldest first, with its feedback in full."""
+    if info.loop is None and info.judgement is not None:
+        return judgement(info)
     loop = info.loop or LoopInfo()
     parts: list[RenderableType] = []
     phase = phase_text(info)

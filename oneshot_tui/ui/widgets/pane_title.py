@@ -60,6 +60,12 @@ class PaneTitle(Widget):
         timing = timing_text(info, now)
         if timing:
             text.append(f"  {timing}")
+        if info.winner and info.winner != info.task_id:
+            text.append(f"  winner {info.winner}", style="bold green")
+        if info.waiting and info.state is TaskState.CREATED:
+            text.append(f"  waiting for {info.waiting}", style="bold yellow")
+        elif info.ready and info.state.active:
+            text.append("  ready", style="bold green")
         retry = retry_text(info, now)
         if retry:
             text.append(f"  ⏳ {retry}", style="bold yellow")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
@@ -13,7 +14,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from oneshot_tui.core.printable import one_line
-from oneshot_tui.ui.format import look, short_phase
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.format import countdown, look, short_phase
 from oneshot_tui.ui.model import RunModel
 
 NEEDS_MARK = "!"
@@ -48,9 +50,17 @@ class TaskList(ScrollView, can_focus=False):
             super().__init__()
             self.index = index
 
-    def __init__(self, model: RunModel, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        model: RunModel,
+        now: Callable[[], float] | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.model = model
+        self._now = now
+        """The time, for a restart's countdown (None: no countdown)."""
         self.selected = 0
         self._paint_width = 0
         self._styles: dict[str, Style] = {}
@@ -117,14 +127,25 @@ class TaskList(ScrollView, can_focus=False):
         info = self.model.tasks[order[index]]
         entry = look(info.state)
         label = entry.label
-        # Muted after the name: the attempt (×2) and a running loop's step ("w2/3": worker,
-        # iteration 2 of 3; "a2/3": its auditor).
+        if info.waiting and info.state is TaskState.CREATED:
+            label = "waiting"  # for its dependencies (the pane says which), not for a slot
+        # Muted after the name: the attempt (×2), a running loop's step ("w2/3": worker,
+        # iteration 2 of 3; "a2/3": its auditor) and a restart's countdown (⏳4s).
         extra = f" ×{info.attempt}" if info.attempt > 1 else ""
         phase = short_phase(info)
         if phase:
             extra += f" {phase}"
+        wait = countdown(info, self._now()) if self._now is not None else ""
+        if wait:
+            extra += f" {wait}"
+        if info.winner and info.winner == info.task_id:
+            extra += " 🏆"
+        elif info.lost:
+            extra += " lost"
         room = width - 3 - len(label) - len(extra) - 1
         name = one_line(info.task_id)  # a name may hold a newline or an escape sequence
+        if info.group and name != info.group and name.startswith(info.group):
+            name = "  " + name[len(info.group) :]  # a replica, under its group's judge: "  #2"
         if room < 4:  # narrow: drop the state word, the icon still says it
             label = ""
             room = width - 3 - len(extra)

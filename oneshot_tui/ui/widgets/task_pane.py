@@ -33,6 +33,8 @@ class SearchInput(Input):
 
 def _empty_text(info: TaskInfo) -> str:
     if info.state is TaskState.CREATED:
+        if info.waiting:
+            return f"(waiting for {info.waiting})"
         return "(queued: waiting for a free slot)"
     return "(no output yet)" if info.state.active else "(no output)"
 
