@@ -12,7 +12,7 @@ from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.app import make_app
 from tests.fakes import fake
-from tests.ui.driving import list_row, stop_app, title_text, until
+from tests.ui.driving import list_row, main_screen, stop_app, title_text, until
 
 FAST = RunSettings(max_concurrent=4, heartbeat_interval=0.05)
 
@@ -27,6 +27,8 @@ async def test_a_task_waiting_for_a_dependency_shows_on_what(data_dir: Path) -> 
     async with app.run_test(size=(120, 24)) as pilot:
         await until(pilot, lambda: "waiting" in list_row(app, 1))
         assert "queued" not in list_row(app, 1)
+        bar = main_screen(app).status_bar.render().plain
+        assert "1 waiting" in bar and "queued" not in bar
         await pilot.press("j")
         await until(pilot, lambda: "waiting for server (ready)" in title_text(app))
         assert app.model.tasks["client"].state is TaskState.CREATED

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.format import STATE_ORDER, look
 from oneshot_tui.ui.model import RunModel
 
@@ -52,13 +53,19 @@ class StatusBar(Widget):
             shown = f"! {needing} need you" if wide else f"! {needing}"
             text.append(shown, style="bold black on yellow")
         counts = model.counts()
+        # Queued tasks that wait for their dependencies (not for a slot) are counted apart.
+        waiting = sum(1 for t in model.tasks.values() if t.waiting and t.state is TaskState.CREATED)
         for state in STATE_ORDER:
-            n = counts.get(state, 0)
+            n = counts.get(state, 0) - (waiting if state is TaskState.CREATED else 0)
             if n:
                 entry = look(state)
                 text.append(" ")
                 shown = f"{entry.icon} {n} {entry.label}" if wide else f"{entry.icon} {n}"
                 text.append(shown, style=entry.colour)
+            if state is TaskState.CREATED and waiting:
+                entry = look(state)
+                shown = f"{entry.icon} {waiting} waiting" if wide else f"{entry.icon} {waiting}w"
+                text.append(f" {shown}", style=entry.colour)
         if self.slots:
             text.append(f"  slots {self.in_use}/{model.max_concurrent}", style="bold")
         if self.phase:
