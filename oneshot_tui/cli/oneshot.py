@@ -18,6 +18,7 @@ from typing import Any
 
 from oneshot_tui import __version__
 from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
+from oneshot_tui.core.stdio import guard_standard_fds
 
 PROG = "oneshot"
 
@@ -458,6 +459,7 @@ def stop_lost_owner(data_dir: Path, owner: dict[str, Any], grace: float) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    guard_standard_fds()  # before anything opens a file: `>&-` must not make a log stdout
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
     try:
