@@ -10,7 +10,7 @@ PROG = "oneshot-tui"
 
 EXIT_CODES_HELP = """exit codes:
   0    every task completed
-  1    a task failed or was interrupted
+  1    a task failed or was interrupted, or stdout/stderr could not be written
   2    usage or configuration error (nothing was started)
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM; every child is gone first
 """

@@ -11,7 +11,8 @@ class ExitCode(IntEnum):
     OK = 0
     """Every task completed."""
     FAILED = 1
-    """Some task failed or was interrupted (or, for `oneshot`, the auditor never said DONE)."""
+    """Some task failed or was interrupted (or, for `oneshot`, the auditor never said DONE); or a
+    headless run could not write its stdout or stderr (the run itself went on to its end)."""
     USAGE = 2
     """A usage or configuration error: nothing was started."""
     SIGHUP = 128 + signal.SIGHUP

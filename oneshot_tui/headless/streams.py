@@ -63,7 +63,7 @@ class HeadlessStreams:
         self.err = self.out if share else StreamWriter(2, "stderr", self._waker)
         for fd, writer in ((1, self.out), (2, self.err)):
             if was_closed(fd):
-                writer.fail(closed_error(writer.name))
+                writer.fail(closed_error())
         self.log_dir = log_dir
         self.stopping = False
         """The run is stopping: nothing waits for the reader any more (lines that find stdout

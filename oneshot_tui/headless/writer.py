@@ -186,5 +186,5 @@ def same_file(a: int, b: int) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def closed_error(name: str) -> OSError:
-    return OSError(errno.EBADF, f"{name} is closed")
+def closed_error() -> OSError:
+    return OSError(errno.EBADF, "it is closed")
