@@ -18,6 +18,9 @@ class ExitCode(IntEnum):
     SIGHUP = 128 + signal.SIGHUP
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
+    SIGPIPE = 128 + signal.SIGPIPE
+    """A command whose stdout's reader went away (`| head`) stopped quietly, as SIGPIPE stops a
+    program that does not ignore it."""
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
