@@ -290,6 +290,8 @@ class Orchestrator:
             elif policy.timeout is not None and now - task.started_at >= policy.timeout:
                 self._request_stop(task, StopRequest(f"timeout after {_seconds(policy.timeout)}"))
             elif state is TaskState.RUNNING:
+                if self.bus.needs_room(task.id):
+                    task.last_output_at = now  # held back by a slow reader of ours: not silent
                 silent = now - task.last_output_at
                 if policy.idle_threshold and silent >= policy.idle_threshold:
                     task.idle_since = now

@@ -1,7 +1,8 @@
 """A stdout that nobody reads never freezes a headless run.
 
 The guarantee: writes to stdout never block the engine. A reader that does not read slows only
-the tasks whose lines wait for it (back-pressure; what it does read is every line, in order),
+the tasks whose lines wait for it (back-pressure; what it does read is every line, in order; a
+task held back is not silent, so never idle for it),
 while timers, other tasks' logs and signals go on: SIGTERM ends the run with 143 within its grace
 even though stdout is never read.
 """
@@ -50,6 +51,9 @@ grace = "1s"
 [[task]]
 name = "flood"
 command = "yes"
+idle_threshold = "0.5s"       # held back by the unread stdout, it is not silent:
+idle_action = "interrupt"     # it must not be taken for idle, nor stopped as stalled
+idle_timeout = "0.5s"
 
 [[task]]
 name = "sleeper"
@@ -75,7 +79,8 @@ command = ["{sys.executable}", "{fake("ticker.py")}", "tick", "0.05", "100000"]
         assert b"(timeout after 1.0s)" in err.read_bytes()
         log = next((tmp_path / "data" / "runs").glob("*/ticker.log"))
         before = _lines(log)
-        _wait_until(lambda: _lines(log) >= before + 5, "the ticker's log going on", err)
+        # 40 ticks (2 s): longer than the flood's idle threshold and timeout together.
+        _wait_until(lambda: _lines(log) >= before + 40, "the ticker's log going on", err)
         proc.send_signal(signal.SIGTERM)
         # Never read, stdout must not hold the stop: the ladder's grace (1 s) and the end's short
         # wait for a reader (STOPPED_DRAIN) are all it may take.
@@ -88,6 +93,7 @@ command = ["{sys.executable}", "{fake("ticker.py")}", "tick", "0.05", "100000"]
     text = err.read_text()
     assert code == 143, text
     assert "flood: running -> interrupted (received SIGTERM)" in text
+    assert "flood: running -> idle" not in text
     assert "lines were not shown: stdout was not read while the run stopped" in text
     assert "run " in text and "exit 143 (stopped by SIGTERM)" in text
 
