@@ -74,6 +74,8 @@ class HeadlessStreams:
         """(stdout's byte count once they are written, characters per task) to acknowledge."""
         self._changed = anyio.Event()
         self._said: set[str] = set()
+        self.finished = False
+        """`finish` ran: what could be written was."""
 
     @property
     def writers(self) -> tuple[StreamWriter, ...]:
@@ -169,6 +171,7 @@ class HeadlessStreams:
                     tg.cancel_scope.cancel()
         for writer in self.writers:
             writer.close()
+        self.finished = True
         return code
 
 
@@ -189,6 +192,9 @@ def headless_streams(log_dir: str = "") -> Iterator[HeadlessStreams]:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         sys.stdout, sys.stderr = saved
+        if not streams.finished:  # left with an error: let what was printed before it out
+            for writer in streams.writers:
+                writer.join(STOPPED_DRAIN)
 
 
 def _text(writer: StreamWriter, fd: int, like: TextIO | None) -> TextIO:

@@ -116,6 +116,12 @@ class StreamWriter:
             self._closed = True
             self._cond.notify()
 
+    def join(self, timeout: float) -> None:
+        """Close, and give the thread up to `timeout` seconds to write what waits (the run ended
+        without `finish`, an error on its way out: what it printed should still come out)."""
+        self.close()
+        self._thread.join(timeout)
+
     # -- the writing thread ------------------------------------------------------------------------
 
     def _pump(self) -> None:
