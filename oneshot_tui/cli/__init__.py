@@ -13,8 +13,15 @@ import sys
 from collections.abc import Sequence
 
 from oneshot_tui import __version__
-from oneshot_tui.cli.common import COMMAND_HELP, EXIT_CODES_HELP, PROG, HelpFormatter
+from oneshot_tui.cli.common import (
+    COMMAND_HELP,
+    EXIT_CODES_HELP,
+    PROG,
+    HelpFormatter,
+    quiet_when_stdout_leaves,
+)
 from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
+from oneshot_tui.core.stdio import guard_standard_fds
 
 COMMANDS = {
     "run": ("oneshot_tui.cli.run", "add_run_parser"),
@@ -70,6 +77,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    guard_standard_fds()  # before anything opens a file: `>&-` must not make a log stdout
+    return quiet_when_stdout_leaves(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)

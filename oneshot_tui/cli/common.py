@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+
+from oneshot_tui.core.exit_codes import ExitCode
 
 PROG = "oneshot-tui"
 
 EXIT_CODES_HELP = """exit codes:
   0    every task completed
-  1    a task failed or was interrupted
+  1    a task failed or was interrupted, or stdout/stderr could not be written
   2    usage or configuration error (nothing was started)
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM; every child is gone first
+  141  stdout's reader went away (`| head`) before everything was written
 """
 
 COMMAND_HELP = {
@@ -36,6 +40,44 @@ COMMAND_HELP = {
 }
 """Each command's line in `oneshot-tui --help`, in its order: the listing needs no command's module
 (cli/__init__.py builds only the parser of the command that runs)."""
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (`-n -1` is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def broken_pipe(error: BaseException) -> bool:
+    """Whether `error` is stdout's reader going away (`| head`), alone or inside a group."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(broken_pipe(e) for e in error.exceptions)
+    return isinstance(error, BrokenPipeError)
+
+
+def quiet_when_stdout_leaves(command: Callable[[], int]) -> int:
+    """Run a command whose stdout's reader may leave before it is done (`history | head -1`):
+    then stop quietly, exit 141 (128 + SIGPIPE, like a program the signal ended), with no
+    traceback now and no complaint from the interpreter at exit. The one place for every
+    command (a live run stops its tasks first: headless/streams.py)."""
+    try:
+        try:
+            code = command()
+        finally:
+            sys.stdout.flush()  # what is still buffered (`--help`) fails here, not at exit
+    except BaseException as error:
+        if not broken_pipe(error):
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+        os.close(devnull)
+        return ExitCode.SIGPIPE
+    return code
 
 
 def terminal_columns() -> int:

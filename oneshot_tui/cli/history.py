@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from oneshot_tui.cli.common import COMMAND_HELP
+from oneshot_tui.cli.common import COMMAND_HELP, count
 from oneshot_tui.cli.history_common import (
     HISTORY_EXIT_CODES,
     RUN_HELP,
@@ -46,7 +46,7 @@ def add_history_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         epilog=HISTORY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    history.add_argument("-n", "--limit", type=int, default=20, metavar="N", help="runs to list")
+    history.add_argument("-n", "--limit", type=count, default=20, metavar="N", help="runs to list")
     history.add_argument("--all", action="store_true", help="list every run")
     history.add_argument("--json", action="store_true", help="a JSON array on stdout")
     add_data_dir(history)

@@ -77,11 +77,12 @@ def _cmd_logs(args: argparse.Namespace) -> int:
                 print(f"oneshot-tui: {name}: no log ({which})", file=sys.stderr)
                 status = ExitCode.FAILED
                 continue
-            try:
-                copy_file(chosen.log_path, out)
-            except OSError as exc:
-                print(f"oneshot-tui: {chosen.log_path}: {exc.strerror or exc}", file=sys.stderr)
+            source = _open(chosen.log_path)
+            if source is None:
                 status = ExitCode.FAILED
+                continue
+            with source:  # a failed write is stdout's (`| head`), not the log's: it propagates
+                _drain(source, out)
         out.flush()
         return status
 
@@ -92,12 +93,6 @@ def _pick(attempts: list[AttemptRecord], number: int | None) -> AttemptRecord | 
     if number is None:
         return attempts[-1]
     return next((a for a in attempts if a.attempt == number), None)
-
-
-def copy_file(path: Path, out: BinaryIO) -> None:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            out.write(chunk)
 
 
 def follow(

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from oneshot_tui import __version__
+from oneshot_tui.cli.common import quiet_when_stdout_leaves
 from oneshot_tui.core.exit_codes import ExitCode, exit_code_for, usage_error
+from oneshot_tui.core.stdio import guard_standard_fds
 
 PROG = "oneshot"
 
@@ -458,6 +460,11 @@ def stop_lost_owner(data_dir: Path, owner: dict[str, Any], grace: float) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    guard_standard_fds()  # before anything opens a file: `>&-` must not make a log stdout
+    return quiet_when_stdout_leaves(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
     try:

@@ -38,9 +38,14 @@ class Subscription:
         lossless: bool,
         max_pending_lines: int,
         output: bool = True,
+        acked: bool = False,
     ) -> None:
         self.name = name
         self.lossless = lossless
+        self.acked = acked
+        """Lossless, and a task's output holds its room until `ack`ed, not until received: the
+        headless printer acknowledges lines once stdout took them, so lines that wait in its
+        writer still hold their task back while its transitions go on."""
         self.output = output
         """False: this subscriber never sees `Output` (nor what it missed of it)."""
         self._bus = bus
@@ -146,14 +151,20 @@ class Subscription:
             if type(event) is Output:
                 self._pending_chars -= len(event.text)
                 self._pending_lines -= event.lines
-                if self.lossless:
+                if self.lossless and not self.acked:
                     self._task_chars[event.task_id] -= len(event.text)
             if self._missed:
                 event = self._attach_missed(event, out)
             out.append(event)
-        if self.lossless and out:
+        if self.lossless and out and not self.acked:
             self._bus._room_freed()
         return out
+
+    def ack(self, chars: dict[str, int]) -> None:
+        """An `acked` subscriber is done with this many characters of each task's output."""
+        for task_id, count in chars.items():
+            self._task_chars[task_id] -= count
+        self._bus._room_freed()
 
     def _attach_missed(self, event: Event, out: list[Event]) -> Event:
         if isinstance(event, RunFinished):
@@ -211,9 +222,13 @@ class EventBus:
         lossless: bool = False,
         max_pending_lines: int | None = None,
         output: bool = True,
+        acked: bool = False,
     ) -> Subscription:
-        """A new subscriber's queue; `output=False` for one that never wants task output."""
-        sub = Subscription(self, name, lossless, max_pending_lines or self._default_max, output)
+        """A new subscriber's queue; `output=False` for one that never wants task output;
+        `acked` (lossless only) for one that says when it is done with output (`ack`)."""
+        sub = Subscription(
+            self, name, lossless, max_pending_lines or self._default_max, output, lossless and acked
+        )
         if self._closed:
             sub._end()
             return sub

@@ -11,12 +11,16 @@ class ExitCode(IntEnum):
     OK = 0
     """Every task completed."""
     FAILED = 1
-    """Some task failed or was interrupted (or, for `oneshot`, the auditor never said DONE)."""
+    """Some task failed or was interrupted (or, for `oneshot`, the auditor never said DONE); or a
+    headless run could not write its stdout or stderr (the run itself went on to its end)."""
     USAGE = 2
     """A usage or configuration error: nothing was started."""
     SIGHUP = 128 + signal.SIGHUP
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
+    SIGPIPE = 128 + signal.SIGPIPE
+    """A command whose stdout's reader went away (`| head`) stopped quietly, as SIGPIPE stops a
+    program that does not ignore it."""
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

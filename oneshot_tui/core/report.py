@@ -96,7 +96,12 @@ def worktree_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
 
 def summary_lines(results: Sequence[TaskResult]) -> list[str]:
     lines = render_table(summary_headers(results), summary_rows(results))
-    reasons = [(r.task_id, r.reason) for r in results if r.reason and r.state != "completed"]
+    # A completed task has a reason worth a line only when its log is gone (deleted mid-run).
+    reasons = [
+        (r.task_id, r.reason)
+        for r in results
+        if r.reason and (r.state != "completed" or r.log_path is None)
+    ]
     for task_id, reason in reasons:
         lines.append(f"  {one_line(task_id)}: {one_line(reason)}")
     worktrees = worktree_rows(results)

@@ -14,6 +14,7 @@ from oneshot_tui.config import RunConfig
 from oneshot_tui.core.bus import Subscription
 from oneshot_tui.core.events import Event, RunFinished
 from oneshot_tui.headless.printer import TextPrinter
+from oneshot_tui.headless.streams import HeadlessStreams, headless_streams
 from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.orchestrator.session import RunSession
 from oneshot_tui.store.run_origin import RunOrigin
@@ -71,45 +72,42 @@ def _terminal_writer() -> Callable[[str], None] | None:
 
 async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
     orch = session.orchestrator
-    printer: Printer
-    if json_mode:
-        from oneshot_tui.headless.ndjson import JsonPrinter  # the wire tables: --json only
+    with headless_streams(str(orch.log_dir)) as streams:
+        printer: Printer
+        if json_mode:
+            from oneshot_tui.headless.ndjson import JsonPrinter  # the wire tables: --json only
 
-        printer = JsonPrinter(sys.stdout.buffer, orch.run_id)
-    else:
-        printer = TextPrinter(
-            sys.stdout.buffer,
-            sys.stderr,
-            list(orch.tasks),
-            colour_out=wants_colour(sys.stdout),
-            colour_err=wants_colour(sys.stderr),
-            plain=plain,
-        )
-    sub = session.bus.subscribe("headless", lossless=True)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_print, sub, printer, orch)
-        result = await session.run(handle_signals=True, serve=True)
-    return result.exit_code
+            printer = JsonPrinter(sys.stdout.buffer, orch.run_id)
+        else:
+            printer = TextPrinter(
+                sys.stdout.buffer,
+                sys.stderr,
+                list(orch.tasks),
+                colour_out=wants_colour(sys.stdout),
+                colour_err=wants_colour(sys.stderr),
+                plain=plain,
+            )
+        sub = session.bus.subscribe("headless", lossless=True, acked=True)
+        async with anyio.create_task_group() as watching:
+            watching.start_soon(streams.watch, sub, orch)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_print, sub, printer, orch, streams)
+                result = await session.run(handle_signals=True, serve=True)
+            stopped = result.signal is not None or streams.unshown > 0
+            code = await streams.finish(result.exit_code, stopped)
+            watching.cancel_scope.cancel()
+        return code
 
 
-async def _print(sub: Subscription, printer: Printer, orch: Orchestrator) -> None:
-    broken = False
+async def _print(
+    sub: Subscription, printer: Printer, orch: Orchestrator, streams: HeadlessStreams
+) -> None:
+    """Print every event, in order; writes never block and never raise (streams.py)."""
     while printer.finished is None:
         try:
             events = await sub.receive_batch()
         except anyio.EndOfStream:
             return
-        if broken:
-            printer.finished = next((e for e in events if isinstance(e, RunFinished)), None)
-            continue
-        try:
-            printer.handle(events)
-        except BrokenPipeError:
-            # The reader went away (`| head`): stop the run like any Unix filter would, and keep
-            # the interpreter from complaining about the dead pipe at exit.
-            broken = True
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-            orch.shutdown("output closed")
-            printer.finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        printer.handle(streams.take(events))
+        streams.printed(orch)
+        await streams.wait_for_room()

@@ -11,6 +11,7 @@ import os
 import traceback
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,10 @@ if TYPE_CHECKING:
     from oneshot_tui.orchestrator.agent_pool import AgentPool
 
 log = logging.getLogger(__name__)
+
+
+def _log_deleted(path: Path) -> str:
+    return f"its log {path} was deleted during the run"
 
 
 def _seconds(value: float) -> str:
@@ -317,10 +322,18 @@ class Orchestrator:
             if after is not None and since is not None and not task.ready and now - since >= after:
                 self._mark_ready(task, f"running for {_seconds(after)}")
             policy = task.spec.policy
-            if policy.timeout is not None and now - task.started_at >= policy.timeout:
+            if task.log is not None and task.log.vanished():
+                # What it writes from now on would be kept nowhere: stopped, as when its log
+                # cannot be written (attempt.py).
+                task.log_gone = True
+                reason = f"{_log_deleted(task.log.path)}; stopped to lose no more output"
+                self._request_stop(task, StopRequest(reason))
+            elif policy.timeout is not None and now - task.started_at >= policy.timeout:
                 self._request_stop(task, StopRequest(f"timeout after {_seconds(policy.timeout)}"))
             elif state is TaskState.RUNNING:
                 self.attention.clear(task.id, task.attempt, only=Need.INPUT)  # it went on
+                if self.bus.needs_room(task.id):
+                    task.last_output_at = now  # held back by a slow reader of ours: not silent
                 silent = now - task.last_output_at
                 if policy.idle_threshold and silent >= policy.idle_threshold:
                     task.idle_since = now
@@ -640,6 +653,7 @@ class Orchestrator:
             except OSError as exc:
                 outcome = Outcome(False, f"cannot write log {path}: {exc.strerror or exc}")
                 return
+            task.log = output_log
             with output_log:
                 try:
                     worktree = await self.workspaces.enter(task)
@@ -671,6 +685,11 @@ class Orchestrator:
                     log.exception("task %s crashed", task.id)
                     outcome = Outcome(False, f"internal error: {type(exc).__name__}: {exc}")
         finally:
+            if task.log is not None and task.log.vanished():
+                task.log_gone = True
+                if outcome is not None and outcome.ok:
+                    outcome = replace(outcome, reason=f"{outcome.reason}; {_log_deleted(path)}")
+            task.log = None
             try:
                 await self.workspaces.leave(task)
             finally:
@@ -754,13 +773,23 @@ class Orchestrator:
         if self._settled is not None and not self._scheduled:
             self._settled.set()
 
+    def _notice_deleted_logs(self) -> None:
+        """Logs of ended attempts deleted since (the data dir removed before the run ended): the
+        results must not name them, and the run must not say all went well."""
+        for task in self.tasks.values():
+            path = task.log_path
+            if task.log is None and not task.log_gone and path and not os.path.exists(path):
+                task.log_gone = True
+                task.reason = f"{task.reason}; {_log_deleted(path)}".lstrip("; ")
+
     def _exit_code(self) -> int:
         if self._signal is not None:
             return for_signal(self._signal)
-        ok = all(t.state is TaskState.COMPLETED for t in self.tasks.values())
+        ok = all(t.state is TaskState.COMPLETED and not t.log_gone for t in self.tasks.values())
         return ExitCode.OK if ok else ExitCode.FAILED
 
     def _publish_finished(self) -> RunResult:
+        self._notice_deleted_logs()
         now = self.clock.monotonic()
         results = tuple(task.result(now) for task in self.tasks.values())
         code = self._exit_code()

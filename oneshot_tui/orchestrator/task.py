@@ -16,7 +16,7 @@ from oneshot_tui.core.spec import TaskSpec
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.messages import Inbox, Message
 from oneshot_tui.runner.backend import ProcessHandle
-from oneshot_tui.runner.output import LineView
+from oneshot_tui.runner.output import LineView, OutputLog
 from oneshot_tui.runner.process import ExitStatus
 
 if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
@@ -76,6 +76,11 @@ class Task:
     prompt: str = ""
     """The unfinished last line of the current attempt's output, if it looks like a prompt
     (`Proceed? [y/N]`): a PTY task silent on one waits for its user."""
+    log: OutputLog | None = None
+    """The running attempt's log (the heartbeat looks whether it still exists)."""
+    log_gone: bool = False
+    """A log of this task was deleted during the run (the data dir removed under it): the run
+    exits 1, and its result names no log file that does not exist."""
     oneshot_id: str | None = None
     """Loop tasks: the id of the loop they run (set once it is opened): a later attempt goes on
     with that loop (from its last completed step) unless the task was restarted afresh."""
@@ -178,7 +183,7 @@ class Task:
             signal=status.signal if status else None,
             attempts=self.attempt,
             duration=self.duration(now),
-            log_path=str(self.log_path) if self.log_path else None,
+            log_path=str(self.log_path) if self.log_path and not self.log_gone else None,
             reason=self.reason,
             totals=self.totals,
             worktree=self.worktree_summary,

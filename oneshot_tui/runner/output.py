@@ -24,6 +24,19 @@ class OutputLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        st = os.fstat(self._fd)
+        self._identity = (st.st_dev, st.st_ino)
+
+    def vanished(self) -> bool:
+        """Whether `path` no longer names the file written (deleted, or its directory or the
+        whole data dir was): writes to an unlinked file succeed and keep nothing anyone can read."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False  # unreadable for another reason: not known to be gone
+        return (st.st_dev, st.st_ino) != self._identity
 
     def write(self, data: bytes) -> None:
         if self._fd is None:

@@ -22,6 +22,7 @@ BUSY_TIMEOUT = 5.0
 WRITE_TRIES = 6
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
+_SQLITE_FULL = 13
 
 
 class HistoryError(Exception):
@@ -33,6 +34,14 @@ def is_busy(exc: sqlite3.Error) -> bool:
     if code is not None:
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def is_full(exc: sqlite3.Error) -> bool:
+    """The disk (or the database's size limit) is full: space may come back."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF == _SQLITE_FULL
+    return "disk is full" in str(exc)
 
 
 def explain(path: Path, exc: BaseException) -> str:

@@ -31,10 +31,11 @@ from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.spec import RunSettings, TaskSpec
-from oneshot_tui.store.db import connect, explain, is_busy
+from oneshot_tui.store.db import connect, explain, is_busy, is_full
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
 from oneshot_tui.store.recovery import Orphan, close_processes, find_orphans, recover_lost_runs
+from oneshot_tui.store.reserve import RESERVE_NAME, SpaceReserve
 from oneshot_tui.store.run_origin import RunOrigin
 from oneshot_tui.store.run_writer import RECORDED, Batch, RunInfo, RunWriter
 from oneshot_tui.store.schema import SchemaTooNew, migrate
@@ -75,6 +76,10 @@ class HistoryRecorder:
         self._specs: dict[str, str | None] = {}
         self._identities: dict[int, ProcessIdentity | None] = {}
         self._busy_since: float | None = None
+        self._reserve: SpaceReserve | None = None
+        """Space for the last writes if the disk fills up during the run (store/reserve.py)."""
+        self._full = False
+        """The last write found the disk full: what is pending waits for space (or the end)."""
         self.enabled = True
         """False once recording has stopped for good (the file is unusable)."""
         self.lost_runs: list[str] = []
@@ -126,6 +131,8 @@ class HistoryRecorder:
             if self._writer is not None:
                 await anyio.to_thread.run_sync(self._writer.conn.close)
                 self._writer = None
+            if self._reserve is not None:
+                self._reserve.release()  # the run is recorded (or never will be): not needed
 
     def _take(self, events: list[Event]) -> None:
         if not self.enabled:
@@ -188,6 +195,7 @@ class HistoryRecorder:
             conn.close()
             return explain(self.db_path, exc)
         self._writer = RunWriter(conn, self.info)
+        self._reserve = SpaceReserve(Path(self.info.log_dir) / RESERVE_NAME)
         return None
 
     def _flush(self, final: bool = False) -> str | None:
@@ -197,6 +205,8 @@ class HistoryRecorder:
         try:
             self._writer.write(Batch(events, self._specs, self._identities))
         except sqlite3.Error as exc:
+            if is_full(exc):
+                return self._wait_for_space(exc, final)
             if not is_busy(exc):
                 return explain(self.db_path, exc)
             now = time.monotonic()
@@ -208,11 +218,28 @@ class HistoryRecorder:
         except Exception as exc:  # a bug here must not take the run down
             return f"recording failed: {type(exc).__name__}: {exc}"
         self._busy_since = None
+        self._full = False
         del self._pending[: len(events)]
         for event in events:
             if isinstance(event, ProcessStarted):
                 self._identities.pop(event.pid, None)
         return None
+
+    def _wait_for_space(self, exc: sqlite3.Error, final: bool) -> str | None:
+        """The disk is full. While tasks run, what is pending waits (a task whose log cannot be
+        written is being stopped; space may come back); at the end, the reserve is given back and
+        the run's end written in it. A message only if even that fails."""
+        if not self._full:
+            self._full = True
+            self._warn(
+                f"history: {self.db_path}: the disk is full; run {self.info.run_id} is recorded"
+                " once there is room (at its end at the latest)"
+            )
+        if not final:
+            return None
+        if self._reserve is not None and self._reserve.release():
+            return self._flush(final=True)
+        return explain(self.db_path, exc)
 
 
 class _HasSpec(Protocol):

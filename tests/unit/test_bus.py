@@ -88,6 +88,29 @@ async def test_lossless_subscriber_pushes_back_on_that_task_only() -> None:
     assert not bus.needs_room("loud")
 
 
+async def test_an_acked_subscriber_holds_a_task_back_until_it_acknowledges_its_lines() -> None:
+    bus = EventBus(lossless_task_chars=200)
+    sub = bus.subscribe("printer", lossless=True, acked=True)
+    for _ in range(20):
+        bus.publish(out("loud", 10))
+    got = await sub.receive_batch(10**6)
+    assert bus.needs_room("loud")  # received, but not yet written out: still waiting
+    waited = anyio.Event()
+
+    async def producer() -> None:
+        await bus.wait_for_room("loud")
+        waited.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(producer)
+        await anyio.sleep(0.01)
+        assert not waited.is_set()
+        sub.ack({"loud": sum(len(e.text) for e in got if isinstance(e, Output))})
+        with anyio.fail_after(5):
+            await waited.wait()
+    assert not bus.needs_room("loud")
+
+
 async def test_closing_the_bus_ends_every_subscription_after_its_queue() -> None:
     bus = EventBus()
     sub = bus.subscribe()
