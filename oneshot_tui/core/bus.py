@@ -8,6 +8,8 @@ Delivery rules:
 - A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task
   has too much output waiting in it (1 MiB of text by default) pauses before reading more
   (`wait_for_room`), the way a pipe pushes back on its writer. Other tasks are not held up.
+- `LiveLines` (what a task is drawing now) replace each other: a subscriber holds at most one per
+  task, the latest, where the first not yet received was queued.
 - `publish` never blocks: the runners call it from their read loops.
 """
 
@@ -18,7 +20,7 @@ from dataclasses import replace
 
 import anyio
 
-from oneshot_tui.core.events import Event, Output, RunFinished
+from oneshot_tui.core.events import Event, LiveLines, Output, RunFinished
 
 DEFAULT_MAX_PENDING_LINES = 20_000
 DEFAULT_LOSSLESS_TASK_CHARS = 1 << 20
@@ -48,6 +50,8 @@ class Subscription:
         self._waiter: anyio.Event | None = None
         self._closed = False
         self._iter_buffer: deque[Event] = deque()
+        self._live: dict[str, LiveLines] = {}
+        """The latest live lines per task not yet received (the queue holds the first)."""
 
     @property
     def pending_lines(self) -> int:
@@ -74,6 +78,13 @@ class Subscription:
                     self._note_missed(event.task_id, event.attempt, event.lines)
                     return
             self._pending_lines += event.lines
+        elif type(event) is LiveLines:
+            if not self.output:
+                return
+            queued = event.task_id in self._live
+            self._live[event.task_id] = event
+            if queued:
+                return
         self._queue.append(event)
         if self._waiter is not None:
             self._waiter.set()
@@ -129,6 +140,8 @@ class Subscription:
                 self._pending_lines -= event.lines
                 if self.lossless:
                     self._task_chars[event.task_id] -= len(event.text)
+            elif type(event) is LiveLines:
+                event = self._live.pop(event.task_id, event)
             if self._missed:
                 event = self._attach_missed(event, out)
             out.append(event)

@@ -84,6 +84,20 @@ class Output:
 
 
 @record
+class LiveLines:
+    """What a task is drawing now, replaced as it changes: the unfinished last line of a pipe
+    (a `\\r` progress bar, its latest state) or a PTY task's screen (its rows, from the
+    terminal emulator). Finished lines come as `Output`; these follow them, below. A subscriber
+    that falls behind gets only the latest of them (they replace each other)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    lines: tuple[str, ...]
+    """Empty: nothing is being drawn (the line ended, the process ended)."""
+
+
+@record
 class OutputTail:
     """A task's last display lines as the engine keeps them (`scrollback` of them), for a reader
     that did not see them arrive: a client that connected late, or one that missed lines and
@@ -318,6 +332,7 @@ Event = (
     | StateChanged
     | ProcessStarted
     | Output
+    | LiveLines
     | OutputTail
     | Activity
     | TotalsChanged

@@ -18,6 +18,7 @@ from oneshot_tui.core.events import (
     AgentChosen,
     AttentionChanged,
     Event,
+    LiveLines,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -133,6 +134,7 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
         "task_added",
         lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd, "scrollback": e.scrollback},
     ),
+    LiveLines: ("live", lambda e: {"attempt": e.attempt, "lines": list(e.lines)}),
     OutputTail: (
         "output_tail",
         lambda e: {"attempt": e.attempt, "lines": list(e.lines), "last_output": e.last_output_ts},
@@ -272,6 +274,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("cwd"),
         o.get("scrollback", 10_000),
     ),
+    "live": lambda o: LiveLines(o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"])),
     "output_tail": lambda o: OutputTail(
         o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"]), o.get("last_output")
     ),

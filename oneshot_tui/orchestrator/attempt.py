@@ -11,7 +11,7 @@ import anyio
 
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
-from oneshot_tui.core.events import Output, ProcessStarted
+from oneshot_tui.core.events import LiveLines, Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import StopRequest, Task
@@ -28,6 +28,7 @@ from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
 if TYPE_CHECKING:
     from oneshot_tui.core.worktree import WorktreeInfo
     from oneshot_tui.orchestrator.agent_pool import AgentPool
+    from oneshot_tui.runner.terminal import TerminalEmulator
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -165,6 +166,8 @@ class Attempt:
             )
         )
         splitters: dict[str, LineSplitter] = {}
+        terminal: TerminalEmulator | None = None
+        """A PTY's screen: what the task drew, its finished lines scrolled off the top."""
 
         redact = self.redactor.data if self.redactor else None
         mux = StreamMux(self._write_log)
@@ -176,12 +179,23 @@ class Attempt:
                 if observe is not None:
                     observe(stream, data)
                 if show_lines:
-                    splitter = splitters.get(stream)
-                    if splitter is None:
-                        splitter = splitters[stream] = LineSplitter()
-                    text, count = splitter.feed(data)
-                    if count:
-                        self.show(stream, text, count)
+                    if stream == "pty":
+                        nonlocal terminal
+                        if terminal is None:
+                            terminal = task.terminal = self._terminal(spec)
+                        text, count = terminal.feed(data)
+                        if count:
+                            self.show(stream, text, count)
+                        self.show_live(terminal.live())
+                    else:
+                        splitter = splitters.get(stream)
+                        if splitter is None:
+                            splitter = splitters[stream] = LineSplitter()
+                        text, count = splitter.feed(data)
+                        if count:
+                            self.show(stream, text, count)
+                        unfinished = splitter.unfinished()
+                        self.show_live((unfinished,) if unfinished else ())
                     if wait and self.bus.needs_room(task.id):
                         await self.bus.wait_for_room(task.id)
 
@@ -230,6 +244,12 @@ class Attempt:
                     text, count = splitter.flush()
                     if count:
                         self.show(stream, text, count)
+                if terminal is not None:
+                    text, count = terminal.flush()
+                    if count:
+                        self.show("pty", text, count)
+                    task.terminal = None
+                self.show_live(())
                 task.child = None
                 self._on_process_stop = None
         if lost is not None:
@@ -256,6 +276,23 @@ class Attempt:
         task = self.task
         task.view.add(text, count)
         self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
+
+    def show_live(self, lines: tuple[str, ...]) -> None:
+        """What the task is drawing now (an unfinished line, a PTY's screen), if it changed."""
+        task = self.task
+        if lines != task.live:
+            task.live = lines
+            self.bus.publish(LiveLines(task.id, task.attempt, self.clock.time(), lines))
+
+    def pty_size(self) -> tuple[int, int]:
+        """Rows and columns for a new PTY: the viewer's pane, as it last said."""
+        return self.task.pty_size
+
+    def _terminal(self, spec: ProcessSpec) -> TerminalEmulator:
+        from oneshot_tui.runner.terminal import TerminalEmulator  # PTY tasks only: pyte
+
+        rows, cols = spec.pty_size
+        return TerminalEmulator(rows, cols)
 
     async def _spawn(self, spec: ProcessSpec) -> ProcessHandle:
         """Start `spec` on the backend. A remote one may wait for a node with room: a stop

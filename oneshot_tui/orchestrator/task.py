@@ -22,6 +22,7 @@ from oneshot_tui.runner.process import ExitStatus
 if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
     from oneshot_tui.core.activity import AgentTotals
     from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
+    from oneshot_tui.runner.terminal import TerminalEmulator
 
 
 @dataclass
@@ -49,6 +50,12 @@ class Task:
     exit_status: ExitStatus | None = None
     reason: str = ""
     child: ProcessHandle | None = None
+    terminal: TerminalEmulator | None = None
+    """A PTY task's screen while its process runs (resized with the PTY)."""
+    live: tuple[str, ...] = ()
+    """What it is drawing now: an unfinished line, or its PTY's screen (`LiveLines`)."""
+    pty_size: tuple[int, int] = (50, 200)
+    """Rows and columns a PTY of this task gets: the viewer's pane, once one said."""
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
     on_stop: Callable[[], None] | None = None

@@ -153,6 +153,12 @@ class LineSplitter:
         """Bytes of an unfinished line held back."""
         return len(self._pending)
 
+    def unfinished(self) -> str:
+        """The line being written (no newline yet), decoded, as a terminal would show it now."""
+        if not self._pending:
+            return ""
+        return latest_state(_strip_cr(self._pending).decode("utf-8", "replace"))
+
     def feed(self, data: bytes) -> tuple[str, int]:
         buf = self._pending + data if self._pending else data
         end = buf.rfind(b"\n")
@@ -212,6 +218,17 @@ class LineSplitter:
             return "", 0
         block = pieces[0] if len(pieces) == 1 else b"\n".join(pieces)
         return block.decode("utf-8", "replace"), block.count(b"\n") + 1
+
+
+def latest_state(line: str) -> str:
+    """What a terminal finally shows of a line rewritten with `\\r` (a progress bar): the text
+    after the last carriage return that is followed by something."""
+    if "\r" not in line:
+        return line
+    for segment in reversed(line.split("\r")):
+        if segment:
+            return segment
+    return ""
 
 
 class LineView:
