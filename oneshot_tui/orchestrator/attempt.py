@@ -175,14 +175,14 @@ class Attempt:
 
         async def look(chunks: list[tuple[str, bytes]], wait: bool = True) -> None:
             """What is in the log now, and only that, goes on to the display and the observer."""
+            nonlocal terminal
             for stream, data in chunks:
                 if observe is not None:
                     observe(stream, data)
                 if show_lines:
                     if stream == "pty":
-                        nonlocal terminal
                         if terminal is None:
-                            terminal = task.terminal = self._terminal(spec)
+                            terminal = self._terminal(spec)
                         text, count = terminal.feed(data)
                         if count:
                             self.show(stream, text, count)
@@ -227,6 +227,19 @@ class Attempt:
                     tg.start_soon(self._stop_child, child)
 
                 self._on_process_stop = stop_process
+                if spec.pty and show_lines:
+
+                    def resize(rows: int, cols: int) -> None:
+                        nonlocal terminal
+                        if terminal is None:
+                            terminal = self._terminal(spec)
+                        text, count = terminal.resize(rows, cols)
+                        if count:
+                            self.show("pty", text, count)
+                        self.show_live(terminal.live())
+                        child.resize(rows, cols)
+
+                    task.on_resize = resize
                 try:
                     status = await child.follow(sink, grace=grace)
                 except ProcessLost as exc:
@@ -248,8 +261,8 @@ class Attempt:
                     text, count = terminal.flush()
                     if count:
                         self.show("pty", text, count)
-                    task.terminal = None
                 self.show_live(())
+                task.on_resize = None
                 task.child = None
                 self._on_process_stop = None
         if lost is not None:

@@ -361,6 +361,23 @@ class ControlServer:
             return {"ok": False, "error": why}
         return {"ok": True, "queued": True}
 
+    def _input(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        name, text = str(command.get("task")), command.get("text")
+        if not isinstance(text, str):
+            raise UsageError("give the input as text")
+        if name not in self.orch.tasks:
+            return {"ok": False, "error": f"no task {name!r} in this run", "unknown": [name]}
+        why = self.orch.type_input(name, text.encode("utf-8", "surrogateescape"))
+        return {"ok": True} if why is None else {"ok": False, "error": why}
+
+    def _resize(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            rows, cols = int(command["rows"]), int(command["cols"])
+        except (KeyError, TypeError, ValueError):
+            raise UsageError("give the size as rows and cols") from None
+        self.orch.resize_terminals(rows, cols)
+        return {"ok": True}
+
     def _detach(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         client.detached = True
         return {"ok": True}
@@ -403,6 +420,8 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "add": ControlServer._add,
     "detach": ControlServer._detach,
     "send": ControlServer._send,
+    "input": ControlServer._input,
+    "resize": ControlServer._resize,
     "tail": ControlServer._tail,
     "result": ControlServer._result,
 }

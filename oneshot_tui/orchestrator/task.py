@@ -22,7 +22,6 @@ from oneshot_tui.runner.process import ExitStatus
 if TYPE_CHECKING:  # annotations only: a run of plain commands never loads the agent or git types
     from oneshot_tui.core.activity import AgentTotals
     from oneshot_tui.core.worktree import WorktreeInfo, WorktreeSummary
-    from oneshot_tui.runner.terminal import TerminalEmulator
 
 
 @dataclass
@@ -50,8 +49,8 @@ class Task:
     exit_status: ExitStatus | None = None
     reason: str = ""
     child: ProcessHandle | None = None
-    terminal: TerminalEmulator | None = None
-    """A PTY task's screen while its process runs (resized with the PTY)."""
+    on_resize: Callable[[int, int], None] | None = None
+    """Resizes a PTY task's terminal and its screen, while its process runs."""
     live: tuple[str, ...] = ()
     """What it is drawing now: an unfinished line, or its PTY's screen (`LiveLines`)."""
     pty_size: tuple[int, int] = (50, 200)

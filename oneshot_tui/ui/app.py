@@ -45,6 +45,7 @@ from oneshot_tui.ui.messages import (
     EngineWarning,
     HistoryRequested,
     LiveRequested,
+    PaneResized,
     QuitRequested,
     TaskCommand,
 )
@@ -85,7 +86,11 @@ class OneshotApp(App[int]):
         clock: Clock | None = None,
         local: ServerThread | None = None,
     ) -> None:
-        super().__init__()
+        # Task output is drawn in the user's own terminal palette: an SGR 31 stays colour 1 of
+        # the terminal (Textual would turn every ANSI colour into its theme's truecolour, and
+        # red and magenta both into colour 197 on a 256-colour terminal). The app's own
+        # colours are truecolour from the theme either way.
+        super().__init__(ansi_color=True)
         self.served = served
         self.data_dir = data_dir
         self.owner = owner
@@ -104,6 +109,8 @@ class OneshotApp(App[int]):
         self.model = RunModel()
         self.connection = RunConnection(served.socket, self.post_message, owner=owner, frame=frame)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
+        self._pty_size: tuple[int, int] | None = None
+        """The size last told to the run for its PTY tasks (the output pane's)."""
 
     @property
     def orch(self) -> Orchestrator:
@@ -258,10 +265,19 @@ class OneshotApp(App[int]):
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
         elif message.command == "send" and task_id is not None:
             self.command("send", task=task_id, text=message.text)
+        elif message.command == "input" and task_id is not None:
+            self.command("input", task=task_id, text=message.text)
         elif message.command == "add" and message.table is not None:
             self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
         elif task_id is not None and message.command in TASK_COMMANDS:
             self.command(message.command, tasks=[task_id])
+
+    @on(PaneResized)
+    def _pane_resized(self, message: PaneResized) -> None:
+        size = (message.rows, message.cols)
+        if size != self._pty_size and self.screen is self._main:
+            self._pty_size = size
+            self.command("resize", rows=message.rows, cols=message.cols)
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:

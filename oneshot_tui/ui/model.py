@@ -15,6 +15,7 @@ from oneshot_tui.core.events import (
     Activity,
     AgentChosen,
     Event,
+    LiveLines,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -144,6 +145,8 @@ class Changes:
     output: dict[str, int] = field(default_factory=dict)
     """Tasks whose buffer grew (value: lines added, markers included)."""
     added: list[str] = field(default_factory=list)
+    live: set[str] = field(default_factory=set)
+    """Tasks whose live lines (unfinished line, PTY screen) changed."""
     run: bool = False
     """Run-level facts changed (start, finish)."""
 
@@ -187,6 +190,11 @@ class RunModel:
         for event in events:
             if type(event) is Output:
                 self._output(event, changes)
+            elif type(event) is LiveLines:
+                info = self._info(event.task_id, changes)
+                if info.attempt == event.attempt:
+                    info.buffer.set_live(list(event.lines))
+                    changes.live.add(event.task_id)
             elif isinstance(event, StateChanged):
                 self._state(event, changes)
             elif isinstance(event, TaskExited):

@@ -73,8 +73,8 @@ class MainScreen(TasksScreen):
             if shown in changes.rows:
                 pane.refresh_title()
             added = changes.output.get(shown)
-            if added:
-                pane.output.lines_added(added)
+            if added or shown in changes.live:
+                pane.output.lines_added(added or 0)
                 if pane.info is not None and pane.info.view.search is not None:
                     pane.title_bar.refresh()  # the match count grew
         if changes.rows or changes.run or changes.added:
