@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from textual import on
 from textual.app import App, SystemCommand
 from textual.driver import Driver
+from textual.filter import ANSIToTruecolor
 from textual.screen import Screen
 
 from oneshot_tui.control.protocol import Served
@@ -86,11 +87,13 @@ class OneshotApp(App[int]):
         clock: Clock | None = None,
         local: ServerThread | None = None,
     ) -> None:
+        super().__init__()
         # Task output is drawn in the user's own terminal palette: an SGR 31 stays colour 1 of
-        # the terminal (Textual would turn every ANSI colour into its theme's truecolour, and
-        # red and magenta both into colour 197 on a 256-colour terminal). The app's own
-        # colours are truecolour from the theme either way.
-        super().__init__(ansi_color=True)
+        # the terminal. Textual's filter would turn every ANSI colour into its theme's
+        # truecolour (red and magenta both into colour 197 on a 256-colour terminal). Only
+        # task output has ANSI colours (the app's own are truecolour from the theme), so the
+        # filter goes; `ansi_color=True` would do it too, but restyles every widget (`:ansi`).
+        self._filters = [f for f in self._filters if not isinstance(f, ANSIToTruecolor)]
         self.served = served
         self.data_dir = data_dir
         self.owner = owner
