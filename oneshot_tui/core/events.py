@@ -32,6 +32,8 @@ class TaskAdded:
     cwd: str | None = None
     scrollback: int = 10_000
     """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
+    pty: bool = False
+    """It runs in a terminal of its own (`pty = true`): a viewer can type into it."""
 
 
 @record

@@ -132,7 +132,13 @@ Decoder = Callable[[Obj], Event]
 ENCODERS: dict[type, tuple[str, Encoder]] = {
     TaskAdded: (
         "task_added",
-        lambda e: {"command": e.command, "kind": e.kind, "cwd": e.cwd, "scrollback": e.scrollback},
+        lambda e: {
+            "command": e.command,
+            "kind": e.kind,
+            "cwd": e.cwd,
+            "scrollback": e.scrollback,
+            "pty": e.pty,
+        },
     ),
     LiveLines: ("live", lambda e: {"attempt": e.attempt, "lines": list(e.lines)}),
     OutputTail: (
@@ -273,6 +279,7 @@ DECODERS: dict[str, Decoder] = {
         o.get("kind", "command"),
         o.get("cwd"),
         o.get("scrollback", 10_000),
+        bool(o.get("pty", False)),
     ),
     "live": lambda o: LiveLines(o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"])),
     "output_tail": lambda o: OutputTail(

@@ -402,6 +402,7 @@ class Orchestrator:
                 spec.kind,
                 spec.cwd,
                 spec.policy.scrollback,
+                spec.policy.pty and spec.agent is None,
             )
         )
 

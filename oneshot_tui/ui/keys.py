@@ -47,6 +47,8 @@ MAIN_BINDINGS: list[BindingType] = [
     # In the footer only in a run with loop tasks, like v.
     Binding("c", "continue_task", "Continue"),
     Binding("m", "message", "Message"),
+    # In the footer only in a run with PTY tasks, like v.
+    Binding("t", "type_into", "Type"),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
@@ -84,6 +86,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("r", "fresh start: a new attempt (a loop: a new loop)"),
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
+    ("t  ctrl+a", "type into a pty task's terminal; ctrl+a leaves"),
     ("I", "interrupt every idle task"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),

@@ -119,6 +119,8 @@ class TaskInfo:
     """Agent tasks: the turns of its conversation so far (each message from the user starts one)."""
     queued_messages: int = 0
     """Messages waiting for the agent's current turn to end."""
+    pty: bool = False
+    """It runs in a terminal of its own: input mode can type into it."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -252,7 +254,8 @@ class RunModel:
                 changes.rows.add(event.task_id)
             elif isinstance(event, TaskAdded):
                 if event.task_id not in self.tasks:
-                    self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info = self.add(event.task_id, event.command, event.kind, event.scrollback)
+                    info.pty = event.pty
                     changes.added.append(event.task_id)
             elif isinstance(event, RunStarted):
                 self.run_id, self.log_dir = event.run_id, event.log_dir

@@ -45,6 +45,7 @@ TOTALS = AgentTotals(1200, 340, 0.0123, 4, True, 1)
 
 SAMPLES: list[Event] = [
     TaskAdded("x", TS, "make test", "command", "/src", 500),
+    TaskAdded("p", TS, "htop", "command", None, 500, pty=True),
     StateChanged("x", 2, S.RUNNING, S.IDLE, TS, "no output for 30s", "went_idle"),
     ProcessStarted("x", 1, 4242, TS, "/logs/x.log", "worker #1", "10.0.0.2"),
     Output("x", 1, "stderr", 'one line, ünïcödé "quoted" \\ \t', 1, TS),

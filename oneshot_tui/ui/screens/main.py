@@ -39,6 +39,7 @@ class MainScreen(TasksScreen):
         "restart",
         "continue_task",
         "message",
+        "type_into",
         "interrupt_idle",
         "verdicts",
         "diff",
@@ -119,6 +120,10 @@ class MainScreen(TasksScreen):
         running = info.state.active or info.state is TaskState.CREATED
         self.app.push_screen(MessageScreen(task_id, running), callback=written)
 
+    def action_type_into(self) -> None:
+        if self.check_action("type_into", ()) is True:
+            self.pane.start_typing()
+
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
 
@@ -181,6 +186,11 @@ class MainScreen(TasksScreen):
                 return True
             agents = any(t.kind in ("agent", "loop") for t in self.model.tasks.values())
             return None if agents else False
+        if action == "type_into":
+            # PTY tasks only; in the footer only in a run with one.
+            if info is not None and info.pty and state is not None and state.active:
+                return True
+            return None if any(t.pty for t in self.model.tasks.values()) else False
         if action == "interrupt_idle":
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.
