@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import anyio
 
@@ -61,6 +61,8 @@ async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
             colour_out=wants_colour(sys.stdout),
             colour_err=wants_colour(sys.stderr),
             plain=plain,
+            live=_is_terminal(sys.stdout),
+            width=_columns(sys.stdout),
         )
     sub = session.bus.subscribe("headless", lossless=True)
     async with anyio.create_task_group() as tg:
@@ -90,3 +92,14 @@ async def _print(sub: Subscription, printer: Printer, orch: Orchestrator) -> Non
             os.close(devnull)
             orch.shutdown("output closed")
             printer.finished = next((e for e in events if isinstance(e, RunFinished)), None)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 80

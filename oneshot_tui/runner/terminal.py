@@ -13,6 +13,7 @@ uses the alternate one), whatever the task writes; a 200 MB line wraps into rows
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyte
@@ -78,10 +79,19 @@ def _visible(char: Char) -> bool:
     return char.data not in (" ", "") or char.bg != "default" or char.reverse
 
 
+_PLAIN_ATTRS = Char(" ")[1:]
+_NOT_PLAIN = re.compile(rb"[^\x20-\x7e]")
+
+
 def render_row(row: dict[int, Char], cols: int) -> str:
     """One screen row as text with SGR sequences, trailing blanks dropped."""
     if not row:
         return ""
+    if len(row) <= cols and all(c[1:] == _PLAIN_ATTRS for c in row.values()):
+        # The common row: default attributes, no gaps: just its characters.
+        width = max(row) + 1
+        if width == len(row):
+            return "".join(row[x].data for x in range(width)).rstrip(" ")
     last = max((x for x, c in row.items() if x < cols and _visible(c)), default=-1)
     out: list[str] = []
     current = ""
@@ -160,8 +170,48 @@ class TerminalEmulator:
     def feed(self, data: bytes) -> tuple[str, int]:
         """Feed a chunk; returns the lines it pushed off the screen, as `LineSplitter.feed`."""
         screen = self._screen
+        if len(data) > self.cols * 2:
+            data = self._skip_plain_rows(data)
         self._stream.feed(data)
         return _joined(screen.scrolled)
+
+    def _skip_plain_rows(self, data: bytes) -> bytes:
+        """A flood of plain lines (printable ASCII and CRLF, the cursor at the end of a row of
+        plain text, no attributes set): the rows that would scroll off the screen anyway are
+        finished here, as pyte would have left them, and only the last screenful goes through
+        pyte (it costs about 0.3 ms a row). Returns what is left to feed."""
+        screen = self._screen
+        cursor = screen.cursor
+        if (
+            screen.saved_main is not None
+            or screen.margins is not None
+            or cursor.attrs != screen.default_char
+            or _NOT_PLAIN.search(data.replace(b"\r\n", b""))
+        ):
+            return data
+        # The row being written, if the cursor is at its end, is the start of the first line.
+        row: dict[int, Char] = screen.buffer.get(cursor.y) or {}
+        if cursor.x != len(row) or (row and max(row) + 1 != len(row)):
+            return data
+        if any(c[1:] != _PLAIN_ATTRS for c in row.values()):
+            return data
+        start = "".join(row[x].data for x in range(len(row)))
+        if not start.isascii():
+            return data
+        cols = self.cols
+        *lines, rest = (start + data.decode("ascii")).split("\r\n")
+        rows = [line[i : i + cols] for line in lines for i in range(0, len(line) or 1, cols)]
+        tail = [rest[i : i + cols] for i in range(0, len(rest), cols)] or [""]
+        rows.extend(tail[:-1])
+        keep = self.rows
+        if len(rows) <= keep:
+            return data
+        screen.scrolled.extend(render_row(screen.buffer[y], cols) for y in range(cursor.y))
+        screen.scrolled.extend(row.rstrip(" ") for row in rows[:-keep])
+        screen.buffer.clear()
+        cursor.x = cursor.y = 0
+        screen.dirty.update(range(screen.lines))
+        return ("\r\n".join(rows[-keep:]) + "\r\n" + tail[-1]).encode("ascii")
 
     def live(self) -> tuple[str, ...]:
         """The screen's rows down to the last one written or holding the cursor."""

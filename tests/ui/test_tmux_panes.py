@@ -176,3 +176,21 @@ def test_a_pty_task_takes_input_from_input_mode_and_from_send(tmux: Tmux, tmp_pa
     refused = send("pipe")
     assert refused.returncode == 1
     assert "pty = true" in refused.stderr
+
+
+def test_headless_on_a_terminal_shows_the_unfinished_line_after_its_name(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    tasks = task_file(tmp_path, ("download", drawing("progress", gate), False))
+    command = shlex.join([*cli_argv(), "run", "--no-ui", str(tasks)])
+    tmux.start(command, environment(tmp_path))
+    tmux.wait_text("download | fetch 1/3 #")
+    (gate / "go1").touch()
+    screen = tmux.wait_text("download | fetch 2/3 ##")
+    assert "fetch 1/3" not in screen
+    (gate / "go2").touch()
+    (gate / "go3").touch()
+    screen = tmux.wait_text("EXIT=0")
+    assert "download | fetched" in screen and "fetch 3/3" not in screen
