@@ -73,6 +73,8 @@ class MainScreen(TasksScreen):
         if shown is not None:
             if shown in changes.rows:
                 pane.refresh_title()
+                if pane.typing and pane.info is not None and not pane.info.state.active:
+                    pane.stop_typing()  # its process ended: nothing takes the keys any more
             added = changes.output.get(shown)
             if added or shown in changes.live:
                 pane.output.lines_added(added or 0)

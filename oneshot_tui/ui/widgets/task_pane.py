@@ -91,11 +91,16 @@ class TaskPane(Vertical):
         if self.info is not None:
             self.query_one(TerminalInput).start(self.info.task_id)
 
+    def stop_typing(self) -> None:
+        field = self.query_one(TerminalInput)
+        if field.task_id is not None:
+            field.stop()
+            self.screen.set_focus(None)
+
     @on(TerminalInput.Left)
     def _left_typing(self, event: TerminalInput.Left) -> None:
         event.stop()
-        self.query_one(TerminalInput).stop()
-        self.screen.set_focus(None)
+        self.stop_typing()
 
     def show(self, info: TaskInfo) -> None:
         self.info = info
