@@ -49,6 +49,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("m", "message", "Message"),
     # In the footer only in a run with PTY tasks, like v.
     Binding("t", "type_into", "Type"),
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("y", "copy_result", "Copy result", show=False),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
@@ -87,6 +89,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
     ("t  ctrl+a", "type into a pty task's terminal; ctrl+a leaves"),
+    ("y", "copy an agent's last result (OSC 52: works over SSH)"),
     ("I", "interrupt every idle task"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),

@@ -121,6 +121,8 @@ class TaskInfo:
     """Messages waiting for the agent's current turn to end."""
     pty: bool = False
     """It runs in a terminal of its own: input mode can type into it."""
+    result: str = ""
+    """Agent tasks: the text of the agent's last final answer (`y` copies it)."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -214,6 +216,8 @@ class RunModel:
                 info = self._info(event.task_id, changes)
                 first = event.text.strip().split("\n", 1)[0]
                 info.activity = plain(first)[:200]
+                if event.kind == "result":
+                    info.result = str(event.data.get("text") or "")
                 if info.retry is not None and info.retry.by_agent and event.kind != "retrying":
                     info.retry = None  # the agent got on with it
                 changes.rows.add(event.task_id)

@@ -126,6 +126,15 @@ class MainScreen(TasksScreen):
         if self.check_action("type_into", ()) is True:
             self.pane.start_typing()
 
+    def action_copy_result(self) -> None:
+        info = self.selected_info
+        if info is None or not info.result:
+            return
+        # OSC 52 through the app's own terminal: the clipboard of the user's machine, over SSH
+        # and through tmux (set-clipboard) alike.
+        self.app.copy_to_clipboard(info.result)
+        self.notify(f"copied {info.task_id}'s result ({len(info.result):,} characters)")
+
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
 
@@ -188,6 +197,8 @@ class MainScreen(TasksScreen):
                 return True
             agents = any(t.kind in ("agent", "loop") for t in self.model.tasks.values())
             return None if agents else False
+        if action == "copy_result":
+            return True if info is not None and info.result else None
         if action == "type_into":
             # PTY tasks only; in the footer only in a run with one.
             if info is not None and info.pty and state is not None and state.active:
