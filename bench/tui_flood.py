@@ -100,7 +100,7 @@ async def inner(tasks: int, lines: int, scrollback: int, wide: bool) -> dict[str
         shown = time.perf_counter() - start
         await pilot.pause(0.1)
         gaps = sum(1 for info in app.model.tasks.values() if info.buffer.markers)
-        app.command(app.orch.shutdown, "bench over")
+        app.command("stop", reason="bench over")
         while app.result is None:
             await pilot.pause(0.02)
     latencies = [(h - s) * 1000 for s, h in zip(sent, handled, strict=False)]
