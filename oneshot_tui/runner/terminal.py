@@ -206,12 +206,18 @@ class TerminalEmulator:
         keep = self.rows
         if len(rows) <= keep:
             return data
+        # The screen ends as pyte would leave it: the last rows - 1 rows above the cursor's row,
+        # which holds the unfinished tail; the rows before them scrolled off.
+        on_screen = rows[-(keep - 1) :] if keep > 1 else []
         screen.scrolled.extend(render_row(screen.buffer[y], cols) for y in range(cursor.y))
-        screen.scrolled.extend(row.rstrip(" ") for row in rows[:-keep])
+        screen.scrolled.extend(row.rstrip(" ") for row in rows[: len(rows) - len(on_screen)])
         screen.buffer.clear()
-        cursor.x = cursor.y = 0
+        for y, text in enumerate([*on_screen, tail[-1]]):
+            if text:
+                screen.buffer[y].update({x: Char(c) for x, c in enumerate(text)})
+        cursor.x, cursor.y = len(tail[-1]), len(on_screen)
         screen.dirty.update(range(screen.lines))
-        return ("\r\n".join(rows[-keep:]) + "\r\n" + tail[-1]).encode("ascii")
+        return b""
 
     def live(self) -> tuple[str, ...]:
         """The screen's rows down to the last one written or holding the cursor."""
