@@ -166,10 +166,18 @@ class TerminalEmulator:
         self._stream = pyte.ByteStream(self._screen)
         self._live: tuple[str, ...] = ()
         self._rendered: dict[int, str] = {}
+        self._held_cr = False
 
     def feed(self, data: bytes) -> tuple[str, int]:
         """Feed a chunk; returns the lines it pushed off the screen, as `LineSplitter.feed`."""
         screen = self._screen
+        if self._held_cr:
+            data = b"\r" + data
+        # A CRLF cut by the chunk boundary would make both chunks look not plain: a trailing CR
+        # waits for the next chunk (it only moves the cursor, nothing on screen changes).
+        self._held_cr = data.endswith(b"\r")
+        if self._held_cr:
+            data = data[:-1]
         if len(data) > self.cols * 2:
             data = self._skip_plain_rows(data)
         self._stream.feed(data)
@@ -209,14 +217,22 @@ class TerminalEmulator:
         # The screen ends as pyte would leave it: the last rows - 1 rows above the cursor's row,
         # which holds the unfinished tail; the rows before them scrolled off.
         on_screen = rows[-(keep - 1) :] if keep > 1 else []
-        screen.scrolled.extend(render_row(screen.buffer[y], cols) for y in range(cursor.y))
+        known, dirty = self._rendered, screen.dirty
+        screen.scrolled.extend(
+            known[y] if y in known and y not in dirty else render_row(screen.buffer[y], cols)
+            for y in range(cursor.y)
+        )
         screen.scrolled.extend(row.rstrip(" ") for row in rows[: len(rows) - len(on_screen)])
         screen.buffer.clear()
+        # Their text is known: rendered here, so `live` has nothing to render again.
+        rendered = self._rendered
+        rendered.clear()
         for y, text in enumerate([*on_screen, tail[-1]]):
             if text:
                 screen.buffer[y].update({x: Char(c) for x, c in enumerate(text)})
+                rendered[y] = text.rstrip(" ")
         cursor.x, cursor.y = len(tail[-1]), len(on_screen)
-        screen.dirty.update(range(screen.lines))
+        screen.dirty.clear()
         return b""
 
     def live(self) -> tuple[str, ...]:
