@@ -77,7 +77,7 @@ async def inner(tasks: int, lines: int, scrollback: int, wide: bool) -> dict[str
         last = f"{WIDE_PREFIX} {lines}"
     else:
         command, last = ("seq", str(lines)), str(lines)
-    policy = TaskPolicy(scrollback=scrollback)
+    policy = TaskPolicy(scrollback=scrollback, pty=os.environ.get("BENCH_PTY") == "1")
     specs = [TaskSpec(f"t{i:02d}", command, policy=policy) for i in range(tasks)]
     data_dir = Path(tempfile.mkdtemp(prefix="oneshot-bench-"))
     start = time.perf_counter()
@@ -101,7 +101,7 @@ async def inner(tasks: int, lines: int, scrollback: int, wide: bool) -> dict[str
         shown = time.perf_counter() - start
         await pilot.pause(0.1)
         gaps = sum(1 for info in app.model.tasks.values() if info.buffer.markers)
-        app.command(app.orch.shutdown, "bench over")
+        app.command("stop", reason="bench over")
         while app.result is None:
             await pilot.pause(0.02)
     latencies = [(h - s) * 1000 for s, h in zip(sent, handled, strict=False)]
@@ -321,7 +321,12 @@ def main() -> None:
     parser.add_argument("--skip-terminal", action="store_true", help="only the in-process part")
     parser.add_argument("--many", type=int, default=200, help="tasks at once for part 3 (0: skip)")
     parser.add_argument("--only-many", action="store_true", help="only part 3")
+    parser.add_argument(
+        "--pty", action="store_true", help="part 1 with pty = true: through the terminal emulator"
+    )
     args = parser.parse_args()
+    if args.pty:
+        os.environ["BENCH_PTY"] = "1"  # read by part 1's fresh processes
     n, lines = args.tasks, args.lines
     if args.only_many:
         report_many(args.many, args.repeat)

@@ -96,11 +96,14 @@ def add_live_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     send = sub.add_parser(
         "send",
-        help="send a message to an agent task of a live run (its next turn)",
+        help="send a message to an agent task of a live run (its next turn), or type a line "
+        "into a pty = true task",
         description=paragraph(
             "Send MESSAGE (or - to read it from stdin) to an agent task: it starts the agent's "
             "next turn, in its own session where the CLI can resume one. A turn that is running "
-            "gets it when it ends; --now interrupts it for the message."
+            "gets it when it ends; --now interrupts it for the message. To a running command "
+            "with pty = true, MESSAGE and Enter are typed into its terminal; a command without "
+            "one takes no input (exit 1)."
         ),
         epilog=CTL_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -346,6 +346,12 @@ POLICY_FIELDS: dict[str, Field] = {
         ),
         Field("pty", boolean, "run tasks under a pseudo-terminal instead of pipes", ""),
         Field(
+            "separate_stderr",
+            boolean,
+            "read stderr apart from stdout (tagged; their order between them is lost)",
+            "",
+        ),
+        Field(
             "worktree",
             boolean,
             "run each task in a git worktree of its own, on a branch oneshot/RUN/TASK",

@@ -9,6 +9,8 @@ Delivery rules:
 - A *lossless* subscriber (the headless printer) never loses output. Instead a runner whose task
   has too much output waiting in it (1 MiB of text by default) pauses before reading more
   (`wait_for_room`), the way a pipe pushes back on its writer. Other tasks are not held up.
+- `LiveLines` (what a task is drawing now) replace each other: a subscriber holds at most one per
+  task, the latest, where the first not yet received was queued.
 - `publish` never blocks: the runners call it from their read loops.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import replace
 
 import anyio
 
-from oneshot_tui.core.events import Event, Output, RunFinished
+from oneshot_tui.core.events import Event, LiveLines, Output, RunFinished
 
 DEFAULT_MAX_PENDING_LINES = 20_000
 DEFAULT_MAX_PENDING_CHARS = 16 << 20
@@ -60,6 +62,8 @@ class Subscription:
         self._waiter: anyio.Event | None = None
         self._closed = False
         self._iter_buffer: deque[Event] = deque()
+        self._live: dict[str, LiveLines] = {}
+        """The latest live lines per task not yet received (the queue holds the first)."""
 
     @property
     def pending_lines(self) -> int:
@@ -87,6 +91,13 @@ class Subscription:
                     return
             self._pending_lines += event.lines
             self._pending_chars += len(event.text)
+        elif type(event) is LiveLines:
+            if not self.output:
+                return
+            queued = event.task_id in self._live
+            self._live[event.task_id] = event
+            if queued:
+                return
         self._queue.append(event)
         if self._waiter is not None:
             self._waiter.set()
@@ -153,6 +164,8 @@ class Subscription:
                 self._pending_lines -= event.lines
                 if self.lossless and not self.acked:
                     self._task_chars[event.task_id] -= len(event.text)
+            elif type(event) is LiveLines:
+                event = self._live.pop(event.task_id, event)
             if self._missed:
                 event = self._attach_missed(event, out)
             out.append(event)

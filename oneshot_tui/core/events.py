@@ -34,6 +34,8 @@ class TaskAdded:
     """Lines of recent output a viewer keeps for it (its `scrollback` setting)."""
     group: str = ""
     """Best of N: the group it belongs to (its judge's name), shown together; else empty."""
+    pty: bool = False
+    """It runs in a terminal of its own (`pty = true`): a viewer can type into it."""
 
 
 @record
@@ -83,6 +85,20 @@ class Output:
 
     def split(self) -> list[str]:
         return self.text.split("\n") if self.lines else []
+
+
+@record
+class LiveLines:
+    """What a task is drawing now, replaced as it changes: the unfinished last line of a pipe
+    (a `\\r` progress bar, its latest state) or a PTY task's screen (its rows, from the
+    terminal emulator). Finished lines come as `Output`; these follow them, below. A subscriber
+    that falls behind gets only the latest of them (they replace each other)."""
+
+    task_id: str
+    attempt: int
+    ts: float
+    lines: tuple[str, ...]
+    """Empty: nothing is being drawn (the line ended, the process ended)."""
 
 
 @record
@@ -361,6 +377,7 @@ Event = (
     | StateChanged
     | ProcessStarted
     | Output
+    | LiveLines
     | OutputTail
     | Activity
     | TotalsChanged

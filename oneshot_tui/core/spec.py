@@ -36,6 +36,9 @@ class TaskPolicy:
     """Bytes of memory those lines may take: whichever bound is reached first holds."""
     pty: bool = False
     """Give the task a pseudo-terminal instead of pipes (line-buffered output, colours)."""
+    separate_stderr: bool = False
+    """Read a command's stderr apart from its stdout (each line tagged with its stream); by
+    default both go through one pipe, so lines stay in the order the task wrote them."""
     worktree: bool = False
     """Run the task in a git worktree of its own, on a new branch `oneshot/RUN/TASK` made from
     the HEAD of the repository its cwd is in (the user's checkout is left alone)."""

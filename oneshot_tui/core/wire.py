@@ -19,6 +19,7 @@ from oneshot_tui.core.events import (
     AttentionChanged,
     Event,
     JudgeVerdict,
+    LiveLines,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -140,8 +141,10 @@ ENCODERS: dict[type, tuple[str, Encoder]] = {
             "cwd": e.cwd,
             "scrollback": e.scrollback,
             **({"group": e.group} if e.group else {}),  # best of N only
+            "pty": e.pty,
         },
     ),
+    LiveLines: ("live", lambda e: {"attempt": e.attempt, "lines": list(e.lines)}),
     OutputTail: (
         "output_tail",
         lambda e: {"attempt": e.attempt, "lines": list(e.lines), "last_output": e.last_output_ts},
@@ -295,7 +298,9 @@ DECODERS: dict[str, Decoder] = {
         o.get("cwd"),
         o.get("scrollback", 10_000),
         o.get("group", ""),
+        bool(o.get("pty", False)),
     ),
+    "live": lambda o: LiveLines(o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"])),
     "output_tail": lambda o: OutputTail(
         o["task"], o.get("attempt", 1), o["ts"], tuple(o["lines"]), o.get("last_output")
     ),

@@ -1,4 +1,9 @@
-"""Bus events as text: `NAME | line` on stdout, transitions and a summary on stderr."""
+"""Bus events as text: `NAME | line` on stdout, transitions and a summary on stderr.
+
+On a terminal, a line still being written (a `\\r` progress bar, a PTY task's cursor line) is
+shown as it is now on a status line of its own at the bottom, `NAME | 42%`, redrawn as it changes
+and cleared before anything else is written; a finished line with `\\r` rewrites in it is printed
+as its final state, so the bar never overwrites its `NAME |` prefix."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import BinaryIO, TextIO
 from oneshot_tui.core.events import (
     Event,
     JudgeVerdict,
+    LiveLines,
     Output,
     RetryScheduled,
     RunFinished,
@@ -20,6 +26,9 @@ from oneshot_tui.core.events import (
 )
 from oneshot_tui.core.printable import one_line
 from oneshot_tui.core.report import summary_lines, verdict_line
+from oneshot_tui.runner.output import latest_state
+
+_CLEAR_LINE = "\r\x1b[K"
 
 _PALETTE = (36, 33, 32, 35, 34, 91, 96, 93, 92, 95, 94)
 _STATE_COLOURS = {
@@ -48,8 +57,16 @@ class TextPrinter:
         colour_out: bool = False,
         colour_err: bool = False,
         plain: bool = False,
+        live: bool = False,
+        width: int = 80,
     ) -> None:
         self._out = out
+        self._live = live
+        """stdout is a terminal: unfinished lines on a status line, `\\r` rewrites resolved."""
+        self._cols = max(width, 20)
+        self._status: tuple[str, str] | None = None
+        """The status line: (task, its text), if a task is writing a line."""
+        self._status_shown = False
         self._err = err
         self._colour_out = colour_out
         self._colour_err = colour_err
@@ -82,7 +99,14 @@ class TextPrinter:
                     self._note(f"{name}: {event.missed} lines not shown (see its log)")
                 if event.lines:
                     prefix = self._prefix(event.task_id)
-                    parts.append(prefix + event.text.replace("\n", "\n" + prefix) + "\n")
+                    text = event.text
+                    if self._live and "\r" in text:
+                        text = "\n".join(latest_state(line) for line in text.split("\n"))
+                    self._clear_status(parts)
+                    parts.append(prefix + text.replace("\n", "\n" + prefix) + "\n")
+            elif type(event) is LiveLines:
+                if self._live:
+                    self._show_status(event, parts)
             elif isinstance(event, StateChanged):
                 self._flush(parts)
                 self._transition(event)
@@ -107,14 +131,44 @@ class TextPrinter:
         self._flush(parts)
 
     def _flush(self, parts: list[str]) -> None:
+        if self._status is not None and not self._status_shown:
+            parts.append(self._status[1])  # the status line stays last
+            self._status_shown = True
         if parts:
             self._out.write("".join(parts).encode("utf-8", "surrogateescape"))
             self._out.flush()
             parts.clear()
 
+    def _clear_status(self, parts: list[str]) -> None:
+        """Take the status line off the screen (`_flush` draws it again, below)."""
+        if self._status_shown:
+            parts.append(_CLEAR_LINE)
+            self._status_shown = False
+
+    def _show_status(self, event: LiveLines, parts: list[str]) -> None:
+        line = next((line for line in reversed(event.lines) if line.strip()), "")
+        if not line:
+            if self._status is not None and self._status[0] == event.task_id:
+                self._clear_status(parts)
+                self._status = None
+            return
+        # Cut to the terminal's width: a status line that wraps cannot be cleared.
+        room = max(self._cols - len(self._prefix(event.task_id)), 1)
+        visible = latest_state(line)
+        self._clear_status(parts)
+        self._status = (event.task_id, self._prefix(event.task_id) + visible[:room] + "\x1b[0m")
+
     def _note(self, text: str) -> None:
+        shown = self._status_shown and self._status is not None
+        if shown:
+            # The status line is on the same terminal: cleared first, drawn again after.
+            self._out.write(_CLEAR_LINE.encode())
+            self._out.flush()
         self._err.write(text + "\n")
         self._err.flush()
+        if shown and self._status is not None:
+            self._out.write(self._status[1].encode("utf-8", "surrogateescape"))
+            self._out.flush()
 
     def _transition(self, event: StateChanged) -> None:
         if self._plain:

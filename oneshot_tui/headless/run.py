@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import anyio
 
@@ -56,14 +56,13 @@ def run_headless(
 
 def _terminal_writer() -> Callable[[str], None] | None:
     """Notifications (the bell, OSC) go to stderr when it is a terminal, never into a file."""
-    stream = sys.stderr
-    if stream is None or not stream.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():
         return None
 
     def write(sequence: str) -> None:
-        try:
-            stream.write(sequence)
-            stream.flush()
+        try:  # sys.stderr now: during the run, the writer thread's (it never blocks)
+            sys.stderr.write(sequence)
+            sys.stderr.flush()
         except OSError:
             pass  # a notification is never worth an error
 
@@ -86,6 +85,8 @@ async def _run(session: RunSession, json_mode: bool, plain: bool) -> int:
                 colour_out=wants_colour(sys.stdout),
                 colour_err=wants_colour(sys.stderr),
                 plain=plain,
+                live=_is_terminal(sys.stdout),
+                width=_columns(),
             )
         sub = session.bus.subscribe("headless", lossless=True, acked=True)
         async with anyio.create_task_group() as watching:
@@ -111,3 +112,15 @@ async def _print(
         printer.handle(streams.take(events))
         streams.printed(orch)
         await streams.wait_for_room()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _columns() -> int:
+    """The width of the terminal on fd 1 (sys.stdout sits on a writer thread here)."""
+    try:
+        return os.get_terminal_size(1).columns
+    except OSError:
+        return 80

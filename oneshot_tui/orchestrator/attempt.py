@@ -11,7 +11,7 @@ import anyio
 
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
-from oneshot_tui.core.events import Output, ProcessStarted
+from oneshot_tui.core.events import LiveLines, Output, ProcessStarted
 from oneshot_tui.core.redact import Redactor, StreamRedactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import StopRequest, Task
@@ -22,12 +22,13 @@ from oneshot_tui.runner.backend import (
     ProcessHandle,
     ProcessLost,
 )
-from oneshot_tui.runner.output import LineSplitter, OutputLog, StreamMux
+from oneshot_tui.runner.output import LineSplitter, OutputLog, PromptTail, StreamMux
 from oneshot_tui.runner.process import ExitStatus, ProcessSpec, SpawnError
 
 if TYPE_CHECKING:
     from oneshot_tui.core.worktree import WorktreeInfo
     from oneshot_tui.orchestrator.agent_pool import AgentPool
+    from oneshot_tui.runner.terminal import TerminalEmulator
 
 ChunkObserver = Callable[[str, bytes], None]
 
@@ -168,6 +169,10 @@ class Attempt:
             )
         )
         splitters: dict[str, LineSplitter] = {}
+        terminal: TerminalEmulator | None = None
+        prompt_tail = PromptTail()
+        """A PTY's unfinished last line, as a prompt (the emulator draws it; attention reads it)."""
+        """A PTY's screen: what the task drew, its finished lines scrolled off the top."""
 
         redactors: dict[str, StreamRedactor] = {}
         """Per stream: a secret cut by a read is still found (the log never sees it either)."""
@@ -176,17 +181,29 @@ class Attempt:
 
         async def look(chunks: list[tuple[str, bytes]], wait: bool = True) -> None:
             """What is in the log now, and only that, goes on to the display and the observer."""
+            nonlocal terminal
             for stream, data in chunks:
                 if observe is not None:
                     observe(stream, data)
                 if show_lines:
-                    splitter = splitters.get(stream)
-                    if splitter is None:
-                        splitter = splitters[stream] = LineSplitter()
-                    text, count = splitter.feed(data)
-                    task.prompt = splitter.prompt()
-                    if count:
-                        self.show(stream, text, count)
+                    if stream == "pty":
+                        if terminal is None:
+                            terminal = self._terminal(spec)
+                        text, count = terminal.feed(data)
+                        task.prompt = prompt_tail.feed(data)
+                        if count:
+                            self.show(stream, text, count)
+                        self.show_live(terminal.live())
+                    else:
+                        splitter = splitters.get(stream)
+                        if splitter is None:
+                            splitter = splitters[stream] = LineSplitter()
+                        text, count = splitter.feed(data)
+                        task.prompt = splitter.prompt()
+                        if count:
+                            self.show(stream, text, count)
+                        unfinished = splitter.unfinished()
+                        self.show_live((unfinished,) if unfinished else ())
                     if wait and self.bus.needs_room(task.id):
                         await self.bus.wait_for_room(task.id)
 
@@ -220,6 +237,19 @@ class Attempt:
                     tg.start_soon(self._stop_child, child)
 
                 self._on_process_stop = stop_process
+                if spec.pty and show_lines:
+
+                    def resize(rows: int, cols: int) -> None:
+                        nonlocal terminal
+                        if terminal is None:
+                            terminal = self._terminal(spec)
+                        text, count = terminal.resize(rows, cols)
+                        if count:
+                            self.show("pty", text, count)
+                        self.show_live(terminal.live())
+                        child.resize(rows, cols)
+
+                    task.on_resize = resize
                 try:
                     status = await child.follow(sink, grace=grace)
                 except ProcessLost as exc:
@@ -240,6 +270,12 @@ class Attempt:
                     text, count = splitter.flush()
                     if count:
                         self.show(stream, text, count)
+                if terminal is not None:
+                    text, count = terminal.flush()
+                    if count:
+                        self.show("pty", text, count)
+                self.show_live(())
+                task.on_resize = None
                 task.child = None
                 self._on_process_stop = None
         if lost is not None:
@@ -277,6 +313,23 @@ class Attempt:
         self.bus.publish(Output(task.id, task.attempt, stream, text, count, self.clock.time()))
         if task.watch_lines is not None and not task.ready:
             task.watch_lines(text)  # after the line itself: it is what made the task ready
+
+    def show_live(self, lines: tuple[str, ...]) -> None:
+        """What the task is drawing now (an unfinished line, a PTY's screen), if it changed."""
+        task = self.task
+        if lines != task.live:
+            task.live = lines
+            self.bus.publish(LiveLines(task.id, task.attempt, self.clock.time(), lines))
+
+    def pty_size(self) -> tuple[int, int]:
+        """Rows and columns for a new PTY: the viewer's pane, as it last said."""
+        return self.task.pty_size
+
+    def _terminal(self, spec: ProcessSpec) -> TerminalEmulator:
+        from oneshot_tui.runner.terminal import TerminalEmulator  # PTY tasks only: pyte
+
+        rows, cols = spec.pty_size
+        return TerminalEmulator(rows, cols)
 
     async def _spawn(self, spec: ProcessSpec) -> ProcessHandle:
         """Start `spec` on the backend. A remote one may wait for a node with room: a stop

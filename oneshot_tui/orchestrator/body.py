@@ -74,8 +74,14 @@ class CommandBody:
         self.spec = spec
 
     async def run(self, attempt: Attempt) -> Outcome:
+        policy = self.spec.policy
         spec = ProcessSpec(
-            self.spec.command, cwd=attempt.cwd, env=child_env(attempt), pty=self.spec.policy.pty
+            self.spec.command,
+            cwd=attempt.cwd,
+            env=child_env(attempt),
+            pty=policy.pty,
+            pty_size=attempt.pty_size(),
+            merge_stderr=not policy.separate_stderr,
         )
         status = await attempt.run_process(spec)
         return Outcome(status.ok, status.describe(), status)

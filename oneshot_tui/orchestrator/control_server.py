@@ -367,6 +367,23 @@ class ControlServer:
         """The user looked at these tasks: their attention marks clear (none had one: still ok)."""
         return self._task_command(lambda name: self.orch.seen(name) or True, command)
 
+    def _input(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        name, text = str(command.get("task")), command.get("text")
+        if not isinstance(text, str):
+            raise UsageError("give the input as text")
+        if name not in self.orch.tasks:
+            return {"ok": False, "error": f"no task {name!r} in this run", "unknown": [name]}
+        why = self.orch.type_input(name, text.encode("utf-8", "surrogateescape"))
+        return {"ok": True} if why is None else {"ok": False, "error": why}
+
+    def _resize(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            rows, cols = int(command["rows"]), int(command["cols"])
+        except (KeyError, TypeError, ValueError):
+            raise UsageError("give the size as rows and cols") from None
+        self.orch.resize_terminals(rows, cols)
+        return {"ok": True}
+
     def _detach(self, client: _Client, command: Mapping[str, Any]) -> dict[str, Any]:
         client.detached = True
         return {"ok": True}
@@ -410,6 +427,8 @@ _COMMANDS: dict[str, Callable[[ControlServer, _Client, Mapping[str, Any]], dict[
     "detach": ControlServer._detach,
     "send": ControlServer._send,
     "seen": ControlServer._seen,
+    "input": ControlServer._input,
+    "resize": ControlServer._resize,
     "tail": ControlServer._tail,
     "result": ControlServer._result,
 }

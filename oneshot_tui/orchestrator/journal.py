@@ -6,7 +6,8 @@ depends on: the task's `TaskAdded`; every verdict of a loop (they are the task's
 current attempt's transitions (its start, and the latest of a run of running/idle toggles), its
 process, loop phase, totals, latest activity and retry (the latest of each), its worktree and its
 end. Output is not kept here: the task's own bounded view (`Task.view`) has its last lines, sent
-as one `OutputTail`. So a journal costs a few events per task, whatever the run prints.
+as one `OutputTail`, and what it draws now (`Task.live`) as one `LiveLines`. So a journal costs
+a few events per task, whatever the run prints.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from oneshot_tui.core.events import (
     Activity,
     AttentionChanged,
     Event,
+    LiveLines,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -156,6 +158,8 @@ class RunJournal:
                 lines = lines[-tail:]
             silent = now - (mono - task.last_output_at) if task.started_at is not None else None
             out.append(OutputTail(task_id, task.attempt, now, tuple(lines), silent))
+            if task.live:
+                out.append(LiveLines(task_id, task.attempt, now, task.live))
         if self._finished is not None:
             out.append(self._finished)
         return out

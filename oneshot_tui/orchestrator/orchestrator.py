@@ -118,6 +118,8 @@ class Orchestrator:
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
         self._agent_pool: AgentPool | None = None
+        self.pty_size: tuple[int, int] | None = None
+        """The viewer's pane, as it last said (`resize_terminals`): every PTY's size."""
         self._stems = UniqueNames()
         """Log file stems: a task's name made safe for a file name, unique in the run."""
         for spec in specs:
@@ -234,7 +236,8 @@ class Orchestrator:
         if task is None:
             return f"no task {task_id!r} in this run"
         if task.spec.agent is None:
-            return f"{task_id} is not an agent task: a command takes input only with pty = true"
+            # A command: the text is typed into its terminal, then Enter.
+            return self.type_input(task_id, text.encode("utf-8") + b"\r")
         if self._stopping or self._tg is None:
             return "the run is stopping: it takes no messages"
         if not text.strip():
@@ -263,6 +266,31 @@ class Orchestrator:
         """The user looked at the task (or acted on it): its attention mark, if any, clears."""
         task = self.tasks.get(task_id)
         return task is not None and self.attention.clear(task_id, task.attempt)
+
+    def type_input(self, task_id: str, data: bytes) -> str | None:
+        """Type `data` into a running PTY task's terminal (keys, or a line with its Enter).
+        Returns None when taken, else why not."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            return f"no task {task_id!r} in this run"
+        if not task.spec.policy.pty or task.spec.agent is not None:
+            return f"{task_id} has no terminal to type into: give it pty = true"
+        child = task.child
+        if child is None or self._tg is None:
+            return f"{task_id} is not running"
+        self._tg.start_soon(child.write_input, data)
+        return None
+
+    def resize_terminals(self, rows: int, cols: int) -> None:
+        """The viewer's pane is `rows` by `cols`: every PTY task's terminal gets that size (the
+        running ones at once, with SIGWINCH; the others when they start)."""
+        if rows < 1 or cols < 1:
+            return
+        self.pty_size = (rows, cols)
+        for task in self.tasks.values():
+            task.pty_size = (rows, cols)
+            if task.on_resize is not None:
+                task.on_resize(rows, cols)
 
     def agent_pool(self) -> AgentPool:
         """What the run's agents share; made on first use (a run of commands needs none)."""
@@ -423,6 +451,8 @@ class Orchestrator:
                 spec.ready_line,
                 lambda line: self._mark_ready(task, f"line matched: {line.strip()[:200]!r}"),
             )
+        if self.pty_size is not None:
+            task.pty_size = self.pty_size
         self.tasks[spec.name] = task
         return task
 
@@ -470,6 +500,7 @@ class Orchestrator:
                 spec.cwd,
                 spec.policy.scrollback,
                 spec.group or "",
+                spec.policy.pty and spec.agent is None,
             )
         )
 

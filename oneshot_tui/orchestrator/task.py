@@ -49,6 +49,12 @@ class Task:
     exit_status: ExitStatus | None = None
     reason: str = ""
     child: ProcessHandle | None = None
+    on_resize: Callable[[int, int], None] | None = None
+    """Resizes a PTY task's terminal and its screen, while its process runs."""
+    live: tuple[str, ...] = ()
+    """What it is drawing now: an unfinished line, or its PTY's screen (`LiveLines`)."""
+    pty_size: tuple[int, int] = (50, 200)
+    """Rows and columns a PTY of this task gets: the viewer's pane, once one said."""
     stop: StopRequest | None = None
     stop_event: anyio.Event | None = None
     on_stop: Callable[[], None] | None = None

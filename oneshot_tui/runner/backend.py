@@ -67,6 +67,14 @@ class ProcessHandle(Protocol):
         """Release what the handle holds; the process must have ended."""
         ...
 
+    def resize(self, rows: int, cols: int) -> bool:
+        """A new size for its terminal (a PTY task); False if it has none here."""
+        ...
+
+    async def write_input(self, data: bytes) -> bool:
+        """Type `data` into its terminal (a PTY task); False if it has none here."""
+        ...
+
 
 class ProcessBackend(Protocol):
     @property
@@ -115,6 +123,12 @@ class LocalProcess:
 
     async def aclose(self) -> None:
         await self.child.aclose()
+
+    def resize(self, rows: int, cols: int) -> bool:
+        return self.child.resize(rows, cols)
+
+    async def write_input(self, data: bytes) -> bool:
+        return await self.child.write_input(data)
 
 
 class LocalBackend:

@@ -155,6 +155,30 @@ _NOT_PRINTED = re.compile(
 """Escape sequences and control characters: what a terminal does not print as text."""
 
 
+def prompt_text(pending: bytes, limit: int = 80) -> str:
+    """An unfinished line as a prompt's text (`Proceed? [y/N]`), escapes and controls removed,
+    or "" when there is none; a line rewritten with `\\r` (a progress bar) is not a prompt."""
+    if not pending or b"\r" in pending:
+        return ""
+    text = _NOT_PRINTED.sub(b"", pending[-4 * limit :]).decode("utf-8", "replace")
+    return text.strip()[-limit:]
+
+
+class PromptTail:
+    """The bytes after a stream's last newline, bounded: a PTY task's prompt, where a terminal
+    emulator (not a splitter) takes its bytes."""
+
+    def __init__(self, keep: int = 1024) -> None:
+        self._keep = keep
+        self._tail = b""
+
+    def feed(self, data: bytes, limit: int = 80) -> str:
+        end = data.rfind(b"\n")
+        self._tail = data[end + 1 :] if end != -1 else (self._tail + data)
+        self._tail = self._tail[-self._keep :]
+        return prompt_text(self._tail, limit)
+
+
 class LineSplitter:
     """Turns a byte stream into display lines, incrementally.
 
@@ -175,13 +199,14 @@ class LineSplitter:
         return len(self._pending)
 
     def prompt(self, limit: int = 80) -> str:
-        """The unfinished line as a prompt's text (`Proceed? [y/N]`), escapes and controls
-        removed, or "" when there is none; a line rewritten with `\\r` (a progress bar) is
-        not a prompt."""
-        if not self._pending or b"\r" in self._pending:
+        """The unfinished line as a prompt's text (see `prompt_text`)."""
+        return prompt_text(self._pending, limit)
+
+    def unfinished(self) -> str:
+        """The line being written (no newline yet), decoded, as a terminal would show it now."""
+        if not self._pending:
             return ""
-        text = _NOT_PRINTED.sub(b"", self._pending[-4 * limit :]).decode("utf-8", "replace")
-        return text.strip()[-limit:]
+        return latest_state(_strip_cr(self._pending).decode("utf-8", "replace"))
 
     def feed(self, data: bytes) -> tuple[str, int]:
         buf = self._pending + data if self._pending else data
@@ -248,6 +273,17 @@ DEFAULT_VIEW_BYTES = 4 * 1024 * 1024
 """Memory a task's recent lines may take by default (`scrollback_bytes`): lines can be 64 KiB
 long (a `\\r` progress loop without a newline makes nothing else), so a bound in lines alone is
 no bound on memory."""
+
+
+def latest_state(line: str) -> str:
+    """What a terminal finally shows of a line rewritten with `\\r` (a progress bar): the text
+    after the last carriage return that is followed by something."""
+    if "\r" not in line:
+        return line
+    for segment in reversed(line.split("\r")):
+        if segment:
+            return segment
+    return ""
 
 
 class LineView:

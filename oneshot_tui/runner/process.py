@@ -1,9 +1,11 @@
 """One child process in its own session and process group: spawn, read, wait, stop.
 
-The child gets stdin from /dev/null and either two pipes or a PTY for its output, or stdout to a
-file (read back as it grows) for a program that exits before a full pipe drains. Stopping is a
-ladder on timers, always aimed at the whole group: SIGINT, then SIGTERM halfway through `grace`,
-then SIGKILL at `grace`, until no member of the group is left.
+The child gets stdin from /dev/null and either two pipes (or one for both, in the order it wrote)
+or a PTY for its output, or stdout to a file (read back as it grows) for a program that exits
+before a full pipe drains. A PTY is its stdin too: what is typed into it (`write_input`) reaches
+the task, and its size can change while it runs (`resize`, with SIGWINCH to its group).
+Stopping is a ladder on timers, always aimed at the whole group: SIGINT, then SIGTERM halfway
+through `grace`, then SIGKILL at `grace`, until no member of the group is left.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class ProcessSpec:
     pty: bool = False
     pty_size: tuple[int, int] = (50, 200)
     """Rows and columns the child sees on its terminal."""
+    merge_stderr: bool = False
+    """stderr into the stdout pipe: one stream, in the order the child wrote it."""
     marker: str | None = None
     """Set in the child's environment so its descendants can be found even outside its group."""
     stdout_file: bool = False
@@ -214,14 +218,16 @@ class ChildProcess:
                 os.set_blocking(master, False)
                 out: int = slave
                 err: int = slave
+                stdin: int = slave
             elif spec.stdout_file:
                 capture = _capture_file()
-                out, err = capture, subprocess.PIPE
+                out, err, stdin = capture, subprocess.PIPE, subprocess.DEVNULL
             else:
-                out = err = subprocess.PIPE
+                out, stdin = subprocess.PIPE, subprocess.DEVNULL
+                err = subprocess.STDOUT if spec.merge_stderr else subprocess.PIPE
             process = await anyio.open_process(
                 spec.argv,
-                stdin=subprocess.DEVNULL,
+                stdin=stdin,
                 stdout=out,
                 stderr=err,
                 cwd=spec.cwd,
@@ -251,6 +257,38 @@ class ChildProcess:
     @property
     def returncode(self) -> int | None:
         return self._process.returncode
+
+    @property
+    def has_terminal(self) -> bool:
+        return self._master_fd is not None
+
+    def resize(self, rows: int, cols: int) -> bool:
+        """Give the PTY a new size and tell the task (SIGWINCH to its group: it has no
+        controlling terminal for the kernel to do it); False without a PTY."""
+        fd = self._master_fd
+        if fd is None:
+            return False
+        try:
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        except OSError:
+            return False
+        signal_group(self.pgid, signal.SIGWINCH)
+        return True
+
+    async def write_input(self, data: bytes) -> bool:
+        """Type `data` into the PTY, waiting while its buffer is full; False without one."""
+        view = memoryview(data)
+        while view:
+            fd = self._master_fd
+            if fd is None:
+                return False
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await anyio.wait_writable(fd)
+            except OSError:
+                return False
+        return True
 
     async def pump(self, sink: ChunkSink) -> None:
         """Read every stream to its end, passing each chunk to `sink` in arrival order."""

@@ -49,6 +49,7 @@ class WireSpec(TypedDict):
     pty_size: tuple[int, int]
     marker: str | None
     stdout_file: bool
+    merge_stderr: bool
 
 
 class Started(TypedDict, total=False):
@@ -80,6 +81,7 @@ def to_wire(spec: ProcessSpec, base: Mapping[str, str]) -> WireSpec:
         pty_size=spec.pty_size,
         marker=spec.marker,
         stdout_file=spec.stdout_file,
+        merge_stderr=spec.merge_stderr,
     )
 
 
@@ -94,6 +96,7 @@ def from_wire(wire: WireSpec, base: Mapping[str, str]) -> ProcessSpec:
         pty_size=tuple(wire["pty_size"]),  # type: ignore[arg-type]  # a list after the wire
         marker=wire["marker"],
         stdout_file=bool(wire.get("stdout_file", False)),
+        merge_stderr=bool(wire.get("merge_stderr", False)),
     )
 
 

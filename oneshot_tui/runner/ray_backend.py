@@ -299,6 +299,12 @@ class RayProcess:
         if not (self._lost or self._closed):
             self._pending.append(self._actor.kill.remote())
 
+    def resize(self, rows: int, cols: int) -> bool:
+        return False  # the PTY is on another node: it keeps the size it started with
+
+    async def write_input(self, data: bytes) -> bool:
+        return False  # no input to a process on another node (yet)
+
     async def aclose(self) -> None:
         if self._closed:
             return

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from textual import events, on
 from textual.app import App, SystemCommand
 from textual.driver import Driver
+from textual.filter import ANSIToTruecolor
 from textual.screen import Screen
 
 from oneshot_tui.control.protocol import Served
@@ -47,6 +48,7 @@ from oneshot_tui.ui.messages import (
     HistoryRequested,
     LiveRequested,
     MergeRequested,
+    PaneResized,
     QuitRequested,
     TaskCommand,
 )
@@ -91,6 +93,12 @@ class OneshotApp(App[int]):
         super().__init__()
         self._key_latency = key_latency
         """Told how long each key took to show, in seconds (the otel metric), if set."""
+        # Task output is drawn in the user's own terminal palette: an SGR 31 stays colour 1 of
+        # the terminal. Textual's filter would turn every ANSI colour into its theme's
+        # truecolour (red and magenta both into colour 197 on a 256-colour terminal). Only
+        # task output has ANSI colours (the app's own are truecolour from the theme), so the
+        # filter goes; `ansi_color=True` would do it too, but restyles every widget (`:ansi`).
+        self._filters = [f for f in self._filters if not isinstance(f, ANSIToTruecolor)]
         self.served = served
         self.data_dir = data_dir
         self.owner = owner
@@ -109,6 +117,8 @@ class OneshotApp(App[int]):
         self.model = RunModel()
         self.connection = RunConnection(served.socket, self.post_message, owner=owner, frame=frame)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
+        self._pty_size: tuple[int, int] | None = None
+        """The size last told to the run for its PTY tasks (the output pane's)."""
 
     @property
     def orch(self) -> Orchestrator:
@@ -295,6 +305,8 @@ class OneshotApp(App[int]):
             self.notify(f"interrupting {count} idle task{'s' if count != 1 else ''}")
         elif message.command == "send" and task_id is not None:
             self.command("send", task=task_id, text=message.text)
+        elif message.command == "input" and task_id is not None:
+            self.command("input", task=task_id, text=message.text)
         elif message.command == "add" and message.table is not None:
             self.command("add", tasks=[message.table], cwd=os.getcwd(), source="<tui>")
         elif task_id is not None and message.command in TASK_COMMANDS:
@@ -312,6 +324,13 @@ class OneshotApp(App[int]):
         self.call_from_thread(
             self.notify, text, severity="information" if ok else "warning", timeout=10
         )
+
+    @on(PaneResized)
+    def _pane_resized(self, message: PaneResized) -> None:
+        size = (message.rows, message.cols)
+        if size != self._pty_size and self.screen is self._main:
+            self._pty_size = size
+            self.command("resize", rows=message.rows, cols=message.cols)
 
     @on(QuitRequested)
     def _quit_requested(self, message: QuitRequested) -> None:

@@ -42,6 +42,21 @@ class LineBuffer:
         self.width = 0
         """Characters in the widest line seen: the pane's horizontal scroll range."""
         self.markers: dict[int, Marker] = {}
+        self.live: list[str] = []
+        """What the task is drawing now, below the last line: its unfinished line, or its
+        PTY's screen. Replaced as a whole (`set_live`); not numbered, not searched."""
+
+    @property
+    def rows(self) -> int:
+        """Rows the pane has to show: the lines kept, then the live ones."""
+        return self.end - self.start + len(self.live)
+
+    def set_live(self, lines: list[str]) -> None:
+        self.live = lines
+        for line in lines:
+            width = len(line) if line.isascii() and line.isprintable() else cell_len(plain(line))
+            if width > self.width:
+                self.width = width
 
     @property
     def start(self) -> int:
@@ -96,6 +111,7 @@ class LineBuffer:
         self._lines.clear()
         self._base = self.end
         self.markers = {}
+        self.live = []
         return self.append(lines)
 
     def add_marker(self, kind: str, text: str) -> None:

@@ -47,6 +47,10 @@ MAIN_BINDINGS: list[BindingType] = [
     # In the footer only in a run with loop tasks, like v.
     Binding("c", "continue_task", "Continue"),
     Binding("m", "message", "Message"),
+    # In the footer only in a run with PTY tasks, like v.
+    Binding("t", "type_into", "Type"),
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("y", "copy_result", "Copy result", show=False),
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # In the footer only while a task needs you (tmux marks a window that rang with `!`).
     Binding("exclamation_mark", "next_needing", "Needs you", key_display="!"),
@@ -88,6 +92,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("r", "fresh start: a new attempt (a loop: a new loop)"),
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
+    ("t  ctrl+a", "type into a pty task's terminal; ctrl+a leaves"),
+    ("y", "copy an agent's last result (OSC 52: works over SSH)"),
     ("I", "interrupt every idle task"),
     ("!", "the next task that needs you (failed, denied, asks)"),
     ("a", "add a command or an agent task (a form)"),

@@ -65,7 +65,15 @@ class TaskCommand(Message):
     task_id: str | None = None
     table: dict[str, Any] | None = None
     text: str = ""
-    """The message, for "send"."""
+    """The message, for "send"; the keys typed, for "input"."""
+
+
+@dataclass
+class PaneResized(Message):
+    """The output pane is now `rows` by `cols`: what PTY tasks' terminals should be."""
+
+    rows: int
+    cols: int
 
 
 @dataclass

@@ -17,6 +17,7 @@ from oneshot_tui.core.events import (
     AttentionChanged,
     Event,
     JudgeVerdict,
+    LiveLines,
     LoopPhase,
     LoopVerdict,
     MessageSent,
@@ -138,6 +139,10 @@ class TaskInfo:
     """A best-of-N replica the judge did not pick."""
     judgement: JudgeVerdict | None = None
     """A best-of-N judge: its verdict (winner, reasons, losers), for the `v` screen."""
+    pty: bool = False
+    """It runs in a terminal of its own: input mode can type into it."""
+    result: str = ""
+    """Agent tasks: the text of the agent's last final answer (`y` copies it)."""
     view: ViewState = field(default_factory=ViewState)
 
     def elapsed(self, now: float) -> float | None:
@@ -164,6 +169,8 @@ class Changes:
     output: dict[str, int] = field(default_factory=dict)
     """Tasks whose buffer grew (value: lines added, markers included)."""
     added: list[str] = field(default_factory=list)
+    live: set[str] = field(default_factory=set)
+    """Tasks whose live lines (unfinished line, PTY screen) changed."""
     run: bool = False
     """Run-level facts changed (start, finish)."""
 
@@ -211,6 +218,11 @@ class RunModel:
         for event in events:
             if type(event) is Output:
                 self._output(event, changes)
+            elif type(event) is LiveLines:
+                info = self._info(event.task_id, changes)
+                if info.attempt == event.attempt:
+                    info.buffer.set_live(list(event.lines))
+                    changes.live.add(event.task_id)
             elif isinstance(event, StateChanged):
                 self._state(event, changes)
             elif isinstance(event, TaskExited):
@@ -228,6 +240,8 @@ class RunModel:
                 info = self._info(event.task_id, changes)
                 first = event.text.strip().split("\n", 1)[0]
                 info.activity = plain(first)[:200]
+                if event.kind == "result":
+                    info.result = str(event.data.get("text") or "")
                 if info.retry is not None and info.retry.by_agent and event.kind != "retrying":
                     info.retry = None  # the agent got on with it
                 changes.rows.add(event.task_id)
@@ -292,6 +306,7 @@ class RunModel:
                 if event.task_id not in self.tasks:
                     info = self.add(event.task_id, event.command, event.kind, event.scrollback)
                     info.group = event.group
+                    info.pty = event.pty
                     changes.added.append(event.task_id)
             elif isinstance(event, RunStarted):
                 self.run_id, self.log_dir = event.run_id, event.log_dir

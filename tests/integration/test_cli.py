@@ -41,6 +41,7 @@ command = ["{sys.executable}", "-c", "print('b1'); print('b2')"]
 [[task]]
 name = "gamma"
 command = "echo to-stderr >&2; echo out"
+separate_stderr = true
 
 [[task]]
 name = "delta"
@@ -84,6 +85,31 @@ def test_text_mode_prefixes_whole_lines_and_summarises_on_stderr(five: Path) -> 
     for name in ("alpha", "beta-long-name", "gamma", "delta", "eps"):
         assert f"\n{name} " in summary
     assert "\x1b[" not in proc.stdout + proc.stderr  # no colour when not on a terminal
+
+
+ORDER = "for i in 1 2 3 4 5 6; do echo out $i; echo err $i >&2; done"
+
+
+def test_stdout_and_stderr_keep_the_order_the_task_wrote_them(tmp_path: Path) -> None:
+    """One pipe for both by default: lines come out as written, on stdout and in the log."""
+    proc = run_cli("run", "-c", ORDER, "--no-ui")
+    assert proc.returncode == 0, proc.stderr
+    written = [f"{s} {i}" for i in range(1, 7) for s in ("out", "err")]
+    assert [line.split(" | ", 1)[1] for line in proc.stdout.splitlines()] == written
+    log = next(
+        line.rsplit(" ", 1)[-1] for line in proc.stderr.splitlines() if line.endswith(".log")
+    )
+    assert Path(log).read_text().splitlines() == written
+
+
+def test_separate_stderr_tags_each_line_with_its_stream(tmp_path: Path) -> None:
+    task_file = tmp_path / "t.toml"
+    task_file.write_text(f'[[task]]\nname = "o"\ncommand = "{ORDER}"\nseparate_stderr = true\n')
+    proc = run_cli("run", str(task_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    streams = {(e["line"], e["stream"]) for e in events if e["event"] == "output"}
+    assert {("out 1", "stdout"), ("err 1", "stderr")} <= streams
 
 
 def test_json_mode_emits_one_event_per_line(five: Path) -> None:

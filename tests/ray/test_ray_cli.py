@@ -41,6 +41,7 @@ def test_headless_run_on_ray_is_lossless_ordered_and_honest_about_exit_codes(
             [[task]]
             name = "mixed"
             command = "echo out; echo err >&2; exit 3"
+            separate_stderr = true
 
             [[task]]
             name = "signalled"

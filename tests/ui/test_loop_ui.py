@@ -222,3 +222,25 @@ def test_an_agents_own_retry_and_its_agent_show_in_the_model() -> None:
     assert info.retry is not None  # its own notice keeps the countdown
     model.apply([Activity("a", 1, 50.0, "text", "hello")])
     assert info.retry is None  # it got on with it
+
+
+async def test_y_copies_the_agents_last_result_to_the_clipboard(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    agents = ScriptedAgents(tmp_path, [{"result": "The answer:\nline two of it"}])
+    specs = [
+        agent_spec("ask", settings("claude", "answer"), cwd=tmp_path, env=agents.env),
+        TaskSpec("plain", (sys.executable, "-c", "print('no result')")),
+    ]
+    app = make_app(specs, FAST, data_dir=data_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: app.model.tasks["ask"].state is S.COMPLETED)
+        await pilot.press("j")  # a command has no result: nothing to copy
+        assert screen.check_action("copy_result", ()) is None
+        await pilot.press("y")
+        assert app.clipboard == ""
+        await pilot.press("k")
+        await pilot.press("y")
+        assert app.clipboard == "The answer:\nline two of it"
+        await stop_app(pilot)

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from oneshot_tui.core.bus import EventBus
-from oneshot_tui.core.events import Event, Output, RunFinished, StateChanged
+from oneshot_tui.core.events import Event, LiveLines, Output, RunFinished, StateChanged
 from oneshot_tui.core.states import TaskState as S
 
 
@@ -119,3 +119,25 @@ async def test_closing_the_bus_ends_every_subscription_after_its_queue() -> None
     assert [e async for e in sub] == [state("t", S.RUNNING)]
     with pytest.raises(anyio.EndOfStream):
         await sub.receive_batch()
+
+
+async def test_live_lines_replace_each_other_in_a_subscribers_queue() -> None:
+    """A progress bar redrawn 1000 times costs a slow subscriber one event per task, the latest,
+    and the events around it keep their order."""
+    bus = EventBus()
+    sub = bus.subscribe("slow")
+    bus.publish(state("t", S.RUNNING))
+    for i in range(1000):
+        bus.publish(LiveLines("t", 1, 0.0, (f"{i}%",)))
+        bus.publish(LiveLines("u", 1, 0.0, (f"u {i}",)))
+    bus.publish(out("t", 1))
+    got = sub.receive_nowait()
+    assert got[0] == state("t", S.RUNNING)
+    assert got[1:] == [
+        LiveLines("t", 1, 0.0, ("999%",)),
+        LiveLines("u", 1, 0.0, ("u 999",)),
+        out("t", 1),
+    ]
+    bus.publish(LiveLines("t", 1, 0.0, ()))  # once received, the next one is queued anew
+    assert sub.receive_nowait() == [LiveLines("t", 1, 0.0, ())]
+    assert bus.subscribe("quiet", output=False).receive_nowait() == []

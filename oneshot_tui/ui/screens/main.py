@@ -40,6 +40,7 @@ class MainScreen(TasksScreen):
         "restart",
         "continue_task",
         "message",
+        "type_into",
         "interrupt_idle",
         "next_needing",
         "verdicts",
@@ -75,9 +76,11 @@ class MainScreen(TasksScreen):
         if shown is not None:
             if shown in changes.rows:
                 pane.refresh_title()
+                if pane.typing and pane.info is not None and not pane.info.state.active:
+                    pane.stop_typing()  # its process ended: nothing takes the keys any more
             added = changes.output.get(shown)
-            if added:
-                pane.output.lines_added(added)
+            if added or shown in changes.live:
+                pane.output.lines_added(added or 0)
                 if pane.info is not None and pane.info.view.search is not None:
                     pane.title_bar.refresh()  # the match count grew
         if changes.rows or changes.run or changes.added:
@@ -135,6 +138,19 @@ class MainScreen(TasksScreen):
 
         running = info.state.active or info.state is TaskState.CREATED
         self.app.push_screen(MessageScreen(task_id, running), callback=written)
+
+    def action_type_into(self) -> None:
+        if self.check_action("type_into", ()) is True:
+            self.pane.start_typing()
+
+    def action_copy_result(self) -> None:
+        info = self.selected_info
+        if info is None or not info.result:
+            return
+        # OSC 52 through the app's own terminal: the clipboard of the user's machine, over SSH
+        # and through tmux (set-clipboard) alike.
+        self.app.copy_to_clipboard(info.result)
+        self.notify(f"copied {info.task_id}'s result ({len(info.result):,} characters)")
 
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
@@ -205,6 +221,13 @@ class MainScreen(TasksScreen):
             return None if agents else False
         if action == "next_needing":  # in the footer only while a task needs you
             return bool(self.model.needing())
+        if action == "copy_result":
+            return True if info is not None and info.result else None
+        if action == "type_into":
+            # PTY tasks only; in the footer only in a run with one.
+            if info is not None and info.pty and state is not None and state.active:
+                return True
+            return None if any(t.pty for t in self.model.tasks.values()) else False
         if action == "interrupt_idle":
             # Not about the selected task: hidden (not greyed) while nothing is idle, to keep the
             # footer short.

@@ -21,6 +21,7 @@ from textual.strip import Strip
 
 from oneshot_tui.ui.ansi import to_text
 from oneshot_tui.ui.buffer import LineBuffer, Marker, Search, ViewState
+from oneshot_tui.ui.messages import PaneResized
 
 _CACHE_SIZE = 1024
 
@@ -89,7 +90,7 @@ class OutputView(ScrollView, can_focus=False):
         self._update_matches()
         self._adjusting = True
         try:
-            self.virtual_size = Size(buffer.width, len(buffer))
+            self.virtual_size = Size(buffer.width, buffer.rows)
             if state.follow:
                 self._scroll(self.max_scroll_y)
             else:
@@ -110,7 +111,7 @@ class OutputView(ScrollView, can_focus=False):
             self._update_matches()
         self._adjusting = True
         try:
-            self.virtual_size = Size(buffer.width, len(buffer))
+            self.virtual_size = Size(buffer.width, buffer.rows)
             if state.follow:
                 self._scroll(self.max_scroll_y)
             else:
@@ -184,6 +185,10 @@ class OutputView(ScrollView, can_focus=False):
             self.post_message(self.FollowChanged(at_end))
 
     def on_resize(self) -> None:
+        # A PTY task's terminal is the pane: text columns (the scrollbar's one left out, so the
+        # size does not change when it comes and goes) by rows.
+        size = self.size
+        self.post_message(PaneResized(max(size.height, 1), max(size.width - 1, 1)))
         if self.state is not None and self.state.follow:
             self._adjusting = True
             try:
@@ -226,7 +231,13 @@ class OutputView(ScrollView, can_focus=False):
         scroll_x, scroll_y = self.scroll_offset
         number = buffer.start + scroll_y + y
         if number >= buffer.end:
-            if y == 0 and not len(buffer) and self.empty_text:
+            live = number - buffer.end
+            if live < len(buffer.live):
+                # Redrawn in place as the task draws: never cached.
+                return self._render_line(buffer.live[live], base).crop_extend(
+                    scroll_x, scroll_x + width, base
+                )
+            if y == 0 and not buffer.rows and self.empty_text:
                 style = self._style("output-view--empty")
                 return Strip([Segment(self.empty_text[:width], style)]).extend_cell_length(
                     width, base
@@ -247,6 +258,13 @@ class OutputView(ScrollView, can_focus=False):
                 del self._cache[next(iter(self._cache))]
             self._cache[number] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _render_line(self, line: str, base: Style) -> Strip:
+        if line.isascii() and line.isprintable():
+            return Strip([Segment(line, base)], len(line))
+        text = to_text(line)
+        text.stylize_before(base)
+        return Strip(text.render(self.app.console), text.cell_len)
 
     def _render_number(self, line: str, number: int, search: Search | None, base: Style) -> Strip:
         text = to_text(line)

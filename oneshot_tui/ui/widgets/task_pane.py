@@ -17,6 +17,7 @@ from oneshot_tui.ui.buffer import Search
 from oneshot_tui.ui.model import TaskInfo
 from oneshot_tui.ui.widgets.output_view import OutputView
 from oneshot_tui.ui.widgets.pane_title import PaneTitle
+from oneshot_tui.ui.widgets.terminal_input import TerminalInput
 
 
 class SearchInput(Input):
@@ -72,6 +73,7 @@ class TaskPane(Vertical):
         yield PaneTitle(self._now)
         yield OutputView()
         yield SearchInput(placeholder="search the output (enter: find, esc: cancel)")
+        yield TerminalInput()
 
     @property
     def title_bar(self) -> PaneTitle:
@@ -80,6 +82,27 @@ class TaskPane(Vertical):
     @property
     def output(self) -> OutputView:
         return self.query_one(OutputView)
+
+    # -- input mode ----------------------------------------------------------------------------
+
+    @property
+    def typing(self) -> bool:
+        return self.query_one(TerminalInput).task_id is not None
+
+    def start_typing(self) -> None:
+        if self.info is not None:
+            self.query_one(TerminalInput).start(self.info.task_id)
+
+    def stop_typing(self) -> None:
+        field = self.query_one(TerminalInput)
+        if field.task_id is not None:
+            field.stop()
+            self.screen.set_focus(None)
+
+    @on(TerminalInput.Left)
+    def _left_typing(self, event: TerminalInput.Left) -> None:
+        event.stop()
+        self.stop_typing()
 
     def show(self, info: TaskInfo) -> None:
         self.info = info
