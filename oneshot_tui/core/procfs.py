@@ -67,3 +67,20 @@ def pids() -> Iterator[int]:
 
 def has_proc() -> bool:
     return os.path.isdir(PROC)
+
+
+def fd_targets(pid: int) -> list[str]:
+    """What each open file descriptor of a process points at (`pipe:[INODE]`, a path, ...):
+    empty if the process is gone or not ours to look at."""
+    folder = f"{PROC}/{pid}/fd"
+    try:
+        fds = os.listdir(folder)
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(os.readlink(f"{folder}/{fd}"))
+        except OSError:
+            continue
+    return targets
