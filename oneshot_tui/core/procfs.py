@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from oneshot_tui.core.record import record
 
 PROC = "/proc"
+MARKER_VAR = "ONESHOT_TUI_TASK"
+"""Set in the environment of every process a task starts (`<run>/<task>/<attempt>`), so its
+descendants are found outside its process group, even by a later process (`cleanup`)."""
 
 
 @record
@@ -67,6 +70,15 @@ def pids() -> Iterator[int]:
 
 def has_proc() -> bool:
     return os.path.isdir(PROC)
+
+
+def has_environ_entry(pid: int, entry: bytes) -> bool:
+    """True if `entry` (`NAME=value`) is in the process's environment as it started."""
+    try:
+        with open(f"{PROC}/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
 
 
 def fd_targets(pid: int) -> list[str]:

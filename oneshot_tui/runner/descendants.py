@@ -22,9 +22,8 @@ import os
 import sys
 from collections.abc import Collection
 
-from oneshot_tui.core.procfs import PROC, fd_targets, pids, read_stat
+from oneshot_tui.core.procfs import MARKER_VAR, PROC, fd_targets, has_environ_entry, pids, read_stat
 
-MARKER_VAR = "ONESHOT_TUI_TASK"
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -78,11 +77,7 @@ def _descendants(roots: Collection[int]) -> list[int]:
 
 
 def _has_marker(pid: int, marker: bytes) -> bool:
-    try:
-        with open(f"{PROC}/{pid}/environ", "rb") as f:
-            return marker in f.read().split(b"\0")
-    except OSError:
-        return False
+    return has_environ_entry(pid, marker)
 
 
 def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:

@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import anyio
 from anyio.abc import Process, TaskGroup
 
-from oneshot_tui.core.procfs import read_stat
+from oneshot_tui.core.procfs import MARKER_VAR, read_stat
 from oneshot_tui.core.record import record
 from oneshot_tui.runner.cgroups import TaskCgroup
 from oneshot_tui.runner.child_watcher import use_pidfd_watcher
-from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, holders, reap_adopted
+from oneshot_tui.runner.descendants import escaped_members, holders, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
 
 ChunkSink = Callable[[str, bytes], Awaitable[None]]
