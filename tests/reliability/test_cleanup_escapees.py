@@ -27,9 +27,9 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Path) -> None:
     # Without cgroups, as on a machine that has none: the marker is all cleanup can go by.
+    escaper = f"{sys.executable} {fake('escaper.py')}"
     proc = subprocess.Popen(
-        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir)]
-        + ["-c", f"{sys.executable} {fake('escaper.py')}"],
+        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", escaper],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
