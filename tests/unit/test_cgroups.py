@@ -1,0 +1,28 @@
+"""Where task cgroups go: the cgroup2 mount and our own cgroup, from /proc's texts."""
+
+from __future__ import annotations
+
+from oneshot_tui.runner.cgroups import cgroup2_mount, own_cgroup
+
+HYBRID = """\
+25 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+31 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+32 31 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
+33 31 0:28 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,memory
+"""
+UNIFIED = "29 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+
+
+def test_the_cgroup2_mount_is_found_in_hybrid_and_unified_layouts() -> None:
+    assert cgroup2_mount(HYBRID) == "/sys/fs/cgroup/unified"
+    assert cgroup2_mount(UNIFIED) == "/sys/fs/cgroup"
+    assert cgroup2_mount(HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs")) is None
+    spaced = UNIFIED.replace("/sys/fs/cgroup ", "/mnt/my\\040cgroups ")
+    assert cgroup2_mount(spaced) == "/mnt/my cgroups"
+
+
+def test_our_cgroup_is_the_unified_line() -> None:
+    v1_and_v2 = "4:memory:/process_api/0c89\n1:cpu:/\n0::/user.slice/session-2.scope\n"
+    assert own_cgroup(v1_and_v2) == "/user.slice/session-2.scope"
+    assert own_cgroup("0::/\n") == "/"
+    assert own_cgroup("4:memory:/x\n") is None
