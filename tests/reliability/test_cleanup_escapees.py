@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from oneshot_tui.runner.cgroups import ENV_SWITCH
@@ -41,7 +42,13 @@ def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Pat
         event = json.loads(proc.stdout.readline())
         if event["event"] == "output" and event["line"].startswith("escaped"):
             escaped = int(event["line"].split()[1])
+    run_id = event["run"]
     try:
+        # The history has the process (and who it is) before the crash.
+        deadline = time.monotonic() + 30
+        while not json.loads(cli(data_dir, "show", run_id, "--json").stdout)["processes"]:
+            assert time.monotonic() < deadline, "the process was never recorded"
+            time.sleep(0.05)
         proc.kill()  # SIGKILL: oneshot-tui stops nothing
         proc.wait(timeout=30)
         proc.stdout.close()

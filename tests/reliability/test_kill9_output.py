@@ -58,6 +58,7 @@ def test_kill_9_loses_only_what_was_still_in_the_kernel_pipe(
     try:
         wait_for(lambda: list(data_dir.glob("runs/*/control.sock")))
         (run_dir,) = (p.parent for p in data_dir.glob("runs/*/control.sock"))
+        wait_for(lambda: list(run_dir.glob("*.log")))
         with lossless_client_that_reads_nothing(run_dir):
             # The run waits for room for this client, and meanwhile reads nothing more of the
             # task: its pipe fills, and what the run had read is all in the log (it stops
