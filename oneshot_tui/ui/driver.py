@@ -92,13 +92,23 @@ class QuickExitDriver(LinuxDriver):
         assert self._file is not None  # sys.__stderr__: None only without a terminal at all
         self.terminal = TerminalFile(self._file)
         self._file = self.terminal  # type: ignore[assignment]  # file-like: what WriterThread uses
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
         self.exit_event = _WakingEvent()
-        self.exit_event.wake_fd = self._wake_w
-        """The pipe lives as long as the driver: input may be stopped and started again
-        (Ctrl+Z, then fg), and a byte left from the last stop is read and ignored."""
+        self._open_wake_pipe()
+
+    def _open_wake_pipe(self) -> None:
+        """The pipe lives until `close`: input may be stopped and started again, and a byte
+        left from the last stop is read and ignored. Ctrl+Z closes the driver (Textual's
+        `suspend_application_mode`) and `fg` starts it again: then the pipe is made anew."""
+        event = self.exit_event
+        if isinstance(event, _WakingEvent) and event.wake_fd is None:
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            event.wake_fd = self._wake_w
+
+    def start_application_mode(self) -> None:
+        self._open_wake_pipe()
+        super().start_application_mode()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         super().close()
