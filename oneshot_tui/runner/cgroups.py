@@ -80,7 +80,30 @@ def cgroup_base() -> str | None:
     global _base
     if _base is False:
         _base = _find_base()
+        if _base is not None:
+            remove_stale(_base)
     return _base if isinstance(_base, str) else None
+
+
+def remove_stale(base: str) -> int:
+    """Remove the empty cgroups left by processes of ours that died without removing them
+    (kill -9): rmdir only ever removes an empty cgroup, so nothing running is touched. One
+    with members is left for `cleanup` (or `cgroup.kill`). Returns how many went."""
+    removed = 0
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return 0
+    for name in names:
+        parts = name.split("-")
+        if len(parts) != 4 or parts[:2] != ["oneshot", "tui"] or not parts[2].isdigit():
+            continue
+        if os.path.exists(f"/proc/{parts[2]}"):
+            continue  # its owner (or a process with its pid) lives: not ours to judge
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join(base, name))
+            removed += 1
+    return removed
 
 
 class TaskCgroup:

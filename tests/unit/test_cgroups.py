@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from oneshot_tui.runner.cgroups import cgroup2_mount, own_cgroup
+import os
+from pathlib import Path
+
+from oneshot_tui.runner.cgroups import cgroup2_mount, own_cgroup, remove_stale
 
 HYBRID = """\
 25 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
@@ -26,3 +29,20 @@ def test_our_cgroup_is_the_unified_line() -> None:
     assert own_cgroup(v1_and_v2) == "/user.slice/session-2.scope"
     assert own_cgroup("0::/\n") == "/"
     assert own_cgroup("4:memory:/x\n") is None
+
+
+def test_empty_cgroups_of_dead_owners_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    base = tmp_path / "cgroup"
+    base.mkdir()
+    # rmdir is what the kernel allows on an empty cgroup; a plain directory stands in for one.
+    dead = 2**22 + 1  # above pid_max's default limit: no such process
+    for name in (f"oneshot-tui-{dead}-1", f"oneshot-tui-{dead}-2", f"oneshot-tui-{os.getpid()}-1"):
+        (base / name).mkdir()
+    (base / f"oneshot-tui-{dead}-2" / "member").mkdir()  # not empty: still has members
+    (base / "other").mkdir()
+    assert remove_stale(str(base)) == 1
+    assert sorted(p.name for p in base.iterdir()) == [
+        f"oneshot-tui-{dead}-2",
+        f"oneshot-tui-{os.getpid()}-1",
+        "other",
+    ]
