@@ -78,7 +78,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     guard_standard_fds()  # before anything opens a file: `>&-` must not make a log stdout
-    return quiet_when_stdout_leaves(lambda: _main(argv))
+    try:
+        return quiet_when_stdout_leaves(lambda: _main(argv))
+    except KeyboardInterrupt:
+        # Ctrl-C before a command's own handling is in place (while its modules are still
+        # being imported, the first ~150 ms): exit 130 quietly, as a run stopped by it does.
+        return ExitCode.SIGINT
 
 
 def _main(argv: Sequence[str] | None) -> int:

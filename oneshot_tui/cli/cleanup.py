@@ -3,12 +3,15 @@
 A run whose oneshot-tui process died (SIGKILL, a crash) could not stop its tasks, and each task
 ran in a process group of its own, so they may still be running. This finds those groups (only
 the ones provably started by that run: pid, start time and boot must match the record), lists
-them, asks, and stops each whole group with the usual ladder: SIGINT, SIGTERM, then SIGKILL.
+them with the descendants that left their group but carry their task's marker, asks, and
+stops each with the usual ladder: SIGINT, SIGTERM, then SIGKILL.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import time
 from typing import TYPE_CHECKING
@@ -96,12 +99,25 @@ def _confirm(prompt: str) -> bool:
 
 
 def stop_group(orphan: Orphan, grace: float) -> list[int]:
-    """The interrupt ladder on the orphan's whole group; returns the pids still alive after it."""
+    """The interrupt ladder on the orphan's whole group and its escapees; returns the pids still
+    alive after it."""
     from oneshot_tui.runner.groups import signal_group
-    from oneshot_tui.store.procinfo import own_group_members
+    from oneshot_tui.store.procinfo import ProcessIdentity, boot_id, is_running, own_group_members
+
+    escapees = [ProcessIdentity(e.pid, e.start_ticks, boot_id()) for e in orphan.escapees]
+
+    def live_escapees() -> list[int]:
+        # Each checked by its start time too: a pid that died may be another process's now.
+        return [e.pid for e in escapees if is_running(e)]
 
     def alive() -> list[int]:
-        return [m.pid for m in own_group_members(orphan.leader)]
+        return [m.pid for m in own_group_members(orphan.leader)] + live_escapees()
+
+    def signal_all(sig: int) -> None:
+        signal_group(orphan.pgid, sig)
+        for pid in live_escapees():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
     def wait_gone(seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -115,10 +131,10 @@ def stop_group(orphan: Orphan, grace: float) -> list[int]:
     for sig in (signal.SIGINT, signal.SIGTERM):
         if not alive():
             return []
-        signal_group(orphan.pgid, sig)
+        signal_all(sig)
         if wait_gone(step):
             return []
     if alive():
-        signal_group(orphan.pgid, signal.SIGKILL)
+        signal_all(signal.SIGKILL)
         wait_gone(KILL_WAIT)
     return alive()

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from oneshot_tui.core.record import record
 
 PROC = "/proc"
+MARKER_VAR = "ONESHOT_TUI_TASK"
+"""Set in the environment of every process a task starts (`<run>/<task>/<attempt>`), so its
+descendants are found outside its process group, even by a later process (`cleanup`)."""
 
 
 @record
@@ -67,3 +70,29 @@ def pids() -> Iterator[int]:
 
 def has_proc() -> bool:
     return os.path.isdir(PROC)
+
+
+def has_environ_entry(pid: int, entry: bytes) -> bool:
+    """True if `entry` (`NAME=value`) is in the process's environment as it started."""
+    try:
+        with open(f"{PROC}/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def fd_targets(pid: int) -> list[str]:
+    """What each open file descriptor of a process points at (`pipe:[INODE]`, a path, ...):
+    empty if the process is gone or not ours to look at."""
+    folder = f"{PROC}/{pid}/fd"
+    try:
+        fds = os.listdir(folder)
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(os.readlink(f"{folder}/{fd}"))
+        except OSError:
+            continue
+    return targets

@@ -828,9 +828,28 @@ class Orchestrator:
         return RunResult(self.run_id, code, results, self._signal, self.log_dir)
 
     async def _heartbeat(self) -> None:
+        interval = self.settings.heartbeat_interval
         while True:
-            await anyio.sleep(self.settings.heartbeat_interval)
+            before, before_real = self.clock.monotonic(), anyio.current_time()
+            await anyio.sleep(interval)
+            # Late on both the run's clock and the loop's (the real one): an injected clock
+            # that a test moves on while we sleep is never taken for a stop.
+            late = (
+                min(self.clock.monotonic() - before, anyio.current_time() - before_real) - interval
+            )
+            if late > interval:
+                self.exclude_unobserved(late)
             self.tick()
+
+    def exclude_unobserved(self, seconds: float) -> None:
+        """Leave out of every task's idle clock time in which we could not look: the heartbeat
+        came `seconds` late because this process was stopped (SIGTSTP, SIGSTOP) or stalled, so
+        we read no output either, and the silence measured over that time is ours, not the
+        task's."""
+        for task in self.tasks.values():
+            task.last_output_at += seconds
+            if task.idle_since is not None:
+                task.idle_since += seconds
 
     async def _watch_signals(self) -> None:
         with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:

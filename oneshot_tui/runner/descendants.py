@@ -1,14 +1,18 @@
 """Processes that left their task's process group, and the zombies they leave with us.
 
 A descendant can escape a process group (double fork + `setsid()`), and then `killpg` no longer
-reaches it. Two things catch it on Linux:
+reaches it. Where the process has a cgroup of its own (cgroups.py) that catches it; besides (and
+where there is none), three things catch it on Linux:
 - every task's environment carries a marker (`ONESHOT_TUI_TASK=<run>/<task>/<attempt>`), which
   its descendants inherit unless they scrub their environment;
+- whoever holds the task's output (its pipe, PTY or stdout file) belongs to the task, whatever
+  its environment: `holders` finds every process with a descriptor on it;
 - the orchestrator is a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`), so an orphaned escapee
   is re-parented to us instead of to init: we can find it among our children, and reap it.
 
-Limits (documented in the README): a process that clears its environment and whose parent still
-lives outside our tree is not found; without /proc (not Linux) only the group is stopped.
+Limits (documented in the README): a process that clears its environment, closes the task's
+output and lives outside the cgroup (or where there is none) is not found; without /proc (not
+Linux) only the group is stopped.
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ import os
 import sys
 from collections.abc import Collection
 
-from oneshot_tui.core.procfs import PROC, pids, read_stat
+from oneshot_tui.core.procfs import MARKER_VAR, PROC, fd_targets, has_environ_entry, pids, read_stat
 
-MARKER_VAR = "ONESHOT_TUI_TASK"
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -74,11 +77,7 @@ def _descendants(roots: Collection[int]) -> list[int]:
 
 
 def _has_marker(pid: int, marker: bytes) -> bool:
-    try:
-        with open(f"{PROC}/{pid}/environ", "rb") as f:
-            return marker in f.read().split(b"\0")
-    except OSError:
-        return False
+    return has_environ_entry(pid, marker)
 
 
 def escaped_members(marker: str, leaders: Collection[int]) -> list[int]:
@@ -108,6 +107,21 @@ def marked_processes(marker: str) -> list[int]:
         stat = read_stat(pid)
         if stat is not None and stat.alive and _has_marker(pid, needle):
             out.append(pid)
+    return out
+
+
+def holders(targets: Collection[str]) -> list[int]:
+    """Every live process but us with a descriptor on one of `targets` (what `fd_targets`
+    reads: `pipe:[INODE]` for a pipe, the path of a PTY or file): a full /proc scan, for the
+    moment a task's leader has gone and something still holds its output."""
+    wanted = set(targets)
+    me = os.getpid()
+    out = []
+    for pid in pids():
+        if pid != me and not wanted.isdisjoint(fd_targets(pid)):
+            stat = read_stat(pid)
+            if stat is not None and stat.alive:
+                out.append(pid)
     return out
 
 

@@ -1,11 +1,14 @@
 """One child process in its own session and process group: spawn, read, wait, stop.
 
-The child gets stdin from /dev/null and either two pipes (or one for both, in the order it wrote)
-or a PTY for its output, or stdout to a file (read back as it grows) for a program that exits
-before a full pipe drains. A PTY is its stdin too: what is typed into it (`write_input`) reaches
-the task, and its size can change while it runs (`resize`, with SIGWINCH to its group).
-Stopping is a ladder on timers, always aimed at the whole group: SIGINT, then SIGTERM halfway
-through `grace`, then SIGKILL at `grace`, until no member of the group is left.
+The child gets stdin from /dev/null and either pipes (one for stdout and stderr by default, in
+the order it wrote them, or two) or a PTY for its output, or stdout to a file (read back as it
+grows) for a program that exits before a full pipe drains. A PTY is its stdin too: what is typed
+into it (`write_input`) reaches the task, and its size can change while it runs (`resize`, with
+SIGWINCH to its group). We read our ends with `os.read` and nothing else: no buffer of ours holds
+what left the kernel's pipe before the sink has it (it writes the log first), so a kill -9 of ours
+loses only what is still in the pipe. Stopping is a ladder on timers, aimed at everything of the
+task: its cgroup where it has one (cgroups.py), its group, and the escapees (descendants.py):
+SIGINT, then SIGTERM halfway through `grace`, then SIGKILL at `grace`, until nothing is left.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import termios
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process, TaskGroup
+from anyio.abc import Process, TaskGroup
 
+from oneshot_tui.core.procfs import MARKER_VAR, read_stat
 from oneshot_tui.core.record import record
+from oneshot_tui.runner.cgroups import TaskCgroup
 from oneshot_tui.runner.child_watcher import cpu_seconds as child_cpu_seconds
 from oneshot_tui.runner.child_watcher import use_pidfd_watcher
-from oneshot_tui.runner.descendants import MARKER_VAR, escaped_members, reap_adopted
+from oneshot_tui.runner.descendants import escaped_members, holders, reap_adopted
 from oneshot_tui.runner.groups import group_alive, signal_group, signal_name
 
 ChunkSink = Callable[[str, bytes], Awaitable[None]]
@@ -35,9 +40,15 @@ ChunkSink = Callable[[str, bytes], Awaitable[None]]
 READ_SIZE = 65536
 FILE_POLL = (0.005, 0.05)
 """Seconds between looks at a stdout file with nothing new: from the first to the longest."""
+KILL_WAIT = 1.0
+"""Seconds to wait for SIGKILL to take effect (so a stop ends within grace + 1 s; what is
+left then is in uninterruptible sleep, and no signal can hurry it)."""
 REAP_TIMEOUT = 2.0
 """Seconds to wait for the exit status of a leader that is already gone (or killed)."""
 GROUP_POLL = 0.02
+HOLDER_POLL = 0.2
+"""Seconds between scans of /proc for the holders of a task's output (a scan reads every
+process's descriptors: a few ms on a busy machine)."""
 
 
 class SpawnError(Exception):
@@ -169,15 +180,24 @@ class ChildProcess:
     def __init__(
         self,
         process: Process,
-        master_fd: int | None,
+        reads: dict[str, int],
         marker: str | None,
         stdout_fd: int | None = None,
+        *,
+        targets: frozenset[str] = frozenset(),
+        cgroup: TaskCgroup | None = None,
     ) -> None:
         self._process = process
-        self._master_fd = master_fd
+        self._reads = reads
+        """Our read end of each output stream by name ("stdout", "stderr" or "pty")."""
         self._stdout_fd = stdout_fd
         """Our own descriptor of the child's stdout file (stdout_file), read with pread."""
+        self._targets = targets
+        """What a holder's descriptor points at when it holds this task's output."""
+        self.cgroup = cgroup
         self.marker = marker
+        self._holders: list[int] = []
+        self._holders_at: float | None = None
         self.pid = process.pid
         self.pgid = process.pid  # start_new_session makes it the leader of a new group
         self.pumped = anyio.Event()
@@ -207,26 +227,49 @@ class ChildProcess:
         if spec.marker is not None:
             env = environment() if env is None else env
             env[MARKER_VAR] = spec.marker
-        master: int | None = None
-        slave: int | None = None
+        argv = spec.argv
+        cgroup = TaskCgroup.create()
+        if cgroup is not None:
+            # The shell that enters the cgroup would report a missing program as exit 127:
+            # look first, so it is the same SpawnError as without a cgroup.
+            try:
+                check_spawnable(spec)
+            except SpawnError:
+                cgroup.remove()
+                raise
+            argv = cgroup.enter_argv(argv)
+        reads: dict[str, int] = {}
+        theirs: list[int] = []
+        """The child's ends of its output, closed here once it has them."""
+        targets: set[str] = set()
         capture: int | None = None
         try:
             if spec.pty:
                 master, slave = os.openpty()
+                reads["pty"] = master
+                theirs.append(slave)
                 rows, cols = spec.pty_size
                 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-                os.set_blocking(master, False)
+                targets.add(os.ttyname(slave))
                 out: int = slave
                 err: int = slave
                 stdin: int = slave
-            elif spec.stdout_file:
-                capture = _capture_file()
-                out, err, stdin = capture, subprocess.PIPE, subprocess.DEVNULL
             else:
-                out, stdin = subprocess.PIPE, subprocess.DEVNULL
-                err = subprocess.STDOUT if spec.merge_stderr else subprocess.PIPE
+                stdin = subprocess.DEVNULL
+                if spec.stdout_file:
+                    capture, capture_path = _capture_file()
+                    targets.add(f"{capture_path} (deleted)")
+                    out = capture
+                else:
+                    out = _pipe(reads, theirs, targets, "stdout")
+                if spec.merge_stderr and not spec.stdout_file:
+                    err = out  # one pipe for both: the order the child wrote them
+                else:
+                    err = _pipe(reads, theirs, targets, "stderr")
+            for fd in reads.values():
+                os.set_blocking(fd, False)
             process = await anyio.open_process(
-                spec.argv,
+                argv,
                 stdin=stdin,
                 stdout=out,
                 stderr=err,
@@ -235,8 +278,11 @@ class ChildProcess:
                 start_new_session=True,
             )
         except OSError as exc:
-            _close_quietly(master)
+            for fd in reads.values():
+                _close_quietly(fd)
             _close_quietly(capture)
+            if cgroup is not None:
+                cgroup.remove()
             # Why, for a person: looked into only once the start failed (a search of PATH for
             # every start would cost a run of many short tasks more than the spawn's Python).
             try:
@@ -249,14 +295,21 @@ class ChildProcess:
                 raise SpawnError(f"permission denied: {spec.argv[0]}") from exc
             raise SpawnError(f"cannot start {spec.argv[0]}: {exc.strerror or exc}") from exc
         finally:
-            # Our copy of the slave must go, or the master never sees EIO when the child exits.
-            _close_quietly(slave)
+            # Our copies of the child's ends must go, or ours never see their end (EOF, or EIO
+            # for a PTY's master) when the child exits.
+            for fd in theirs:
+                _close_quietly(fd)
         LEADERS.add(process.pid)
-        return cls(process, master, spec.marker, capture)
+        return cls(process, reads, spec.marker, capture, targets=frozenset(targets), cgroup=cgroup)
 
     @property
     def returncode(self) -> int | None:
         return self._process.returncode
+
+    @property
+    def _master_fd(self) -> int | None:
+        """A PTY's master: where the task's output is read and its input typed."""
+        return self._reads.get("pty")
 
     @property
     def has_terminal(self) -> bool:
@@ -298,31 +351,21 @@ class ChildProcess:
     def start_pumping(self, tg: TaskGroup, sink: ChunkSink) -> None:
         """Start reading every stream to its end in `tg` (a task per stream, no task group of
         their own: a run of many short tasks pays for each); `pumped` is set when all ended."""
-        if self._master_fd is not None:
-            streams: list[tuple[ByteReceiveStream | None, str]] = [(None, "pty")]
-        else:
-            pipes = ((self._process.stdout, "stdout"), (self._process.stderr, "stderr"))
-            streams = [(stream, name) for stream, name in pipes if stream is not None]
+        streams = list(self._reads.items())
+        if self._stdout_fd is not None:
+            streams.append(("stdout", self._stdout_fd))
         self._pumping = len(streams)
         if not streams:
             self.pumped.set()
-        for stream, name in streams:
-            tg.start_soon(self._pump_stream, stream, name, sink)
+        for name, fd in streams:
+            tg.start_soon(self._pump_stream, name, fd, sink)
 
-    async def _pump_stream(
-        self, stream: ByteReceiveStream | None, name: str, sink: ChunkSink
-    ) -> None:
+    async def _pump_stream(self, name: str, fd: int, sink: ChunkSink) -> None:
         try:
-            if stream is None:
-                assert self._master_fd is not None
-                await self._pump_pty(self._master_fd, sink)
-            elif self._stdout_fd is not None:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._pump_file, self._stdout_fd, sink)
-                    if self._process.stderr is not None:
-                        tg.start_soon(self._pump_pipe, self._process.stderr, "stderr", sink)
+            if fd == self._stdout_fd:
+                await self._pump_file(fd, sink)
             else:
-                await self._pump_pipe(stream, name, sink)
+                await self._pump_fd(fd, name, sink)
         finally:
             self._pumping -= 1
             if not self._pumping:
@@ -335,14 +378,6 @@ class ChildProcess:
             await sink(name, data)
         finally:
             self.in_sink = False
-
-    async def _pump_pipe(self, stream: ByteReceiveStream, name: str, sink: ChunkSink) -> None:
-        while True:
-            try:
-                data = await stream.receive(READ_SIZE)
-            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                return
-            await self._deliver(sink, name, data)
 
     async def _pump_file(self, fd: int, sink: ChunkSink) -> None:
         """Read the stdout file as it grows, to its end once nothing of the child is left."""
@@ -364,7 +399,8 @@ class ChildProcess:
             await anyio.sleep(pause)
             pause = min(pause * 2, FILE_POLL[1])
 
-    async def _pump_pty(self, fd: int, sink: ChunkSink) -> None:
+    async def _pump_fd(self, fd: int, name: str, sink: ChunkSink) -> None:
+        """Read a pipe or PTY master to its end, one `os.read` per chunk handed on."""
         while True:
             try:
                 await anyio.wait_readable(fd)
@@ -380,7 +416,7 @@ class ChildProcess:
                 raise
             if not data:
                 return
-            await self._deliver(sink, "pty", data)
+            await self._deliver(sink, name, data)
 
     async def wait(self) -> ExitStatus:
         try:
@@ -391,16 +427,39 @@ class ChildProcess:
                 LEADERS.discard(self.pid)
 
     def escaped(self) -> list[int]:
-        """Descendants that left the group (setsid) but carry this task's marker."""
-        return escaped_members(self.marker, LEADERS) if self.marker else []
+        """Members of the task outside its group: everything in its cgroup, descendants that
+        carry its marker, and (once its leader has exited, while its output is still open)
+        whoever holds its output."""
+        found = set(self.cgroup.procs()) if self.cgroup is not None else set()
+        found = {pid for pid in found if (stat := read_stat(pid)) is not None and stat.alive}
+        if self.marker:
+            found.update(escaped_members(self.marker, LEADERS))
+        found.update(self.output_holders())
+        found.discard(os.getpid())
+        return sorted(found)
+
+    def output_holders(self) -> list[int]:
+        """Processes with a descriptor on this task's output, once its leader has exited;
+        rescanned at most every HOLDER_POLL seconds."""
+        if self._process.returncode is None or self.pumped.is_set() or not self._targets:
+            return []
+        now = anyio.current_time()
+        if self._holders_at is None or now - self._holders_at >= HOLDER_POLL:
+            self._holders = holders(self._targets)
+            self._holders_at = now
+        return self._holders
 
     def alive(self) -> bool:
-        """True while anything this process started is alive: its group or an escapee. Once
-        nothing is left, nothing can come back (only a live member can fork), so the answer is
-        kept: looking for escapees reads /proc."""
+        """True while anything this process started is alive: its cgroup, its group or an
+        escapee. Once nothing is left, nothing can come back (only a live member can fork), so
+        the answer is kept: looking for escapees reads /proc."""
         if self._gone:
             return False
-        alive = group_alive(self.pgid) or bool(self.escaped())
+        alive = (
+            (self.cgroup is not None and self.cgroup.populated())
+            or group_alive(self.pgid)
+            or bool(self.escaped())
+        )
         self._gone = not alive
         return alive
 
@@ -414,7 +473,9 @@ class ChildProcess:
         return hit
 
     def kill(self) -> None:
-        """SIGKILL to the whole group (and escapees), now."""
+        """SIGKILL to the whole cgroup, group and escapees, now."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
         self.signal_all(signal.SIGKILL)
 
     async def wait_gone(self, resignal: int | None = None) -> None:
@@ -422,7 +483,7 @@ class ChildProcess:
         re-parented to us when its parent dies) gets `resignal` at once, not a rung later."""
         signalled: set[int] = set()
         while True:
-            escaped = self.escaped() if self.marker else []
+            escaped = self.escaped()
             if not escaped and not group_alive(self.pgid):
                 break
             if resignal is not None:
@@ -447,7 +508,7 @@ class ChildProcess:
                 await self.wait_gone(resignal=sig)
                 return
         self.kill()
-        with anyio.move_on_after(5):
+        with anyio.move_on_after(KILL_WAIT):
             await self.wait_gone(resignal=signal.SIGKILL)
 
     async def stop_leftovers(self, grace: float) -> None:
@@ -457,15 +518,14 @@ class ChildProcess:
 
     async def aclose(self) -> None:
         """Release the pipes or PTY, and reap the process. It must have exited (see `run`)."""
-        if self._master_fd is not None:
-            anyio.notify_closing(self._master_fd)
-            _close_quietly(self._master_fd)
-            self._master_fd = None
+        for fd in self._reads.values():
+            anyio.notify_closing(fd)
+            _close_quietly(fd)
+        self._reads = {}
         _close_quietly(self._stdout_fd)
         self._stdout_fd = None
-        for stream in (self._process.stdout, self._process.stderr):
-            if stream is not None:
-                await stream.aclose()
+        if self.cgroup is not None and self.cgroup.remove():
+            self.cgroup = None
         if self._process.returncode is None:
             # A cancelled attempt gets here without having waited for its leader (the ladder
             # only waits for the group to be gone). Reap it now: otherwise asyncio's transport
@@ -474,9 +534,20 @@ class ChildProcess:
                 await self._process.wait()
 
 
-def _capture_file() -> int:
+def _pipe(reads: dict[str, int], theirs: list[int], targets: set[str], name: str) -> int:
+    """A pipe for the child's `name` stream: our end in `reads`, theirs returned (and kept in
+    `theirs`, to close once the child has it), its identity in `targets`."""
+    read, write = os.pipe()
+    reads[name] = read
+    theirs.append(write)
+    targets.add(f"pipe:[{os.fstat(read).st_ino}]")
+    return write
+
+
+def _capture_file() -> tuple[int, str]:
     """An unnamed file for a child's stdout (opened for appending, so its writes always land at
-    the end while we read behind them with pread); it is gone once both sides close it."""
+    the end while we read behind them with pread); it is gone once both sides close it. Also
+    the path it had (what /proc shows of a descriptor on it, with " (deleted)")."""
     import tempfile
 
     fd, path = tempfile.mkstemp(prefix="oneshot-stdout-")
@@ -487,7 +558,7 @@ def _capture_file() -> int:
     except OSError:
         os.close(fd)
         raise
-    return fd
+    return fd, path
 
 
 def _close_quietly(fd: int | None) -> None:

@@ -3,7 +3,8 @@
 A run is live while the process that owns it runs. If that process is gone (SIGKILL, power loss),
 the run can never finish: it is marked `lost`, and its unfinished tasks `failed` with reason
 `lost`. Its children ran in process groups of their own, so they may have outlived it; the ones
-still alive (and provably the same processes, see procinfo) are orphans for `cleanup` to stop.
+still alive (and provably the same processes, see procinfo) are orphans for `cleanup` to stop,
+with the descendants that left their group but still carry their task's marker variable.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from functools import partial
 
-from oneshot_tui.core.procfs import ProcStat
+from oneshot_tui.core.procfs import MARKER_VAR, ProcStat, has_environ_entry
 from oneshot_tui.core.record import record
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
@@ -88,6 +89,9 @@ class Orphan:
     attempt: int
     leader: ProcessIdentity
     members: tuple[ProcStat, ...]
+    """Everything to stop: the live members of its group, then its escapees."""
+    escapees: tuple[ProcStat, ...] = ()
+    """Members that left the group (setsid) but carry the attempt's marker."""
 
     @property
     def pgid(self) -> int:
@@ -115,6 +119,7 @@ def find_orphans(conn: sqlite3.Connection) -> OrphanScan:
     gone: list[int] = []
     this_boot = boot_id()
     processes = live_processes() if rows else []
+    marked_attempts: set[tuple[str, str, int]] = set()
     for rowid, run_id, task, attempt, pid, start_ticks, boot in rows:
         if start_ticks is None or boot is None:
             continue  # we never knew who it was: never ours to stop
@@ -123,11 +128,35 @@ def find_orphans(conn: sqlite3.Connection) -> OrphanScan:
             continue
         leader = ProcessIdentity(pid, start_ticks, boot)
         members = own_group_members(leader, processes)
-        if members:
-            orphans.append(Orphan(run_id, task, attempt, leader, tuple(members)))
+        escapees: list[ProcStat] = []
+        if (run_id, task, attempt) not in marked_attempts:
+            # The marker names the attempt, not one of its processes: its escapees go with
+            # the attempt's first recorded process.
+            marked_attempts.add((run_id, task, attempt))
+            escapees = marked_escapees(f"{run_id}/{task}/{attempt}", leader, processes, members)
+        if members or escapees:
+            orphans.append(
+                Orphan(run_id, task, attempt, leader, (*members, *escapees), tuple(escapees))
+            )
         else:
             gone.append(rowid)
     return OrphanScan(tuple(orphans), tuple(gone))
+
+
+def marked_escapees(
+    marker: str, leader: ProcessIdentity, processes: list[ProcStat], members: list[ProcStat]
+) -> list[ProcStat]:
+    """Live processes outside the leader's group carrying `marker`, started no earlier than the
+    leader (a run id never repeats, so the marker alone names the attempt)."""
+    entry = f"{MARKER_VAR}={marker}".encode()
+    inside = {m.pid for m in members}
+    return [
+        p
+        for p in processes
+        if p.pid not in inside
+        and p.start_ticks >= leader.start_ticks
+        and has_environ_entry(p.pid, entry)
+    ]
 
 
 def close_processes(conn: sqlite3.Connection, rowids: tuple[int, ...], now: float) -> None:

@@ -163,6 +163,7 @@ class OneshotApp(App[int]):
         changes = self.model.apply(self.connection.start())
         self.call_after_refresh(self._begin, changes)
         self.set_interval(1.0, self._main.tick, name="clock")
+        self.app_resume_signal.subscribe(self, self._repaint_all)
         if self._handle_signals:
             # Ctrl-C in the terminal arrives as a key (Textual turns ISIG off); these are the
             # signals other processes send. The TUI that started the run stops it the way a
@@ -171,6 +172,12 @@ class OneshotApp(App[int]):
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _repaint_all(self, _app: App[int | None]) -> None:
+        """Back from Ctrl+Z (SIGCONT): the terminal shows whatever ran meanwhile, and Textual
+        redraws only what changes next; so the whole screen is drawn again, at once."""
+        screen = self.screen
+        screen.refresh(screen.region, layout=True)
 
     def _begin(self, changes: Changes) -> None:
         self._main.apply(changes, self.model.in_use, self._phase())

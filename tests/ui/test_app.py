@@ -205,6 +205,7 @@ async def test_follow_new_lines_marker_and_back_to_the_tail(data_dir: Path) -> N
         await pilot.pause(1.0)
         await pilot.press("pageup")  # the scroll lands after a refresh: wait for it
         await until(pilot, lambda: view.state is not None and not view.state.follow)
+        assert view.state is not None
         before = pane_rows(app)
         os.kill(child_pid(app, "flood"), signal.SIGUSR1)
         await until(pilot, lambda: "50 new lines" in pane_rows(app)[-1])

@@ -1,0 +1,65 @@
+"""After a kill -9 of oneshot-tui, `cleanup` stops what its tasks left: their process groups and
+the descendants that left those groups (setsid) but still carry their task's marker variable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from oneshot_tui.runner.cgroups import ENV_SWITCH
+from tests.fakes import fake
+from tests.helpers import cli_argv, pid_alive
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli_argv(), *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Path) -> None:
+    # Without cgroups, as on a machine that has none: the marker is all cleanup can go by.
+    escaper = f"{sys.executable} {fake('escaper.py')}"
+    proc = subprocess.Popen(
+        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", escaper],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, ENV_SWITCH: "0"},
+    )
+    assert proc.stdout is not None
+    escaped = 0
+    while not escaped:
+        event = json.loads(proc.stdout.readline())
+        if event["event"] == "output" and event["line"].startswith("escaped"):
+            escaped = int(event["line"].split()[1])
+    run_id = event["run"]
+    try:
+        # The history has the process (and who it is) before the crash.
+        deadline = time.monotonic() + 30
+        while not json.loads(cli(data_dir, "show", run_id, "--json").stdout)["processes"]:
+            assert time.monotonic() < deadline, "the process was never recorded"
+            time.sleep(0.05)
+        proc.kill()  # SIGKILL: oneshot-tui stops nothing
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        assert pid_alive(escaped)
+
+        done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"pid {escaped} " in done.stdout
+        assert not pid_alive(escaped)
+        again = cli(data_dir, "cleanup")
+        assert again.returncode == 0 and "nothing to clean up" in again.stdout
+    finally:
+        if pid_alive(escaped):
+            os.kill(escaped, signal.SIGKILL)
