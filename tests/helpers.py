@@ -76,6 +76,11 @@ class Watcher:
         assert isinstance(event, StateChanged)
         return event
 
+    def skip_past(self) -> None:
+        """Later waits match only events from now on."""
+        self._pull()
+        self._cursor = len(self.events)
+
     def all(self) -> list[Event]:
         self._pull()
         return self.events

@@ -84,7 +84,8 @@ async def test_a_pty_task_silent_on_a_prompt_needs_you_until_acted_on(
     async with anyio.create_task_group() as tg:
         tg.start_soon(orch.run)
         await watcher.wait_until(lambda _: orch.tasks["deploy"].prompt == "Proceed? [y/N]")
-        await watcher.wait_until(lambda _: "compiling" in watcher.output_text("build"))
+        # On a PTY the line is on the emulator's screen (live lines) until it scrolls off.
+        await watcher.wait_until(lambda _: "compiling" in "".join(orch.tasks["build"].live))
         clock.advance(6)
         orch.tick()
         mark = await watcher.wait_for_a(AttentionChanged)
