@@ -14,9 +14,12 @@ _SELECT: list[BindingType] = [
     # Arrows are not in the footer: everyone tries them, and 80 columns have no room to spare.
     Binding("up,k", "move(-1)", "Previous task", show=False),
     Binding("down,j", "move(1)", "Next task", show=False),
-    Binding("tab", "next_pane", "Next pane", show=False),
-    Binding("shift+tab", "previous_pane", "Previous pane", show=False),
+    Binding("tab", "next_pane", "Next task (wraps)", show=False),
+    Binding("shift+tab", "previous_pane", "Previous task (wraps)", show=False),
     Binding("enter,z", "zoom", "Zoom", key_display="z"),
+    # Not in the footer (room at 80 columns): in the help and the palette.
+    Binding("e", "next_failed", "Next failed", show=False),
+    Binding("F", "filter_state", "Filter by state", key_display="F", show=False),
 ]
 
 _SEARCH: list[BindingType] = [
@@ -77,8 +80,10 @@ PAST_RUN_BINDINGS: list[BindingType] = [
 
 HELP_ROWS: list[tuple[str, str]] = [
     ("↑ ↓  k j", "select the previous / next task"),
-    ("tab  shift+tab", "next / previous pane (wraps around)"),
+    ("tab  shift+tab", "next / previous task, wrapping around the list"),
     ("enter  z", "zoom the selected pane (again: back)"),
+    ("e", "select the next failed task"),
+    ("F", "list one state only: the next state at each press, then all"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "fresh start: a new attempt (a loop: a new loop)"),

@@ -99,7 +99,7 @@ async def test_restart_starts_attempt_2_in_the_same_pane(data_dir: Path) -> None
         await until(pilot, lambda: app.model.tasks["live"].attempt == 2)
         await until(pilot, lambda: pane_rows(app).count("hello") == 2)
         assert state_of(app, "live") is TaskState.RUNNING
-        assert "2" in list_row(app, 1)
+        assert "↻1" in list_row(app, 1)  # restarted once
         await stop_app(pilot)
 
 

@@ -62,6 +62,8 @@ class MainScreen(TasksScreen):
         bar = self.status_bar
         bar.in_use, bar.phase = in_use, phase
         task_list, pane = self.task_list, self.pane
+        if changes.rows or changes.added:
+            self.follow_filter()
         if changes.added:
             task_list.sync()
             if pane.info is None:
