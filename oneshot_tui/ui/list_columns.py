@@ -49,7 +49,13 @@ def middle_ellipsis(text: str, width: int) -> str:
         if cell_len(char + end) > tail:
             break
         end = char + end
-    return f"{start}…{end}".ljust(width)
+    return pad(f"{start}…{end}", width)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded with blanks to `width` cells (by cells: `str.ljust` counts characters)."""
+    blanks = " " * max(width - cell_len(text), 0)
+    return blanks + text if right else text + blanks
 
 
 def mark_text(info: TaskInfo) -> str:
@@ -207,17 +213,16 @@ def render_row(info: TaskInfo, layout: Layout, now: float, muted: str = MUTED) -
     row = Text(no_wrap=True, end="")
     row.append(f" {entry.icon} ", style=entry.colour)
     if layout.mark:
-        row.append(mark_text(info).ljust(layout.mark)[: layout.mark])
-    row.append(middle_ellipsis(info.task_id, layout.name).ljust(layout.name))
+        row.append(pad(mark_text(info), layout.mark)[: layout.mark])
+    row.append(pad(middle_ellipsis(info.task_id, layout.name), layout.name))
     if layout.activity:
         shown = activity_text(info)
         row.append(" ")
-        row.append(middle_ellipsis(shown, layout.activity).ljust(layout.activity), style="cyan")
+        row.append(pad(middle_ellipsis(shown, layout.activity), layout.activity), style="cyan")
     for key, cells in layout.widths.items():
         column = COLUMNS[key]
         shown = column.text(info, now)
-        shown = middle_ellipsis(shown, cells)
-        cell = shown.rjust(cells) if column.right else shown.ljust(cells)
+        cell = pad(middle_ellipsis(shown, cells), cells, right=column.right)
         if key == "state":
             style = entry.colour
         elif key.startswith("exit") and info.state is TaskState.FAILED:

@@ -192,7 +192,7 @@ async def test_c_continues_an_ended_loop_and_the_verdict_screen_shows_unread_wor
         await until(pilot, lambda: app.model.tasks["loop"].state is S.FAILED)
         await pilot.pause()
         assert screen.check_action("continue_task", ()) is True
-        assert "Continue loop" in [c.title for c in app.get_system_commands(screen)]
+        assert "Continue" in [c.title for c in app.get_system_commands(screen)]
         body = _plain(verdict_history(app.model.tasks["loop"]))
         assert "The auditor said:" in body and "I think it is fine?" in body
         await pilot.press("c")

@@ -202,3 +202,20 @@ def test_task_list_columns(snap_compare: Snap, size: tuple[int, int]) -> None:
         await reach_list_states(pilot, app, clock)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_summary(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Every task ended: `s` shows the run's summary in the pane's place."""
+    app, clock = list_app()
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach_list_states(pilot, app, clock)
+        live = [t.task_id for t in app.model.tasks.values() if not t.state.ended]
+        app.command("interrupt", tasks=live)
+        screen = main_screen(app)
+        await until(pilot, screen.all_ended)
+        await pilot.press("s")
+        assert screen.has_class("-summary")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

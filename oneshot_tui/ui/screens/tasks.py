@@ -19,6 +19,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.format import STATE_ORDER, look
 from oneshot_tui.ui.model import RunModel, TaskInfo
 from oneshot_tui.ui.widgets.output_view import OutputView
+from oneshot_tui.ui.widgets.run_summary import RunSummary
 from oneshot_tui.ui.widgets.status_bar import StatusBar
 from oneshot_tui.ui.widgets.task_list import TaskList
 from oneshot_tui.ui.widgets.task_pane import TaskPane
@@ -31,8 +32,11 @@ class TasksScreen(Screen[None]):
     TasksScreen #body { height: 1fr; }
     TasksScreen.-zoomed TaskList { display: none; }
     TasksScreen.-wide TaskList { width: 40%; }
+    TasksScreen.-summary TaskPane { display: none; }
+    TasksScreen.-summary RunSummary { display: block; }
     """
-    HORIZONTAL_BREAKPOINTS = [
+    # Not a ClassVar annotation: Textual declares it on Screen as an instance variable.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
         (120, "-wide"),  # room for the agents' columns (tokens, cost, what they do now)
     ]
@@ -59,6 +63,7 @@ class TasksScreen(Screen[None]):
         with Horizontal(id="body"):
             yield TaskList(self.model, self._now)
             yield TaskPane(self._now)
+            yield RunSummary(self.model)
         # ctrl+p (the palette) is listed in the help screen: the footer needs the room at 80 cols.
         yield Footer(compact=True, show_command_palette=False)
 
@@ -97,6 +102,7 @@ class TasksScreen(Screen[None]):
         if not rows:
             return
         self.selected = max(0, min(index, len(rows) - 1))
+        self.remove_class("-summary")  # a task chosen: its output, not the summary
         self.task_list.select(self.selected)
         info = self.model.tasks[rows[self.selected]]
         self.pane.show(info)
@@ -178,6 +184,18 @@ class TasksScreen(Screen[None]):
     def _clicked(self, event: TaskList.Clicked) -> None:
         self._select(event.index)
 
+    def all_ended(self) -> bool:
+        tasks = self.model.tasks.values()
+        return bool(tasks) and all(t.state.ended for t in tasks)
+
+    def action_summary(self) -> None:
+        """The run's summary in the pane's place (again: back to the pane)."""
+        if self.has_class("-summary"):
+            self.remove_class("-summary")
+        elif self.all_ended():
+            self.query_one(RunSummary).show(self._now())
+            self.add_class("-summary")
+
     def action_zoom(self) -> None:
         self.toggle_class("-zoomed")
 
@@ -239,4 +257,6 @@ class TasksScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("search_step", "clear_search"):
             return self.searching()
+        if action == "summary":
+            return True if self.all_ended() or self.has_class("-summary") else None
         return True
