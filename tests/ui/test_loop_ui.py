@@ -136,7 +136,7 @@ async def test_a_loop_shows_its_phase_and_v_shows_each_verdict(
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, VerdictScreen))
         assert "worker" not in title_text(app)  # ended: no phase, the reason says how
-        assert "DONE after 2 iteration(s)" in title_text(app)
+        assert "DONE after 2 iterations" in title_text(app)
         await stop_app(pilot)
 
 
