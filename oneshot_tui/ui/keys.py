@@ -51,7 +51,7 @@ MAIN_BINDINGS: list[BindingType] = [
     # In the footer only in a run with loop tasks, like v.
     Binding("c", "continue_task", "Continue"),
     Binding("m", "message", "Message"),
-    Binding("I", "interrupt_idle", "Interrupt idle", key_display="I"),
+    Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # Not in the footer (no room at 80 columns): in the help and the palette.
     Binding("a", "add_task", "Add task", show=False),
     # In the footer only in a run with loop tasks (greyed for the others), see check_action.
@@ -84,14 +84,14 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("tab  shift+tab", "next / previous task, wrapping around the list"),
     ("enter  z", "zoom the selected pane (again: back)"),
     ("e", "select the next failed task"),
-    ("F", "list one state only: the next state at each press, then all"),
-    ("s", "the run's summary, once every task has ended (again: back)"),
+    ("F", "filter: one state, the next at each press, then all"),
+    ("s", "the run's summary, when every task has ended"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "fresh start: a new attempt (a loop: a new loop)"),
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
-    ("I", "interrupt idle: every idle task"),
+    ("I", "stop idle: interrupt every idle task"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),

@@ -52,6 +52,18 @@ def middle_ellipsis(text: str, width: int) -> str:
     return pad(f"{start}…{end}", width)
 
 
+def end_ellipsis(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut at its end (an activity reads from its start)."""
+    if cell_len(text) <= width:
+        return text
+    kept = ""
+    for char in text:
+        if cell_len(kept + char) > width - 1:
+            break
+        kept += char
+    return kept + "…"
+
+
 def pad(text: str, width: int, right: bool = False) -> str:
     """`text` padded with blanks to `width` cells (by cells: `str.ljust` counts characters)."""
     blanks = " " * max(width - cell_len(text), 0)
@@ -218,7 +230,7 @@ def render_row(info: TaskInfo, layout: Layout, now: float, muted: str = MUTED) -
     if layout.activity:
         shown = activity_text(info)
         row.append(" ")
-        row.append(pad(middle_ellipsis(shown, layout.activity), layout.activity), style="cyan")
+        row.append(pad(end_ellipsis(shown, layout.activity), layout.activity), style="cyan")
     for key, cells in layout.widths.items():
         column = COLUMNS[key]
         shown = column.text(info, now)

@@ -303,7 +303,7 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
         # The palette names each action as the footer and the help do.
         assert {"Interrupt", "Kill", "Fresh start", "Search", "Next failed"} <= set(titles)
         assert "Continue" not in titles  # no loop here
-        assert "Interrupt idle" not in titles  # nobody is idle
+        assert "Stop idle" not in titles  # nobody is idle
         assert "Run summary" not in titles  # not every task has ended
         # Textual's own entries that are not this app's are left out; Quit stays.
         assert "Quit" in titles and not {"Keys", "Screenshot", "Theme"} & set(titles)
