@@ -25,6 +25,9 @@ _SELECT: list[BindingType] = [
 
 _SEARCH: list[BindingType] = [
     Binding("slash", "search", "Search", key_display="/"),
+    # The same key while a search is shown: `search` leaves the footer then (n N take its room),
+    # and a disabled binding lets the key fall through to this one.
+    Binding("slash", "search_again", "Search", key_display="/", show=False),
     Binding("n", "search_step(1)", "Next match", group=MATCH),
     Binding("N", "search_step(-1)", "Previous match", key_display="N", group=MATCH),
 ]
@@ -95,7 +98,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),
-    ("/  n  N", "search the output; next / previous match"),
+    ("/  n  N", "search (smart case); next / previous match"),
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),
     ("pgup pgdn  shift+↑↓", "scroll by pages / lines (or the wheel)"),

@@ -227,6 +227,11 @@ async def test_search_finds_and_steps_through_matches(data_dir: Path) -> None:
         assert 'search "needle" 1/2' in title_text(app)
         await pilot.press("N")
         assert 'search "needle" 2/2' in title_text(app)
+        # While searching, `/` leaves the footer to n N, and still starts a new search.
+        assert screen.check_action("search", ()) is False
+        await pilot.press("slash", *"alpha", "enter")
+        await pilot.pause()
+        assert 'search "alpha" 1/1' in title_text(app)
         await pilot.press("escape")
         assert "search" not in title_text(app)
         await pilot.press("slash", *"nothing", "enter")

@@ -42,6 +42,7 @@ class MainScreen(TasksScreen):
         "interrupt_idle",
         "verdicts",
         "diff",
+        "search",
         "search_step",
         "clear_search",
     )

@@ -41,7 +41,7 @@ class TasksScreen(Screen[None]):
         (120, "-wide"),  # room for the agents' columns (tokens, cost, what they do now)
     ]
 
-    _DYNAMIC: ClassVar[tuple[str, ...]] = ("search_step", "clear_search")
+    _DYNAMIC: ClassVar[tuple[str, ...]] = ("search", "search_step", "clear_search")
     """Actions whose availability depends on the selection (the footer is redrawn on a change)."""
 
     def __init__(self, model: RunModel, now: Callable[[], float]) -> None:
@@ -208,6 +208,9 @@ class TasksScreen(Screen[None]):
     def action_search(self) -> None:
         self.pane.open_search()
 
+    def action_search_again(self) -> None:
+        self.pane.open_search()
+
     def action_search_step(self, delta: int) -> None:
         self.pane.step_search(delta)
 
@@ -257,6 +260,9 @@ class TasksScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("search_step", "clear_search"):
             return self.searching()
+        if action == "search":
+            # While searching, n / N take its place in the footer (room at 80 columns).
+            return not self.searching()
         if action == "summary":
             return True if self.all_ended() or self.has_class("-summary") else None
         return True
