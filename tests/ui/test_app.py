@@ -44,7 +44,7 @@ async def test_the_badge_follows_running_idle_running_completed(data_dir: Path) 
         clock.advance(5)  # silent for 5 s on the engine's clock: the heartbeat sees it idle
         await until(pilot, lambda: state_of(app, "agent") is TaskState.IDLE)
         await pilot.pause()
-        assert " idle " in title_text(app) and "silent 5.0s" in title_text(app)
+        assert " idle " in title_text(app) and "up 5.0s · silent for 5.0s" in title_text(app)
         assert "idle" in list_row(app, 0)
         os.kill(child_pid(app, "agent"), signal.SIGUSR1)  # it speaks: running again
         await until(pilot, lambda: "awake" in pane_rows(app))

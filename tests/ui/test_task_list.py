@@ -127,6 +127,15 @@ async def test_e_jumps_to_the_next_failed_task_and_f_filters_by_state() -> None:
         await reach_list_states(pilot, app, clock)
         screen = main_screen(app)
         assert screen.selected_info is not None and screen.selected_info.task_id == LONG_1
+        # The selected row's highlight runs unbroken under the restarts mark (the old `×2`
+        # badge broke it): every cell of the row has the cursor's background.
+        index = app.model.order.index("restarted")
+        await pilot.press(*"j" * index)
+        list_row(app, index)
+        strip = screen.task_list.render_line(index - round(screen.task_list.scroll_y))
+        backgrounds = {seg.style.bgcolor for seg in strip if seg.style is not None}
+        assert len(backgrounds) == 1 and "↻1" in strip.text
+        await pilot.press(*"k" * index)
         await pilot.press("e")
         assert screen.selected_info.task_id == LONG_2
         await pilot.press("e")  # the only failed one: it wraps around to itself
