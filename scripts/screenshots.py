@@ -150,6 +150,32 @@ async def verdicts(pilot: Pilot[int], app: OneshotApp) -> None:
     await pilot.press("v")
 
 
+def talk_app(home: Path) -> OneshotApp:
+    """An agent task (a stand-in claude) that finished, then was messaged with `m`."""
+    from tests.agents.helpers import agent_spec, settings
+    from tests.loop_helpers import ScriptedAgents
+
+    work = home / "talk"
+    work.mkdir(exist_ok=True)
+    agents = ScriptedAgents(
+        work,
+        [
+            {"result": "The failing test expected UTC; I made the parser keep the offset."},
+            {"result": "Added a CHANGELOG entry under Fixed: timestamps keep their offset."},
+        ],
+    )
+    prompt = "fix the failing test in tests/test_dates.py"
+    spec = agent_spec("fix-dates", settings(prompt=prompt), cwd=work, env=agents.env)
+    return make_app([spec], data_dir=home / ".local" / "share" / "oneshot-tui")
+
+
+async def conversation(pilot: Pilot[int], app: OneshotApp) -> None:
+    info = app.model.tasks["fix-dates"]
+    await until(pilot, lambda: info.state is TaskState.COMPLETED)
+    await pilot.press("m", *"and add a changelog entry", "enter")
+    await until(pilot, lambda: info.turns == 2 and info.state is TaskState.COMPLETED)
+
+
 async def shoot(
     name: str,
     size: tuple[int, int],
@@ -183,6 +209,7 @@ async def main() -> None:
         await shoot("agents", (120, 32), agents_busy, home, agents_app)
         await shoot("agents-80x24", (80, 24), agents_busy, home, agents_app)
         await shoot("verdicts", (120, 32), verdicts, home, loop_app)
+        await shoot("conversation", (120, 32), conversation, home, talk_app)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ def mark_text(info: TaskInfo) -> str:
 
 
 def restarts_text(info: TaskInfo) -> str:
-    return f"↻{info.attempt - 1}" if info.attempt > 1 else ""
+    """`↻N`: the attempts after the first that were restarts, not a conversation's turns (a
+    message starts an attempt too)."""
+    restarts = info.attempt - max(info.turns, 1)
+    return f"↻{restarts}" if restarts > 0 else ""
 
 
 def exit_cell(info: TaskInfo, short: bool = False) -> str:

@@ -69,6 +69,9 @@ def test_columns_go_least_telling_first_and_rows_keep_a_blank_at_the_edge() -> N
     assert "Bash" in row and "1.5k" in row and "$0.250" in row and "↻1" in row
     assert "exit 2" in render_row(failed, wide, now=10.0).plain
     assert " 2 " in render_row(failed, narrow, now=10.0).plain  # the short form
+    # A conversation's second turn is an attempt too, not a restart.
+    talked = info("talk", S.COMPLETED, kind="agent", attempt=2, turns=2)
+    assert "↻" not in render_row(talked, plan([talked], 64, now=10.0), now=10.0).plain
 
 
 def test_the_status_bar_drops_the_failed_count_last() -> None:
