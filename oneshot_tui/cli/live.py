@@ -86,7 +86,15 @@ def add_live_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     add.add_argument("run", metavar="RUN", help=LIVE_RUN_HELP)
     add.add_argument("taskfile", nargs="?", type=Path, help="a TOML task file ([[task]] tables)")
-    add.add_argument("-c", "--command", dest="commands", action="append", default=[])
+    add.add_argument(
+        "-c",
+        "--command",
+        dest="commands",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="add a shell-command task (repeatable); NAME=CMD names it, as on run -c",
+    )
     add.add_argument("-a", "--agent", metavar="AGENT")
     add.add_argument("-p", "--prompt", metavar="PROMPT")
     add.add_argument("--model", metavar="MODEL")
@@ -270,7 +278,12 @@ def _cmd_add(args: argparse.Namespace) -> int:
     from oneshot_tui.config import ConfigError
 
     fields: dict[str, Any] = {"cwd": os.getcwd()}
-    tables: list[dict[str, Any]] = [{"command": c} for c in args.commands]
+    from oneshot_tui.config.command_names import split_named
+
+    tables: list[dict[str, Any]] = []
+    for arg in args.commands:  # NAME=command as on `run -c`
+        name, command = split_named(arg)
+        tables.append({"command": command, **({"name": name} if name else {})})
     if args.agent is not None:
         if not args.prompt:
             raise ConfigError(f"-a {args.agent} needs -p PROMPT")

@@ -33,7 +33,9 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         action="append",
         default=[],
         metavar="CMD",
-        help="add a shell-command task (repeatable); named after its first word",
+        help="add a shell-command task (repeatable), named from its first words (make test: "
+        "make-test); NAME=CMD names it NAME when NAME is lowercase letters, digits, . _ - "
+        "(FOO=1 make stays a command)",
     )
     run.add_argument(
         "-a",

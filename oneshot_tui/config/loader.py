@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from oneshot_tui.config.command_names import name_from_command, split_named
 from oneshot_tui.config.errors import ConfigError
 from oneshot_tui.config.fields import (
     AGENT_FIELDS,
@@ -628,10 +629,15 @@ def load_run_config(
                 positions[spec.name] = i
         _check_dependencies(specs, file, existing_names, positions)
     policy = _policy(run_values)
-    for command in commands:
+    for arg in commands:
+        given, command = split_named(arg)
         if not command.strip():
             raise ConfigError("-c: the command is empty")
-        name = taken.take(command_name(command))
+        if given is not None and given in taken:
+            raise ConfigError(f'-c: duplicate task name "{given}"')
+        if given is not None:
+            taken.reserve(given)
+        name = given if given is not None else taken.take(name_from_command(command))
         specs.append(TaskSpec(name=name, command=command, cwd=str(here), policy=policy))
     if agent is not None:
         name = taken.take(agent.agent)

@@ -5,7 +5,9 @@ What came from outside (names, reasons, paths) is shown escaped, one line each (
 
 from __future__ import annotations
 
+import os
 import signal
+import unicodedata
 from collections.abc import Sequence
 
 from oneshot_tui.core.events import TaskResult
@@ -59,7 +61,8 @@ def summary_headers(results: Sequence[TaskResult]) -> tuple[str, ...]:
     return SUMMARY_HEADERS
 
 
-def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
+def summary_rows(results: Sequence[TaskResult], log_dir: str = "") -> list[tuple[str, ...]]:
+    """One row per task; with `log_dir`, the logs in it are shown by file name only."""
     agents = any(r.totals is not None for r in results)
     return [
         (
@@ -69,20 +72,48 @@ def summary_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
             duration(r.duration),
             str(r.attempts),
             *(usage_cells(r) if agents else ()),
-            one_line(r.log_path or "-"),
+            one_line(_log_cell(r.log_path, log_dir)),
         )
         for r in results
     ]
 
 
+def _log_cell(path: str | None, log_dir: str) -> str:
+    if not path:
+        return "-"
+    return os.path.basename(path) if log_dir and os.path.dirname(path) == log_dir else path
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells `text` takes: wide characters (CJK, most emoji) two, combining marks and
+    zero-width joiners none (stdlib only: the headless summary loads no Rich)."""
+    cells = 0
+    for char in text:
+        if unicodedata.combining(char) or char in "\u200b\u200c\u200d\ufe0f":
+            continue
+        cells += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return cells
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned columns separated by two spaces; the last column is not padded."""
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    """Left-aligned columns separated by two spaces, aligned by cells (a wide emoji in a name
+    does not shift its row); the last column is not padded."""
+    widths = [
+        max(cell_width(h), *(cell_width(row[i]) for row in rows)) for i, h in enumerate(headers)
+    ]
     lines = []
     for row in (tuple(headers), *rows):
-        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)]
+        cells = [
+            cell + " " * (w - cell_width(cell)) for cell, w in zip(row[:-1], widths, strict=False)
+        ]
         lines.append("  ".join([*cells, row[-1]]))
     return lines
+
+
+def log_dir_of(results: Sequence[TaskResult]) -> str:
+    """The one directory every task's log is in ("" when they are not all in one)."""
+    dirs = {os.path.dirname(r.log_path) for r in results if r.log_path}
+    return dirs.pop() if len(dirs) == 1 else ""
 
 
 def worktree_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
@@ -95,7 +126,11 @@ def worktree_rows(results: Sequence[TaskResult]) -> list[tuple[str, ...]]:
 
 
 def summary_lines(results: Sequence[TaskResult]) -> list[str]:
-    lines = render_table(summary_headers(results), summary_rows(results))
+    # The log directory once, under the table: full paths made every row wrap at 80 columns.
+    log_dir = log_dir_of(results)
+    lines = render_table(summary_headers(results), summary_rows(results, log_dir))
+    if log_dir:
+        lines.append(f"logs in {log_dir}/")
     # A completed task has a reason worth a line only when its log is gone (deleted mid-run).
     reasons = [
         (r.task_id, r.reason)

@@ -175,13 +175,16 @@ def auditor_finished(
     state.reminders = 0
     if audit.verdict is Verdict.DONE:
         state.status = LoopStatus.COMPLETED
-        state.reason = f"DONE after {state.iteration} iteration(s)"
+        n = state.iteration
+        state.reason = f"DONE after {n} iteration{'s' if n != 1 else ''}"
     elif audit.verdict is Verdict.IMPOSSIBLE:
         state.status = LoopStatus.FAILED
         state.reason = f"IMPOSSIBLE: {audit.feedback}" if audit.feedback else "IMPOSSIBLE"
     elif state.iteration >= state.max_iterations:
         state.status = LoopStatus.FAILED
-        state.reason = f"no DONE after {state.max_iterations} iteration(s); last: {audit.feedback}"
+        m = state.max_iterations
+        many = "s" if m != 1 else ""
+        state.reason = f"no DONE after {m} iteration{many}; last: {audit.feedback}"
     else:
         state.iteration += 1
         state.worker_result = None

@@ -209,7 +209,8 @@ class Meter:
         about = "an estimated " if totals.estimated else ""
         if b.max_tool_calls is not None and totals.tool_calls > b.max_tool_calls:
             return (
-                f"runaway: {totals.tool_calls} tool calls, over max_tool_calls = {b.max_tool_calls}"
+                f"runaway: {totals.tool_calls} tool call{'s' if totals.tool_calls != 1 else ''}, "
+                f"over max_tool_calls = {b.max_tool_calls}"
             )
         if b.max_tokens is not None and totals.tokens > b.max_tokens:
             return f"runaway: {about}{totals.tokens} tokens, over max_tokens = {b.max_tokens}"

@@ -304,9 +304,12 @@ class RunWriter:
         )
 
     def _run_finished(self, conn: sqlite3.Connection, run: str, event: RunFinished) -> None:
+        # The run ended when its last task did: a TUI left open on the results afterwards (the
+        # run finishes when it quits) is not the run's time. No task ended: the event's time.
         conn.execute(
-            "UPDATE runs SET status = ?, ended = ?, exit_code = ?, signal = ? WHERE id = ?",
-            (RunStatus.FINISHED, event.ts, event.exit_code, event.signal, run),
+            "UPDATE runs SET status = ?, exit_code = ?, signal = ?,"
+            " ended = COALESCE((SELECT MAX(ended) FROM tasks WHERE run_id = ?), ?) WHERE id = ?",
+            (RunStatus.FINISHED, event.exit_code, event.signal, run, event.ts, run),
         )
         for r in event.results:
             conn.execute(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from textual import events, on
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.driver import Driver
 from textual.filter import ANSIToTruecolor
 from textual.screen import Screen
@@ -38,6 +39,7 @@ from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.bridge import DEFAULT_FRAME
 from oneshot_tui.ui.connection import RunConnection
 from oneshot_tui.ui.format import short_path
+from oneshot_tui.ui.keys import MAIN_BINDINGS
 from oneshot_tui.ui.messages import (
     CommandRefused,
     ConnectionEnded,
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 
 TASK_COMMANDS = ("interrupt", "kill", "restart", "continue", "seen")
 """Keys' commands that act on the selected task, sent as the protocol's commands of that name."""
+_TEXTUAL_COMMANDS_LEFT_OUT = frozenset({"Theme", "Keys", "Screenshot", "Maximize", "Minimize"})
 _SERVER_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for an in-process server when the app leaves."""
 
@@ -293,7 +296,7 @@ class OneshotApp(App[int]):
             return f"stopping {live} task{'s' if live != 1 else ''}…" if live else "stopping…"
         finished = self.model.finished
         if finished is not None and not self._live_tasks():
-            return f"finished · exit {finished.exit_code} · q quits"
+            return f"finished · exit {finished.exit_code} · s summary · q quits"
         return ""
 
     def _live_tasks(self) -> int:
@@ -414,29 +417,35 @@ class OneshotApp(App[int]):
         self.request_quit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own: Quit stays; Theme (not kept across runs), Keys (a panel that squeezes
+        # the layout: `?` is ours), Screenshot and Maximize are not this app's.
+        for command in super().get_system_commands(screen):
+            if command.title not in _TEXTUAL_COMMANDS_LEFT_OUT:
+                yield command
         if screen is not self._main:
             return
-        for title, help_text, action in (
-            ("Interrupt task", "Stop the selected task with the ladder (i)", "interrupt"),
-            ("Kill task", "SIGKILL the selected task's process group (x)", "kill"),
-            ("Fresh start", "Start the selected task anew; a loop as a new loop (r)", "restart"),
-            (
-                "Continue loop",
-                "Continue the selected loop where it stopped, in its sessions (c)",
-                "continue_task",
-            ),
-            ("Interrupt idle tasks", "Interrupt every idle task (I)", "interrupt_idle"),
-            ("Add task", "Add a command or an agent task to the run (a)", "add_task"),
-            ("Detach", "Leave the run going on in the background (D)", "detach"),
-            ("Zoom", "Show the selected pane full screen (z)", "zoom"),
-            ("Search output", "Search the selected task's output (/)", "search"),
-            ("Verdicts", "The selected loop task's verdicts and feedback (v)", "verdicts"),
-            ("Diff", "What the selected worktree task changed (d)", "diff"),
-            ("History", "Past runs, read-only (h)", "history"),
-            ("Follow output", "Toggle following the newest output (f)", "follow"),
-            ("Help", "Every key (?)", "help"),
+        # The title is the key's own name (footer, help and palette say the same).
+        names = {b.action: b.description for b in MAIN_BINDINGS if isinstance(b, Binding)}
+        for help_text, action in (
+            ("Stop the selected task with the ladder (i)", "interrupt"),
+            ("SIGKILL the selected task's process group (x)", "kill"),
+            ("Start the selected task anew; a loop as a new loop (r)", "restart"),
+            ("Go on with the selected agent or loop in its session (c)", "continue_task"),
+            ("Interrupt every idle task (I)", "interrupt_idle"),
+            ("Add a command or an agent task to the run (a)", "add_task"),
+            ("Leave the run going on in the background (D)", "detach"),
+            ("Show the selected pane full screen (z)", "zoom"),
+            ("Select the next failed task (e)", "next_failed"),
+            ("List only the tasks in one state, the next at each press (F)", "filter_state"),
+            ("The run's summary, once every task has ended (s)", "summary"),
+            ("Search the selected task's output (/)", "search"),
+            ("The selected loop task's verdicts and feedback (v)", "verdicts"),
+            ("What the selected worktree task changed (d)", "diff"),
+            ("Past runs, read-only (h)", "history"),
+            ("Toggle following the newest output (f)", "follow"),
+            ("Every key (?)", "help"),
         ):
+            title = names[action]
             if self._main.check_action(action, ()) is True:
                 yield SystemCommand(title, help_text, getattr(self._main, f"action_{action}"))
 

@@ -67,7 +67,8 @@ def timing_text(info: TaskInfo, now: float) -> str:
     if info.state is TaskState.IDLE:
         silent = info.silent_for(now)
         if silent is not None:
-            text += f" · silent {duration(silent)}"
+            # Two times side by side read alike ("idle 20s · silent 20s"): say which is which.
+            text = f"up {text} · silent for {duration(silent)}"
     return text
 
 

@@ -14,13 +14,20 @@ _SELECT: list[BindingType] = [
     # Arrows are not in the footer: everyone tries them, and 80 columns have no room to spare.
     Binding("up,k", "move(-1)", "Previous task", show=False),
     Binding("down,j", "move(1)", "Next task", show=False),
-    Binding("tab", "next_pane", "Next pane", show=False),
-    Binding("shift+tab", "previous_pane", "Previous pane", show=False),
+    Binding("tab", "next_pane", "Next task (wraps)", show=False),
+    Binding("shift+tab", "previous_pane", "Previous task (wraps)", show=False),
     Binding("enter,z", "zoom", "Zoom", key_display="z"),
+    # Not in the footer (room at 80 columns): in the help and the palette.
+    Binding("e", "next_failed", "Next failed", show=False),
+    Binding("F", "filter_state", "Filter by state", key_display="F", show=False),
+    Binding("s", "summary", "Run summary", show=False),
 ]
 
 _SEARCH: list[BindingType] = [
     Binding("slash", "search", "Search", key_display="/"),
+    # The same key while a search is shown: `search` leaves the footer then (n N take its room),
+    # and a disabled binding lets the key fall through to this one.
+    Binding("slash", "search_again", "Search", key_display="/", show=False),
     Binding("n", "search_step(1)", "Next match", group=MATCH),
     Binding("N", "search_step(-1)", "Previous match", key_display="N", group=MATCH),
 ]
@@ -85,8 +92,11 @@ PAST_RUN_BINDINGS: list[BindingType] = [
 
 HELP_ROWS: list[tuple[str, str]] = [
     ("↑ ↓  k j", "select the previous / next task"),
-    ("tab  shift+tab", "next / previous pane (wraps around)"),
+    ("tab  shift+tab", "next / previous task, wrapping around the list"),
     ("enter  z", "zoom the selected pane (again: back)"),
+    ("e", "select the next failed task"),
+    ("F", "filter: one state, the next at each press, then all"),
+    ("s", "the run's summary, when every task has ended"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),
     ("r", "fresh start: a new attempt (a loop: a new loop)"),
@@ -94,13 +104,13 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("m", "message an agent: its next turn, or queued"),
     ("t  ctrl+a", "type into a pty task's terminal; ctrl+a leaves"),
     ("y", "copy an agent's last result (OSC 52: works over SSH)"),
-    ("I", "interrupt every idle task"),
+    ("I", "stop idle: interrupt every idle task"),
     ("!", "the next task that needs you (failed, denied, asks)"),
     ("a", "add a command or an agent task (a form)"),
     ("v", "a loop's verdicts, with the auditor's feedback"),
     ("d", "a worktree task's diff against its base"),
     ("M", "merge an ended worktree task's branch back"),
-    ("/  n  N", "search the output; next / previous match"),
+    ("/  n  N", "search (smart case); next / previous match"),
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),
     ("pgup pgdn  shift+↑↓", "scroll by pages / lines (or the wheel)"),

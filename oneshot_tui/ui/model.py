@@ -102,6 +102,9 @@ class TaskInfo:
     reason: str = ""
     activity: str = ""
     """The latest agent activity, one line (filled by agent tasks)."""
+    doing: str = ""
+    """What the agent is doing now, in a word for the list: the tool it called, `writing`,
+    `thinking`; empty when not known."""
     log_path: str = ""
     step: str = ""
     """What the running process is, for tasks that run several ("worker #2"); else empty."""
@@ -158,6 +161,25 @@ class TaskInfo:
         """Seconds since the last output (or the start), for an idle task."""
         last = self.last_output_ts if self.last_output_ts is not None else self.started_ts
         return None if last is None else max(now - last, 0.0)
+
+
+_DOING = {
+    "text": "writing",
+    "delta": "writing",
+    "thinking": "thinking",
+    "retrying": "retrying",
+    "error": "error",
+}
+
+
+def doing_of(event: Activity, before: str) -> str:
+    """An activity event as the word the list shows: the tool called, `writing`, ...; events that
+    say nothing new (usage, a tool's result) keep the word it had."""
+    if event.kind in ("tool_call", "denied"):
+        tool = event.data.get("tool")
+        name = tool if isinstance(tool, str) and tool else "tool"
+        return name if event.kind == "tool_call" else f"denied {name}"
+    return _DOING.get(event.kind, before)
 
 
 @dataclass
@@ -242,6 +264,7 @@ class RunModel:
                 info.activity = plain(first)[:200]
                 if event.kind == "result":
                     info.result = str(event.data.get("text") or "")
+                info.doing = doing_of(event, info.doing)
                 if info.retry is not None and info.retry.by_agent and event.kind != "retrying":
                     info.retry = None  # the agent got on with it
                 changes.rows.add(event.task_id)
@@ -381,7 +404,7 @@ class RunModel:
             info.attempt = event.attempt
             info.started_ts = info.ended_ts = info.last_output_ts = None
             info.exit_code = info.signal = info.duration = None
-            info.reason = info.activity = info.step = info.ready = ""
+            info.reason = info.activity = info.doing = info.step = info.ready = ""
             info.retry = None
             if info.loop is not None:  # the verdicts so far stay: they are the task's history
                 info.loop.role, info.loop.iteration = "", 0

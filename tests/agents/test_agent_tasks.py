@@ -118,7 +118,7 @@ async def test_too_many_tool_calls_stop_the_task_as_a_runaway(
         result, _ = await run_recorded(Orchestrator([spec], RUN, data_dir=data_dir))
     [r] = result.results
     assert r.state is S.INTERRUPTED
-    assert r.reason == "runaway: 1 tool calls, over max_tool_calls = 0"
+    assert r.reason == "runaway: 1 tool call, over max_tool_calls = 0"
 
 
 async def test_cost_and_tokens_budgets(tmp_path: Path, data_dir: Path) -> None:

@@ -138,15 +138,34 @@ def test_json_mode_emits_one_event_per_line(five: Path) -> None:
 def test_a_failing_task_gives_exit_1(tmp_path: Path) -> None:
     proc = run_cli("run", "--no-ui", "-c", "true", "-c", "exit 3")
     assert proc.returncode == 1
-    assert "exit: running -> failed (exit 3)" in proc.stderr
+    assert "exit-3: running -> failed (exit 3)" in proc.stderr
 
 
-def test_c_commands_are_named_by_their_first_word_made_unique() -> None:
-    proc = run_cli("run", "--json", "-c", "seq 1", "-c", "seq 2", "-c", "/bin/echo x")
-    names = [
-        e["task"] for e in map(json.loads, proc.stdout.splitlines()) if e["event"] == "task_added"
+def test_c_commands_are_named_from_their_words_or_by_name_equals() -> None:
+    proc = run_cli(
+        "run",
+        "--json",
+        *("-c", "make test", "-c", "make lint", "-c", "cd sub && make"),
+        *("-c", "/bin/echo x", "-c", "echo x", "-c", "FOO=1 true", "-c", "quick=echo hi"),
+    )
+    events = list(map(json.loads, proc.stdout.splitlines()))
+    names = [e["task"] for e in events if e["event"] == "task_added"]
+    assert names == [
+        "make-test",
+        "make-lint",
+        "cd-sub-make",
+        "echo-x",
+        "echo-x-2",
+        "true",  # an uppercase FOO= is the shell's variable, not a name
+        "quick",
     ]
-    assert names == ["seq", "seq-2", "echo"]
+    ended = {e["task"]: e for e in events if e["event"] == "exit"}
+    assert ended["true"]["exit_code"] == 0 and ended["quick"]["exit_code"] == 0
+
+
+def test_a_c_name_given_twice_is_refused() -> None:
+    proc = run_cli("run", "--no-ui", "-c", "a=true", "-c", "a=false")
+    assert proc.returncode == 2 and 'duplicate task name "a"' in proc.stderr
 
 
 @pytest.mark.parametrize(

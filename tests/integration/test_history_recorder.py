@@ -360,3 +360,24 @@ def test_history_rows_survive_a_reader_while_a_writer_is_mid_transaction(data_di
     with History.open(data_dir) as reader:
         assert [r.id for r in reader.list_runs()] == ["b", "a"]
     assert isinstance(conn, sqlite3.Connection)
+
+
+async def test_a_run_left_open_after_its_tasks_ended_is_timed_to_its_last_task(
+    data_dir: Path,
+) -> None:
+    """The TUI stays open on the results until q: that wait is not the run's time."""
+    from oneshot_tui.core.clock import FakeClock
+
+    clock = FakeClock()
+    spec = TaskSpec("quick", py("-c", "print('done')"))
+    orch = Orchestrator([spec], FAST, data_dir=data_dir, clock=clock)
+    origin = RunOrigin(("oneshot-tui", "run"), "/somewhere", None, None)
+    async with record_history(orch, origin, warn=lambda _w: None), anyio.create_task_group() as tg:
+        tg.start_soon(lambda: orch.run(stay_open=True))
+        await until_recorded(data_dir, lambda r: r.tasks(orch.run_id)[0].state == "completed")
+        clock.advance(600)  # ten minutes looking at the results
+        orch.shutdown("quit")
+    with History.open(data_dir) as reader:
+        (run,) = reader.list_runs()
+        took = run.duration(clock.time())
+        assert took is not None and took < 60, took

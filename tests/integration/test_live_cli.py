@@ -38,7 +38,7 @@ def live() -> list[dict[str, object]]:
 def test_a_headless_run_is_steered_from_another_shell(tmp_path: Path) -> None:
     quiet = f"{sys.executable} {fake('quiet.py')} headless-steered"
     with subprocess.Popen(
-        [*cli_argv(), "run", "--no-ui", "--grace", "2", "-c", quiet, "-c", "echo first"],
+        [*cli_argv(), "run", "--no-ui", "--grace", "2", "-c", quiet, "-c", "echo=echo first"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -84,7 +84,7 @@ def test_a_headless_run_is_steered_from_another_shell(tmp_path: Path) -> None:
 
 
 def test_a_detached_run_stays_open_until_stopped_and_keeps_its_exit_code(tmp_path: Path) -> None:
-    started = cli("run", "--detach", "-c", "echo quick", "-c", "exit 4")
+    started = cli("run", "--detach", "-c", "echo quick", "-c", "exit=exit 4")
     assert started.returncode == 0, started.stderr
     run_id = started.stdout.strip()
     wait_for(lambda: bool(live()) and live()[0]["counts"] == {"completed": 1, "failed": 1})

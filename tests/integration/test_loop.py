@@ -32,7 +32,7 @@ async def test_retry_with_feedback_then_done_completes(data_dir: Path, tmp_path:
     result, watcher = await run_recorded(Orchestrator([spec], data_dir=data_dir))
     assert result.exit_code == 0
     assert result.results[0].state is S.COMPLETED
-    assert result.results[0].reason == "DONE after 2 iteration(s)"
+    assert result.results[0].reason == "DONE after 2 iterations"
     calls = agents.calls()
     assert [c["binary"] for c in calls] == ["claude", "codex", "claude", "codex"]
     prompts = agents.prompts()

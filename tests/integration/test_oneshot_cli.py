@@ -49,7 +49,7 @@ def test_a_retry_then_done_exits_0_with_live_lines(tmp_path: Path) -> None:
     assert lines[0] == "── worker #1 of 3 ──"
     assert "⚖ RETRY: add tests" in lines and "⚖ DONE: good" in lines
     assert "add tests" in agents.prompts()[2]
-    assert "✔ completed: DONE after 2 iteration(s)" in proc.stderr
+    assert "✔ completed: DONE after 2 iterations" in proc.stderr
 
 
 def test_impossible_and_exhausted_loops_exit_1(tmp_path: Path) -> None:
@@ -93,14 +93,14 @@ def test_the_original_json_config_is_read_with_its_comments_and_unknown_keys_rep
     assert proc.returncode == 1
     assert 'unknown key "bogus_key" ignored' in proc.stderr
     assert "_comment" not in proc.stderr and "web_port" not in proc.stderr
-    assert "no DONE after 1 iteration(s)" in proc.stderr
+    assert "no DONE after 1 iteration" in proc.stderr
     # Our project config beats the user's JSON; a flag beats both.
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iterations = 2\n")
     agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
-    assert "no DONE after 2 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
+    assert "no DONE after 2 iterations" in run(agents, "Do it", cwd=tmp_path).stderr
     agents = ScriptedAgents(tmp_path, [{"result": "x"}, verdict("RETRY", "more")])
     proc = run(agents, "--max-iterations", "3", "Do it", cwd=tmp_path)
-    assert "no DONE after 3 iteration(s)" in proc.stderr
+    assert "no DONE after 3 iterations" in proc.stderr
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iteration = 2\n")
     proc = run(agents, "Do it", cwd=tmp_path)
     assert proc.returncode == 2
@@ -244,21 +244,21 @@ def test_the_original_flags_and_files_are_accepted(tmp_path: Path) -> None:
     assert "unrecognized arguments" not in proc.stderr
     assert "notice: --activity-interval has no effect" in proc.stderr
     assert "notice: --keep-log has no effect" in proc.stderr
-    assert "no DONE after 1 iteration(s)" in proc.stderr  # max_iterations from .oneshotrc
+    assert "no DONE after 1 iteration" in proc.stderr  # max_iterations from .oneshotrc
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert {x["role"] for x in lines} == {"worker", "auditor"}
     (tmp_path / ".oneshot.json").write_text(json.dumps({"max_iterations": 2}))
     agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
-    assert "no DONE after 2 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
+    assert "no DONE after 2 iterations" in run(agents, "Do it", cwd=tmp_path).stderr
     (tmp_path / "oneshot-tui.toml").write_text("[oneshot]\nmax_iterations = 3\n")
     agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
-    assert "no DONE after 3 iteration(s)" in run(agents, "Do it", cwd=tmp_path).stderr
+    assert "no DONE after 3 iterations" in run(agents, "Do it", cwd=tmp_path).stderr
     config = tmp_path / "legacy.json"
     config.write_text(json.dumps({"max_iterations": 1, "max_timeout": 600}))
     (tmp_path / "oneshot-tui.toml").unlink()
     agents = ScriptedAgents(tmp_path, [{"result": "w"}, verdict("RETRY", "more")])
     proc = run(agents, "--config", str(config), "Do it", cwd=tmp_path)
-    assert "no DONE after 1 iteration(s)" in proc.stderr
+    assert "no DONE after 1 iteration" in proc.stderr
 
 
 def test_the_originals_timeouts_map_to_idle_and_wall_time() -> None:

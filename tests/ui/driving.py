@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from oneshot_tui.ui.app import OneshotApp
@@ -40,6 +41,8 @@ def title_text(app: OneshotApp) -> str:
 
 def list_row(app: OneshotApp, index: int) -> str:
     task_list = main_screen(app).task_list
+    # A paint first: the columns are planned once per paint, from every row as it is now.
+    task_list.render_lines(Region(0, 0, task_list.size.width, task_list.size.height))
     return task_list.render_line(index - round(task_list.scroll_y)).text
 
 

@@ -44,7 +44,7 @@ async def test_the_badge_follows_running_idle_running_completed(data_dir: Path) 
         clock.advance(5)  # silent for 5 s on the engine's clock: the heartbeat sees it idle
         await until(pilot, lambda: state_of(app, "agent") is TaskState.IDLE)
         await pilot.pause()
-        assert " idle " in title_text(app) and "silent 5.0s" in title_text(app)
+        assert " idle " in title_text(app) and "up 5.0s · silent for 5.0s" in title_text(app)
         assert "idle" in list_row(app, 0)
         os.kill(child_pid(app, "agent"), signal.SIGUSR1)  # it speaks: running again
         await until(pilot, lambda: "awake" in pane_rows(app))
@@ -99,7 +99,7 @@ async def test_restart_starts_attempt_2_in_the_same_pane(data_dir: Path) -> None
         await until(pilot, lambda: app.model.tasks["live"].attempt == 2)
         await until(pilot, lambda: pane_rows(app).count("hello") == 2)
         assert state_of(app, "live") is TaskState.RUNNING
-        assert "2" in list_row(app, 1)
+        assert "↻1" in list_row(app, 1)  # restarted once
         await stop_app(pilot)
 
 
@@ -233,6 +233,11 @@ async def test_search_finds_and_steps_through_matches(data_dir: Path) -> None:
         assert 'search "needle" 1/2' in title_text(app)
         await pilot.press("N")
         assert 'search "needle" 2/2' in title_text(app)
+        # While searching, `/` leaves the footer to n N, and still starts a new search.
+        assert screen.check_action("search", ()) is False
+        await pilot.press("slash", *"alpha", "enter")
+        await pilot.pause()
+        assert 'search "alpha" 1/1' in title_text(app)
         await pilot.press("escape")
         assert "search" not in title_text(app)
         await pilot.press("slash", *"nothing", "enter")
@@ -306,9 +311,13 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
     async with app.run_test(size=(100, 24)) as pilot:
         await until(pilot, lambda: state_of(app, "second") is TaskState.RUNNING)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {"Interrupt task", "Kill task", "Fresh start", "Search output"} <= set(titles)
-        assert "Continue loop" not in titles  # no loop here
-        assert "Interrupt idle tasks" not in titles  # nobody is idle
+        # The palette names each action as the footer and the help do.
+        assert {"Interrupt", "Kill", "Fresh start", "Search", "Next failed"} <= set(titles)
+        assert "Continue" not in titles  # no loop here
+        assert "Stop idle" not in titles  # nobody is idle
+        assert "Run summary" not in titles  # not every task has ended
+        # Textual's own entries that are not this app's are left out; Quit stays.
+        assert "Quit" in titles and not {"Keys", "Screenshot", "Theme"} & set(titles)
         await pilot.click(TaskList, offset=(3, 1))
         assert main_screen(app).selected == 1 and "second" in title_text(app)
         bus = app.orch.bus

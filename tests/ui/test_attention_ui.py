@@ -31,7 +31,7 @@ async def test_a_failed_task_is_marked_counted_and_cleared_by_looking(data_dir: 
         await until(pilot, lambda: app.model.tasks["bad"].needs == "failed: exit 3")
         await pilot.pause()
         screen = main_screen(app)
-        assert list_row(app, 1).startswith(" ! bad")
+        assert list_row(app, 1).startswith(" ✘ !bad")
         assert "! 1" in screen.status_bar.render().plain
         assert screen.check_action("next_needing", ()) is True
         assert screen.selected == 0  # the mark stays while you look elsewhere
@@ -40,7 +40,7 @@ async def test_a_failed_task_is_marked_counted_and_cleared_by_looking(data_dir: 
         await until(pilot, lambda: app.model.tasks["bad"].needs == "")
         assert app.orch.attention.reason("bad") is None  # cleared in the engine itself
         await pilot.pause()
-        assert list_row(app, 1).startswith(" ✘ bad")
+        assert list_row(app, 1).startswith(" ✘ bad")  # the mark column gone
         assert "! 1" not in screen.status_bar.render().plain
         await stop_app(pilot)
 

@@ -16,7 +16,7 @@ from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.ui.app import OneshotApp, make_app
 from oneshot_tui.ui.history_loader import fill, read_output, read_tail
 from oneshot_tui.ui.model import RunModel
-from oneshot_tui.ui.screens.history import HistoryScreen
+from oneshot_tui.ui.screens.history import HistoryScreen, RunTable
 from oneshot_tui.ui.screens.history_run import HistoryRunScreen
 from oneshot_tui.ui.screens.stats import StatsScreen
 from tests.fakes import fake
@@ -117,7 +117,13 @@ async def test_h_lists_past_runs_and_opens_one_read_only(data_dir: Path) -> None
         assert not past.searching() and app.screen is past
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        await pilot.press("down", "enter")  # the older run, then q: straight back to live
+        # j and k move in the list of runs as in the task list.
+        table = app.screen.query_one(RunTable)
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("k")
+        assert table.cursor_row == 0
+        await pilot.press("j", "enter")  # the older run, then q: straight back to live
         await until(pilot, lambda: isinstance(app.screen, HistoryRunScreen))
         older = app.screen
         assert isinstance(older, HistoryRunScreen) and older.run_id == OLDER

@@ -136,7 +136,7 @@ async def test_a_loop_shows_its_phase_and_v_shows_each_verdict(
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, VerdictScreen))
         assert "worker" not in title_text(app)  # ended: no phase, the reason says how
-        assert "DONE after 2 iteration(s)" in title_text(app)
+        assert "DONE after 2 iterations" in title_text(app)
         await stop_app(pilot)
 
 
@@ -192,7 +192,7 @@ async def test_c_continues_an_ended_loop_and_the_verdict_screen_shows_unread_wor
         await until(pilot, lambda: app.model.tasks["loop"].state is S.FAILED)
         await pilot.pause()
         assert screen.check_action("continue_task", ()) is True
-        assert "Continue loop" in [c.title for c in app.get_system_commands(screen)]
+        assert "Continue" in [c.title for c in app.get_system_commands(screen)]
         body = _plain(verdict_history(app.model.tasks["loop"]))
         assert "The auditor said:" in body and "I think it is fine?" in body
         await pilot.press("c")

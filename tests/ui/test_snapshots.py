@@ -27,6 +27,7 @@ from oneshot_tui.ui.screens.verdicts import VerdictScreen
 from tests.loop_helpers import ScriptedAgents, loop_spec, verdict
 from tests.ui.driving import main_screen, until
 from tests.ui.history_seed import seed_history
+from tests.ui.list_scenario import list_app, reach_list_states
 from tests.ui.scenario import RUN_ID, reach_six_states, scenario_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45")]
@@ -185,5 +186,36 @@ def test_past_run(snap_compare: Snap, size: tuple[int, int], utc: None) -> None:
         screen = app.screen
         assert isinstance(screen, HistoryRunScreen)
         await until(pilot, lambda: screen.model.tasks["lint"].buffer.end > 0)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# -- the task list's columns ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_task_list_columns(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Times, exits, a signal, restarts, an agent's tokens, cost and tool; the run's totals."""
+    app, clock = list_app()
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach_list_states(pilot, app, clock)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_summary(snap_compare: Snap, size: tuple[int, int]) -> None:
+    """Every task ended: `s` shows the run's summary in the pane's place."""
+    app, clock = list_app()
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach_list_states(pilot, app, clock)
+        live = [t.task_id for t in app.model.tasks.values() if not t.state.ended]
+        app.command("interrupt", tasks=live)
+        screen = main_screen(app)
+        await until(pilot, screen.all_ended)
+        await pilot.press("s")
+        assert screen.has_class("-summary")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

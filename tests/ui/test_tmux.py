@@ -45,7 +45,7 @@ def test_keys_drive_the_real_tui_and_quit_prints_the_summary(tmux: Tmux, tmp_pat
     screen = tmux.wait_text("hello from tmux")
     assert "\x1b" not in screen and "[31m" not in screen  # colour codes rendered, not printed
     assert "slots" in screen and "run " in screen
-    tmux.wait_for(lambda s: "broken" in s and "failed" in s)
+    tmux.wait_for(lambda s: "broken" in s and "exit 3" in s)  # the list: its exit, in red
     tmux.keys("j")  # select the waiter
     tmux.wait_text("waiting-for-you")
     pids = quiet_pids("waiting-for-you")

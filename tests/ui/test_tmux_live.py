@@ -84,7 +84,9 @@ def test_detach_and_attach_again_while_the_run_goes_on(
     run_id = str(run["run"])
     assert quiet_pids("still-there")  # the run went on without its terminal's TUI
     attach = shlex.join([*cli_argv(), "attach", run_id[:12]])
-    tmux.run("kill-server")
+    # close, not a bare kill-server: the socket it leaves behind made the next new-session
+    # fail now and then (the server still going away).
+    tmux.close()
     tmux.start(attach, environment(tmp_path))
     second.start(shlex.join([*cli_argv(), "attach"]), environment(tmp_path))
     for client in (tmux, second):  # both show the run, its output still coming

@@ -134,14 +134,14 @@ def test_changes_text_says_commits_stats_and_what_is_uncommitted() -> None:
 
 def test_the_summary_adds_a_worktree_table_only_when_a_task_had_one() -> None:
     plain = TaskResult("build", TaskState.COMPLETED, 0, None, 1, 1.0, "/l/build.log")
-    assert len(summary_lines([plain])) == 2
+    assert len(summary_lines([plain])) == 3  # the table, then where the logs are
     summary = WorktreeSummary(info(), "b" * 40, 1, DiffStat(1, 1, 0), DiffStat(), DiffStat(1, 1, 0))
     agent = TaskResult("t", TaskState.COMPLETED, 0, None, 1, 1.0, "/l/t.log", worktree=summary)
     lines = summary_lines([plain, agent])
-    assert lines[3] == ""
-    assert lines[4].split() == ["TASK", "BRANCH", "CHANGES", "WORKTREE"]
+    assert lines[3] == "logs in /l/" and lines[4] == ""
+    assert lines[5].split() == ["TASK", "BRANCH", "CHANGES", "WORKTREE"]
     row = ["t", "oneshot/r/t", "1", "commit,", "1", "file", "+1", "-0", "/data/worktrees/r/t"]
-    assert lines[5].split() == row
+    assert lines[6].split() == row
 
 
 def test_ages_and_day_durations() -> None:

@@ -70,6 +70,9 @@ class RunTable(DataTable[str | Text]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", key_display="enter"),
+        # As in the task list: j and k move too (the table's own, like its arrows).
+        Binding("j", "cursor_down", "Next run", show=False),
+        Binding("k", "cursor_up", "Previous run", show=False),
     ]
 
 

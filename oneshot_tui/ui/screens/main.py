@@ -46,6 +46,7 @@ class MainScreen(TasksScreen):
         "verdicts",
         "diff",
         "merge",
+        "search",
         "search_step",
         "clear_search",
     )
@@ -66,6 +67,8 @@ class MainScreen(TasksScreen):
         bar = self.status_bar
         bar.in_use, bar.phase = in_use, phase
         task_list, pane = self.task_list, self.pane
+        if changes.rows or changes.added:
+            self.follow_filter()
         if changes.added:
             task_list.sync()
             if pane.info is None:

@@ -15,8 +15,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui.format import STATE_ORDER, look
 from oneshot_tui.ui.model import RunModel, TaskInfo
 from oneshot_tui.ui.widgets.output_view import OutputView
+from oneshot_tui.ui.widgets.run_summary import RunSummary
 from oneshot_tui.ui.widgets.status_bar import StatusBar
 from oneshot_tui.ui.widgets.task_list import TaskList
 from oneshot_tui.ui.widgets.task_pane import TaskPane
@@ -28,9 +31,17 @@ class TasksScreen(Screen[None]):
     DEFAULT_CSS = """
     TasksScreen #body { height: 1fr; }
     TasksScreen.-zoomed TaskList { display: none; }
+    TasksScreen.-wide TaskList { width: 40%; }
+    TasksScreen.-summary TaskPane { display: none; }
+    TasksScreen.-summary RunSummary { display: block; }
     """
+    # Not a ClassVar annotation: Textual declares it on Screen as an instance variable.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (120, "-wide"),  # room for the agents' columns (tokens, cost, what they do now)
+    ]
 
-    _DYNAMIC: ClassVar[tuple[str, ...]] = ("search_step", "clear_search")
+    _DYNAMIC: ClassVar[tuple[str, ...]] = ("search", "search_step", "clear_search")
     """Actions whose availability depends on the selection (the footer is redrawn on a change)."""
 
     def __init__(self, model: RunModel, now: Callable[[], float]) -> None:
@@ -38,6 +49,10 @@ class TasksScreen(Screen[None]):
         self.model = model
         self._now = now
         self.selected = 0
+        self.rows: list[str] = model.order
+        """The tasks in the list: all of them (the model's own order), or those in the state
+        the filter shows."""
+        self.state_filter: TaskState | None = None
         self._keys: tuple[bool | None, ...] = ()
 
     def make_status_bar(self) -> StatusBar:
@@ -48,6 +63,7 @@ class TasksScreen(Screen[None]):
         with Horizontal(id="body"):
             yield TaskList(self.model, self._now)
             yield TaskPane(self._now)
+            yield RunSummary(self.model)
         # ctrl+p (the palette) is listed in the help screen: the footer needs the room at 80 cols.
         yield Footer(compact=True, show_command_palette=False)
 
@@ -65,10 +81,10 @@ class TasksScreen(Screen[None]):
 
     @property
     def selected_info(self) -> TaskInfo | None:
-        order = self.model.order
-        if not order:
+        rows = self.rows
+        if not rows:
             return None
-        return self.model.tasks[order[min(self.selected, len(order) - 1)]]
+        return self.model.tasks[rows[min(self.selected, len(rows) - 1)]]
 
     def on_mount(self) -> None:
         self.task_list.sync()
@@ -77,19 +93,18 @@ class TasksScreen(Screen[None]):
     def tick(self) -> None:
         """A second passed: redraw the times (and the list's restart countdowns)."""
         self.pane.title_bar.refresh()
-        for task_id, info in self.model.tasks.items():
-            if info.retry is not None and info.retry.restart:
-                self.task_list.refresh_task(task_id)
+        self.task_list.refresh()
 
     # -- selection -------------------------------------------------------------------------------
 
     def _select(self, index: int) -> None:
-        order = self.model.order
-        if not order:
+        rows = self.rows
+        if not rows:
             return
-        self.selected = max(0, min(index, len(order) - 1))
+        self.selected = max(0, min(index, len(rows) - 1))
+        self.remove_class("-summary")  # a task chosen: its output, not the summary
         self.task_list.select(self.selected)
-        info = self.model.tasks[order[self.selected]]
+        info = self.model.tasks[rows[self.selected]]
         self.pane.show(info)
         self.selection_changed(info)
         self._refresh_keys()
@@ -101,16 +116,85 @@ class TasksScreen(Screen[None]):
         self._select(self.selected + delta)
 
     def action_next_pane(self) -> None:
-        if self.model.order:
-            self._select((self.selected + 1) % len(self.model.order))
+        if self.rows:
+            self._select((self.selected + 1) % len(self.rows))
 
     def action_previous_pane(self) -> None:
-        if self.model.order:
-            self._select((self.selected - 1) % len(self.model.order))
+        if self.rows:
+            self._select((self.selected - 1) % len(self.rows))
+
+    def action_next_failed(self) -> None:
+        """Select the next failed task after the selected one (wrapping around)."""
+        if self.state_filter not in (None, TaskState.FAILED) and any(
+            t.state is TaskState.FAILED for t in self.model.tasks.values()
+        ):
+            self.set_filter(None)  # the failed tasks are hidden: show them again
+        rows, tasks = self.rows, self.model.tasks
+        for step in range(1, len(rows) + 1):
+            index = (self.selected + step) % len(rows)
+            if tasks[rows[index]].state is TaskState.FAILED:
+                self._select(index)
+                return
+        self.notify("no task has failed", timeout=3)
+
+    def action_filter_state(self) -> None:
+        """Show only the tasks in one state, the next state with tasks at each press, then all."""
+        counts = self.model.counts()
+        choices: list[TaskState | None] = [None, *(s for s in STATE_ORDER if counts.get(s))]
+        current = self.state_filter
+        at = choices.index(current) if current in choices else 0
+        self.set_filter(choices[(at + 1) % len(choices)])
+
+    def set_filter(self, state: TaskState | None) -> None:
+        """List every task (None) or only those in `state`; the selected task stays selected
+        when it is still listed."""
+        selected = self.selected_info
+        self.state_filter = state
+        self.refilter()
+        rows = self.rows
+        keep = selected.task_id if selected is not None else None
+        self._select(rows.index(keep) if keep in rows else 0)
+
+    def follow_filter(self) -> None:
+        """States changed: with a filter on, list the tasks now in its state (the selected task
+        stays selected while it is listed)."""
+        if self.state_filter is None:
+            return
+        before = self.rows
+        self.refilter()
+        if self.rows != before:
+            self.set_filter(self.state_filter)
+
+    def refilter(self) -> None:
+        """The tasks' states changed (or the filter did): list the ones it lets through."""
+        state, tasks = self.state_filter, self.model.tasks
+        self.rows = (
+            self.model.order
+            if state is None
+            else [t for t in self.model.order if tasks[t].state is state]
+        )
+        task_list = self.task_list
+        task_list.rows = self.rows
+        task_list.sync()
+        bar = self.status_bar
+        bar.shown = "" if state is None else f"{look(state).label} only ({len(self.rows)})"
+        bar.refresh()
 
     @on(TaskList.Clicked)
     def _clicked(self, event: TaskList.Clicked) -> None:
         self._select(event.index)
+
+    def all_ended(self) -> bool:
+        tasks = self.model.tasks.values()
+        return bool(tasks) and all(t.state.ended for t in tasks)
+
+    def action_summary(self) -> None:
+        """The run's summary in the pane's place (again: back to the pane)."""
+        if self.has_class("-summary"):
+            self.remove_class("-summary")
+        elif self.all_ended():
+            self.query_one(RunSummary).show(self._now())
+            self.add_class("-summary")
 
     def action_zoom(self) -> None:
         self.toggle_class("-zoomed")
@@ -122,6 +206,9 @@ class TasksScreen(Screen[None]):
         return self.pane.output
 
     def action_search(self) -> None:
+        self.pane.open_search()
+
+    def action_search_again(self) -> None:
         self.pane.open_search()
 
     def action_search_step(self, delta: int) -> None:
@@ -173,4 +260,9 @@ class TasksScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("search_step", "clear_search"):
             return self.searching()
+        if action == "search":
+            # While searching, n / N take its place in the footer (room at 80 columns).
+            return not self.searching()
+        if action == "summary":
+            return True if self.all_ended() or self.has_class("-summary") else None
         return True
