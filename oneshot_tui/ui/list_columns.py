@@ -256,7 +256,8 @@ def render_row(info: TaskInfo, layout: Layout, now: float, muted: str = MUTED) -
     row = Text(no_wrap=True, end="")
     row.append(f" {entry.icon} ", style=entry.colour)
     if layout.mark:
-        row.append(pad(mark_text(info), layout.mark)[: layout.mark], style=NEEDS_STYLE)
+        mark = mark_text(info)
+        row.append(pad(mark, layout.mark)[: layout.mark], style=NEEDS_STYLE if mark else "")
     row.append(pad(middle_ellipsis(name_text(info), layout.name), layout.name))
     if layout.activity:
         shown = activity_text(info)
