@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -82,8 +82,11 @@ def _quiet_driver_errors() -> None:
 class RayBackend:
     """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
 
-    def __init__(self, address: str | None = None) -> None:
+    def __init__(self, address: str | None = None, forward_env: Sequence[str] = ()) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self.forward_env = tuple(forward_env)
+        """Names of our variables every process gets on its node too (`forward_env`): a task
+        gets none of ours otherwise, only its own `env`."""
         self._connected_here = False
         self._hosts = Hosts()
 
@@ -172,7 +175,7 @@ class RayBackend:
         key = placement_key(options)
         if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
             spec = replace(spec, cwd=os.getcwd())
-        wire = to_wire(spec, os.environ)
+        wire = to_wire(spec, self._forwarded())
         host, reused = await self._hosts.get(key, options)
         try:
             try:
@@ -203,6 +206,9 @@ class RayBackend:
             error = ProgramNotFound if started.get("not_found") else SpawnError
             raise error(message, node=host.node_ip)
         return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
+
+    def _forwarded(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in self.forward_env if name in os.environ}
 
     def give_back(self, key: Hashable, host: Placed) -> None:
         self._hosts.give_back(key, host)
