@@ -16,9 +16,11 @@ by its marker and killed.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
@@ -77,6 +79,21 @@ def _quiet_driver_errors() -> None:
 
     to_log._oneshot = True  # type: ignore[attr-defined]
     worker.print_to_stdstream = to_log
+
+
+def _faulthandler_on_a_real_file() -> None:
+    """`ray.init` enables faulthandler on `sys.stderr` unless it is on already, and fails
+    ("file.fileno() is not a valid file descriptor") where sys.stderr is no file: a TUI in
+    this process (Textual replaces it). Turn it on first, on the process's real stderr."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        usable = sys.stderr.fileno() >= 0  # Textual's stand-in answers -1
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if not usable:
+        with contextlib.suppress(OSError, ValueError):
+            faulthandler.enable(file=sys.__stderr__ or 2, all_threads=False)
 
 
 class RayBackend:
@@ -140,6 +157,7 @@ class RayBackend:
             ) from None
 
     def _connect(self) -> None:
+        _faulthandler_on_a_real_file()
         try:
             ray.init(
                 address=self.address,
