@@ -96,6 +96,14 @@ def _faulthandler_on_a_real_file() -> None:
             faulthandler.enable(file=sys.__stderr__ or 2, all_threads=False)
 
 
+def _token_auth() -> bool:
+    try:
+        from ray._private.authentication.authentication_utils import is_token_auth_enabled
+    except ImportError:  # a Ray without token authentication
+        return False
+    return bool(is_token_auth_enabled())
+
+
 class RayBackend:
     """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
 
@@ -106,6 +114,9 @@ class RayBackend:
         gets none of ours otherwise, only its own `env`."""
         self._connected_here = False
         self._hosts = Hosts()
+        self.authenticated: bool | None = None
+        """Whether the cluster asks for Ray's token (known once connected): a driver without it
+        could not have connected to one that does."""
 
     @property
     def local(self) -> bool:
@@ -171,6 +182,13 @@ class RayBackend:
                 f"cannot connect to the Ray cluster at {self.address}{hint}: {first_line(exc)}"
             ) from None
         _quiet_driver_errors()
+        self.authenticated = _token_auth()
+        if not self.authenticated:
+            log.warning(
+                "warning: the Ray cluster at %s runs without authentication: anyone who can reach"
+                " its ports can run code on its nodes (README: Running on a Ray cluster, Security)",
+                self.address,
+            )
 
     async def keep_tidy(self) -> None:
         """Run for the length of the run: hosts idle for too long give their resources back."""

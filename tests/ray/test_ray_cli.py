@@ -109,6 +109,8 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
     assert len(lines) == 4
     assert "seq: created -> running (pid " in proc.stderr
     assert " on node 127.0.0.1)" in proc.stderr
+    # The test cluster has Ray's token authentication off: the run says so once, on stderr.
+    assert proc.stderr.count("runs without authentication") == 1
     shown = run_cli("show", "last", "--json")
     assert shown.returncode == 0, shown.stderr
     assert '"completed"' in shown.stdout
