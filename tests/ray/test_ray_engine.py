@@ -328,3 +328,22 @@ async def test_a_silent_remote_task_goes_idle_and_resumes(
     states = watcher.states("quiet")
     assert (S.RUNNING, S.IDLE) in states and (S.IDLE, S.RUNNING) in states
     assert watcher.output_text("quiet") == "a\nb"
+
+
+async def test_a_node_with_other_versions_takes_no_task_and_says_why(
+    backend: RayBackend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oneshot_tui.runner import ray_hosts
+
+    # The node's host reports its real versions; this driver claims others.
+    monkeypatch.setitem(ray_hosts.HERE, "oneshot_tui", "0.0.0-elsewhere")
+    odd = TaskPolicy(num_cpus=0.3, restart_on_node_lost=2)  # a placement no pooled host has
+    specs = [TaskSpec("v", "echo ran", policy=odd)]
+    orch = Orchestrator(specs, SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    result = by_id(await orch.run())["v"]
+    assert result.state is S.FAILED
+    assert "node 127.0.0.1 runs oneshot-tui " in result.reason
+    assert "this machine oneshot-tui 0.0.0-elsewhere" in result.reason
+    assert "node lost" not in result.reason and result.attempts == 1
+    assert watcher.output_text("v") == ""
