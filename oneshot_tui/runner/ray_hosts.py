@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,6 +166,7 @@ class Hosts:
         booted: Placed | None = None
         error: RayError | None = None
         where: dict[str, str] = {}
+        unloadable: list[SpawnError] = []
         self._waiting.append(waiter)
         try:
             async with anyio.create_task_group() as tg:
@@ -174,8 +176,11 @@ class Hosts:
                     try:
                         where = await new.ready.remote()
                         booted = Placed(new, where["node_id"], where["node_ip"])
-                    except RayError as exc:
+                    except RayError as exc:  # (an import failure is an ActorDiedError)
                         error = exc
+                        missing = import_failure(str(exc))
+                        if missing is not None:
+                            unloadable.append(missing)
                     waiter.done.set()
 
                 tg.start_soon(boot)
@@ -192,6 +197,9 @@ class Hosts:
         if waiter.handed is not None:
             ray.kill(new)  # a task of the same placement ended first: its host is ready now
             return waiter.handed, True
+        if unloadable:  # not a lost node: this one cannot run any task
+            ray.kill(new)
+            raise unloadable[0]
         if booted is None:
             ray.kill(new)
             why = first_line(error) if error else "no answer"
@@ -219,6 +227,29 @@ class Hosts:
 
     def clear(self) -> None:
         self._pool.clear()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NODE_IP = re.compile(r"\bip=([0-9A-Fa-f.:]+)")
+_IMPORT_ERROR = re.compile(r"^\s*((?:ModuleNotFoundError|ImportError): .*)$", re.MULTILINE)
+
+
+def import_failure(text: str) -> SpawnError | None:
+    """The host's class could not be loaded on its node (Ray then runs a `TemporaryActor` whose
+    every call raises): what is missing and where, from Ray's error text; None for another
+    error."""
+    text = _ANSI.sub("", text)
+    if "failed to import on the worker" not in text:
+        return None
+    node = _NODE_IP.search(text)
+    where = node.group(1) if node else "its node"
+    causes = _IMPORT_ERROR.findall(text)
+    cause = causes[-1].strip() if causes else "the host's module cannot be imported"
+    return SpawnError(
+        f"oneshot-tui cannot run on node {where}: {cause} (install oneshot-tui[ray] there, in"
+        " the Python that runs Ray, at the version of this machine)",
+        node=where if node else "",
+    )
 
 
 def first_line(exc: BaseException) -> str:
