@@ -6,11 +6,14 @@ Runs oneshot-tui (`run --no-ui`), GNU parallel (`--lb --tagstring`) and concurre
 are installed, one after another, with stdout to a file. For each: median wall time, peak RSS of
 the largest process (GNU time's %M), lines received, and lines lost or split (checked against the
 per-task sequence), then the wall-time ratio to GNU parallel. Target: oneshot-tui <= 0.6x parallel.
+oneshot-tui runs twice, in text mode and with `--json` (NDJSON, one object a line); target:
+`--json` within 2.5x of text mode.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -27,10 +30,19 @@ ROOT = Path(__file__).resolve().parent.parent
 GNU_TIME = "/usr/bin/time"
 
 
-def oneshot_cmd(tasks: int, lines: int) -> list[str]:
+def oneshot_cmd(tasks: int, lines: int, *flags: str) -> list[str]:
     exe = Path(sys.executable).parent / "oneshot-tui"
     base = [str(exe)] if exe.exists() else [sys.executable, "-m", "oneshot_tui"]
-    return [*base, "run", "--no-ui", *[a for _ in range(tasks) for a in ("-c", f"seq {lines}")]]
+    commands = [a for _ in range(tasks) for a in ("-c", f"seq {lines}")]
+    return [*base, "run", "--no-ui", *flags, *commands]
+
+
+def json_output(line: str) -> tuple[str, str] | None:
+    """(task, line) of an `output` object of `--json`."""
+    if '"event":"output"' not in line:
+        return None
+    obj = json.loads(line)
+    return (str(obj["task"]), str(obj["line"])) if obj.get("event") == "output" else None
 
 
 def parallel_cmd(tasks: int, lines: int) -> list[str]:
@@ -52,6 +64,7 @@ PARSERS: dict[str, Callable[[str], tuple[str, str] | None]] = {
     "oneshot-tui": lambda line: (
         tuple(p.strip() for p in line.split(" | ", 1)) if " | " in line else None
     ),  # type: ignore[misc]
+    "oneshot-tui --json": json_output,
     "parallel": lambda line: tuple(line.split("\t", 1)) if "\t" in line else None,  # type: ignore[misc]
     "concurrently": lambda line: (
         (m.group(1), m.group(2)) if (m := re.match(r"^\[(\d+)\] (.*)$", line)) else None
@@ -109,6 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     tools: dict[str, list[str] | None] = {
         "oneshot-tui": oneshot_cmd(args.tasks, args.lines),
+        "oneshot-tui --json": oneshot_cmd(args.tasks, args.lines, "--json"),
         "parallel": parallel_cmd(args.tasks, args.lines) if shutil.which("parallel") else None,
         "concurrently": concurrently_cmd(args.tasks, args.lines),
     }
@@ -121,19 +135,23 @@ def main() -> None:
     total = args.tasks * args.lines
     print(f"{args.tasks} x seq {args.lines} = {total:,} lines to a file, median of {args.repeat}")
     print(
-        f"{'tool':<14} {'wall s':>8} {'peak RSS MB':>12} {'lines':>10} {'lost/split':>11} {'vs parallel':>12}"
+        f"{'tool':<18} {'wall s':>8} {'peak RSS MB':>12} {'lines':>10} {'lost/split':>11} {'vs parallel':>12}"
     )
     base = rows.get("parallel", {}).get("wall")
     for tool, r in rows.items():
         ratio = f"{r['wall'] / base:.2f}x" if base else "-"
         print(
-            f"{tool:<14} {r['wall']:>8.3f} {r['rss']:>12.1f} {r['received']:>10,.0f} "
+            f"{tool:<18} {r['wall']:>8.3f} {r['rss']:>12.1f} {r['received']:>10,.0f} "
             f"{r['lost']:>11,.0f} {ratio:>12}"
         )
     if base and "oneshot-tui" in rows:
         print(
             f"target: oneshot-tui <= 0.6x parallel; measured {rows['oneshot-tui']['wall'] / base:.2f}x"
         )
+
+    if "oneshot-tui --json" in rows:
+        ratio = rows["oneshot-tui --json"]["wall"] / rows["oneshot-tui"]["wall"]
+        print(f"target: --json <= 2.5x text mode; measured {ratio:.2f}x")
 
 
 if __name__ == "__main__":

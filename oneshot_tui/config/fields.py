@@ -228,6 +228,18 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def variable_names(value: Any) -> tuple[str, ...]:
+    """A list of environment variable names."""
+    names = strings(value)
+    for name in names:
+        if not _VARIABLE_NAME.match(name):
+            raise FieldError(f"expected environment variable names, got {name!r}")
+    return names
+
+
 def quantity(value: Any) -> float:
     """An amount of a cluster resource. Ray accepts fractions below 1 and whole numbers above."""
     amount = number(value)
@@ -414,6 +426,13 @@ RUN_FIELDS: dict[str, Field] = {
                 "NAME",
             ),
             Field("ray_address", non_empty_text, "the Ray cluster (HOST:PORT)", "ADDR"),
+            Field(
+                "forward_env",
+                variable_names,
+                'ray: variables of ours every task gets on its node, e.g. ["ANTHROPIC_API_KEY"]'
+                " (their values are treated as secrets)",
+                "LIST",
+            ),
             Field(
                 "on_hangup",
                 choice(HANGUP_ACTIONS),

@@ -658,6 +658,7 @@ def load_run_config(
         fail_fast=run_values.get("fail_fast", defaults.fail_fast),
         backend=run_values.get("backend", defaults.backend),
         ray_address=run_values.get("ray_address", defaults.ray_address),
+        forward_env=run_values.get("forward_env", defaults.forward_env),
         on_hangup=run_values.get("on_hangup", defaults.on_hangup),
         agent_limits=run_values.get("agent_limits", {}),
         prices=run_values.get("prices", {}),

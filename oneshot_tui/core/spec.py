@@ -215,6 +215,9 @@ class RunSettings:
     ray_address: str | None = None
     """The Ray cluster of the ray backend, HOST:PORT; None: $RAY_ADDRESS, else the cluster
     started on this machine with `ray start` (a run never starts a cluster of its own)."""
+    forward_env: tuple[str, ...] = ()
+    """Names of the driver's variables a remote backend gives every process on its node (a
+    task's own `env` goes anyway; nothing else of ours does). Their values are secrets."""
     on_hangup: str = "stop"
     """What happens when the TUI that started the run loses its terminal (or dies): "stop" the
     run (exit 129), or "detach" from it (it goes on in the background; `attach` finds it)."""

@@ -302,7 +302,14 @@ async def run_agent(
     run = AgentRun(executor.name)
     invocation = executor.invocation(request)
     env = child_env(attempt, executor_env=invocation.env, secret_env=invocation.secret_env)
-    spec = ProcessSpec(invocation.argv, cwd=attempt.cwd, env=env, stdout_file=executor.stdout_file)
+    spec = ProcessSpec(
+        invocation.argv,
+        cwd=attempt.cwd,
+        env=env.env,
+        env_own=env.own,
+        env_unset=env.unset,
+        stdout_file=executor.stdout_file,
+    )
     parser = executor.parser()
     pool = attempt.agents
     prices = pool.prices
@@ -427,7 +434,7 @@ async def run_agent(
             check_spawnable(spec)
         except ProgramNotFound:
             return not_found()
-    home = env.get("HOME", "")
+    home = env.env.get("HOME", "")
     async with pool.first_run(executor.name, home, executor.first_runs_race) as started:
         going.append(started)
         try:

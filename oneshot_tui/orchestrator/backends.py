@@ -30,7 +30,7 @@ async def open_backend(settings: RunSettings) -> AsyncIterator[ProcessBackend]:
         if (exc.name or "").split(".")[0] == "ray":
             raise BackendError(RAY_MISSING) from None
         raise
-    backend = RayBackend(settings.ray_address)
+    backend = RayBackend(settings.ray_address, settings.forward_env)
     await backend.start()
     try:
         async with anyio.create_task_group() as tg:

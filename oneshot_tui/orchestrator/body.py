@@ -45,26 +45,40 @@ def child_env(
     *,
     executor_env: Mapping[str, str] = NO_VARS,
     secret_env: Mapping[str, str] = NO_VARS,
-) -> dict[str, str]:
+) -> ChildEnv:
     """The environment of a process the attempt starts, in layers: ours; without the variables
     that would point git at another repository when the task runs in a worktree; then what an
-    agent's CLI needs; then the task's own `env`; then secrets (never shown or logged)."""
-    own = attempt.task.spec.env
-    env = environment()
+    agent's CLI needs; then the task's own `env`; then secrets (never shown or logged). What is
+    set over ours is kept apart (`own`): a remote backend sends that, and only that, exactly."""
+    task_env = attempt.task.spec.env
+    own: dict[str, str] = {}
+    unset: list[str] = []
     if attempt.cwd is not None:
         # Ours would be wrong: a CLI that trusts $PWD over getcwd() (opencode) would run its
         # tools in oneshot-tui's directory instead of the task's.
-        env["PWD"] = attempt.cwd
+        own["PWD"] = attempt.cwd
     if attempt.worktree is not None:
         from oneshot_tui.workspace.git import REPOSITORY_VARS  # worktree tasks only
 
-        for name in REPOSITORY_VARS:
-            if name not in own:
-                env.pop(name, None)
-    env.update(executor_env)
+        unset = [name for name in REPOSITORY_VARS if name not in task_env]
+    own.update(executor_env)
+    own.update(task_env)
+    own.update(secret_env)
+    env = environment()
+    for name in unset:
+        env.pop(name, None)
     env.update(own)
-    env.update(secret_env)
-    return env
+    return ChildEnv(env, own, tuple(unset))
+
+
+@record
+class ChildEnv:
+    """A child's whole environment (`env`), and what of it is set on purpose (`own`, over ours
+    less `unset`): ProcessSpec's `env`, `env_own` and `env_unset`."""
+
+    env: dict[str, str]
+    own: dict[str, str]
+    unset: tuple[str, ...]
 
 
 class CommandBody:
@@ -75,10 +89,13 @@ class CommandBody:
 
     async def run(self, attempt: Attempt) -> Outcome:
         policy = self.spec.policy
+        env = child_env(attempt)
         spec = ProcessSpec(
             self.spec.command,
             cwd=attempt.cwd,
-            env=child_env(attempt),
+            env=env.env,
+            env_own=env.own,
+            env_unset=env.unset,
             pty=policy.pty,
             pty_size=attempt.pty_size(),
             merge_stderr=not policy.separate_stderr,

@@ -115,6 +115,8 @@ class Orchestrator:
         """Where the processes run; any other than local is opened by the run's session
         (orchestrator/session.py) and set before `run`."""
         self.redactor = Redactor.from_env(os.environ)
+        # What a remote backend forwards is secret, whatever its name.
+        self.redactor.add(os.environ.get(name, "") for name in self.settings.forward_env)
         """Secret values never written anywhere by us (logs, events, history)."""
         self.tasks: dict[str, Task] = {}
         self._agent_pool: AgentPool | None = None

@@ -100,7 +100,10 @@ class Workspaces:
         from oneshot_tui.runner.process import ProcessSpec
 
         attempt.divider(f"worktree_setup: {command}")
-        spec = ProcessSpec(command, cwd=attempt.cwd, env=child_env(attempt))
+        env = child_env(attempt)
+        spec = ProcessSpec(
+            command, cwd=attempt.cwd, env=env.env, env_own=env.own, env_unset=env.unset
+        )
         status = await attempt.run_process(spec, label="worktree_setup")
         if not status.ok:
             return Outcome(False, f"worktree_setup failed ({status.describe()}): {command}", status)

@@ -72,6 +72,13 @@ class ProcessSpec:
     cwd: str | None = None
     env: Mapping[str, str] | None = None
     """The child's whole environment; None inherits ours."""
+    env_own: Mapping[str, str] | None = None
+    """What `env` sets on purpose over ours (the task's `env`, an agent's variables, secrets,
+    PWD), whatever our values: what a remote backend sends, exactly, to apply over its node's
+    environment. None: all of `env` is the child's own."""
+    env_unset: tuple[str, ...] = ()
+    """Variables of ours that `env` leaves out on purpose (git's repository variables in a
+    worktree): a remote backend unsets them on its node too."""
     pty: bool = False
     pty_size: tuple[int, int] = (50, 200)
     """Rows and columns the child sees on its terminal."""

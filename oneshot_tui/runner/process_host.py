@@ -34,12 +34,14 @@ READ_LIMIT = 1024 * 1024
 """Bytes handed over by one `read` (it always hands over at least one chunk)."""
 
 Chunk = tuple[str, bytes]
+NO_VARS: Mapping[str, str] = {}
 Status = tuple[int | None, int | None]
 """(exit code, signal) of an ended process, as ExitStatus has them."""
 
 
 class WireSpec(TypedDict):
-    """A ProcessSpec as plain data, with the environment as changes to the host's own."""
+    """A ProcessSpec as plain data, with the environment as what it sets and unsets over the
+    host's own."""
 
     argv: list[str]
     cwd: str | None
@@ -59,24 +61,18 @@ class Started(TypedDict, total=False):
     not_found: bool
 
 
-def env_changes(
-    env: Mapping[str, str] | None, base: Mapping[str, str]
-) -> tuple[dict[str, str], list[str]]:
-    """`env` as what to set and unset in `base`: a task's environment relative to the caller's
-    is applied to the host's, so the host keeps its own PATH, HOME and the like."""
-    if env is None:
-        return {}, []
-    changed = {k: v for k, v in env.items() if base.get(k) != v}
-    return changed, sorted(k for k in base if k not in env)
-
-
-def to_wire(spec: ProcessSpec, base: Mapping[str, str]) -> WireSpec:
-    env_set, env_unset = env_changes(spec.env, base)
+def to_wire(spec: ProcessSpec, forward: Mapping[str, str] = NO_VARS) -> WireSpec:
+    """The spec for a host on another machine. Its environment is what the task set on purpose
+    (`env_own`, or all of `env`), sent exactly, even where the caller has the same value (the
+    node's may differ), over the variables of the caller's the run forwards (`forward`); the
+    rest of the caller's environment (PATH, HOME and the like) stays here: the process gets the
+    host's own."""
+    own = spec.env_own if spec.env_own is not None else (spec.env or NO_VARS)
     return WireSpec(
         argv=spec.argv,
         cwd=spec.cwd,
-        env_set=env_set,
-        env_unset=env_unset,
+        env_set={**forward, **own},
+        env_unset=list(spec.env_unset),
         pty=spec.pty,
         pty_size=spec.pty_size,
         marker=spec.marker,
@@ -86,8 +82,13 @@ def to_wire(spec: ProcessSpec, base: Mapping[str, str]) -> WireSpec:
 
 
 def from_wire(wire: WireSpec, base: Mapping[str, str]) -> ProcessSpec:
-    env = {k: v for k, v in base.items() if k not in set(wire["env_unset"])}
+    """The spec as the host runs it: its own environment (`base`) with the wire's changes, and
+    PWD the process's real working directory (the host's own is wherever its worker started)."""
+    unset = set(wire["env_unset"])
+    env = {k: v for k, v in base.items() if k not in unset}
     env.update(wire["env_set"])
+    if wire["cwd"] is not None and "PWD" not in wire["env_set"]:
+        env["PWD"] = wire["cwd"]
     return ProcessSpec(
         command=tuple(wire["argv"]),
         cwd=wire["cwd"],

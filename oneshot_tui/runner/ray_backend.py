@@ -16,11 +16,13 @@ by its marker and killed.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import socket
+import sys
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -79,13 +81,42 @@ def _quiet_driver_errors() -> None:
     worker.print_to_stdstream = to_log
 
 
+def _faulthandler_on_a_real_file() -> None:
+    """`ray.init` enables faulthandler on `sys.stderr` unless it is on already, and fails
+    ("file.fileno() is not a valid file descriptor") where sys.stderr is no file: a TUI in
+    this process (Textual replaces it). Turn it on first, on the process's real stderr."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        usable = sys.stderr.fileno() >= 0  # Textual's stand-in answers -1
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if not usable:
+        with contextlib.suppress(OSError, ValueError):
+            faulthandler.enable(file=sys.__stderr__ or 2, all_threads=False)
+
+
+def _token_auth() -> bool:
+    try:
+        from ray._private.authentication.authentication_utils import is_token_auth_enabled
+    except ImportError:  # a Ray without token authentication
+        return False
+    return bool(is_token_auth_enabled())
+
+
 class RayBackend:
     """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
 
-    def __init__(self, address: str | None = None) -> None:
+    def __init__(self, address: str | None = None, forward_env: Sequence[str] = ()) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self.forward_env = tuple(forward_env)
+        """Names of our variables every process gets on its node too (`forward_env`): a task
+        gets none of ours otherwise, only its own `env`."""
         self._connected_here = False
         self._hosts = Hosts()
+        self.authenticated: bool | None = None
+        """Whether the cluster asks for Ray's token (known once connected): a driver without it
+        could not have connected to one that does."""
 
     @property
     def local(self) -> bool:
@@ -137,6 +168,7 @@ class RayBackend:
             ) from None
 
     def _connect(self) -> None:
+        _faulthandler_on_a_real_file()
         try:
             ray.init(
                 address=self.address,
@@ -150,6 +182,13 @@ class RayBackend:
                 f"cannot connect to the Ray cluster at {self.address}{hint}: {first_line(exc)}"
             ) from None
         _quiet_driver_errors()
+        self.authenticated = _token_auth()
+        if not self.authenticated:
+            log.warning(
+                "warning: the Ray cluster at %s runs without authentication: anyone who can reach"
+                " its ports can run code on its nodes (README: Running on a Ray cluster, Security)",
+                self.address,
+            )
 
     async def keep_tidy(self) -> None:
         """Run for the length of the run: hosts idle for too long give their resources back."""
@@ -172,7 +211,7 @@ class RayBackend:
         key = placement_key(options)
         if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
             spec = replace(spec, cwd=os.getcwd())
-        wire = to_wire(spec, os.environ)
+        wire = to_wire(spec, self._forwarded())
         host, reused = await self._hosts.get(key, options)
         try:
             try:
@@ -203,6 +242,9 @@ class RayBackend:
             error = ProgramNotFound if started.get("not_found") else SpawnError
             raise error(message, node=host.node_ip)
         return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
+
+    def _forwarded(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in self.forward_env if name in os.environ}
 
     def give_back(self, key: Hashable, host: Placed) -> None:
         self._hosts.give_back(key, host)

@@ -9,7 +9,10 @@ exactly the resources that task waits for.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import platform
+import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,7 @@ from ray.exceptions import RayError
 
 from oneshot_tui.runner.backend import Placement, ProcessLost
 from oneshot_tui.runner.host_pool import HostPool
+from oneshot_tui.runner.process import SpawnError
 from oneshot_tui.runner.process_host import ProcessHost
 
 ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
@@ -37,7 +41,33 @@ class RayProcessHost(ProcessHost):
         return {
             "node_id": ray.get_runtime_context().get_node_id(),
             "node_ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
+            **versions(),
         }
+
+
+def versions() -> dict[str, str]:
+    """What must be the same on a node as here: oneshot-tui's version and Python's."""
+    try:  # as installed (pip): the package itself is above this layer
+        ours = importlib.metadata.version("oneshot-tui")
+    except importlib.metadata.PackageNotFoundError:
+        ours = "unknown"
+    return {"oneshot_tui": ours, "python": platform.python_version()}
+
+
+HERE = versions()
+"""This machine's (the driver's) versions, which every node's must match."""
+
+
+def version_mismatch(node: Mapping[str, str], node_ip: str) -> str | None:
+    """Why a task may not start on a node whose host reported `node`; None if it may."""
+    theirs = (node.get("oneshot_tui", "?"), node.get("python", "?"))
+    ours = (HERE["oneshot_tui"], HERE["python"])
+    if theirs == ours:
+        return None
+    return (
+        f"node {node_ip} runs oneshot-tui {theirs[0]} on Python {theirs[1]}, this machine"
+        f" oneshot-tui {ours[0]} on Python {ours[1]}: install the same versions on the node"
+    )
 
 
 @dataclass(frozen=True)
@@ -135,17 +165,22 @@ class Hosts:
         waiter = _Waiter(key)
         booted: Placed | None = None
         error: RayError | None = None
+        where: dict[str, str] = {}
+        unloadable: list[SpawnError] = []
         self._waiting.append(waiter)
         try:
             async with anyio.create_task_group() as tg:
 
                 async def boot() -> None:
-                    nonlocal booted, error
+                    nonlocal booted, error, where
                     try:
                         where = await new.ready.remote()
                         booted = Placed(new, where["node_id"], where["node_ip"])
-                    except RayError as exc:
+                    except RayError as exc:  # (an import failure is an ActorDiedError)
                         error = exc
+                        missing = import_failure(str(exc))
+                        if missing is not None:
+                            unloadable.append(missing)
                     waiter.done.set()
 
                 tg.start_soon(boot)
@@ -162,10 +197,17 @@ class Hosts:
         if waiter.handed is not None:
             ray.kill(new)  # a task of the same placement ended first: its host is ready now
             return waiter.handed, True
+        if unloadable:  # not a lost node: this one cannot run any task
+            ray.kill(new)
+            raise unloadable[0]
         if booted is None:
             ray.kill(new)
             why = first_line(error) if error else "no answer"
             raise ProcessLost(f"its Ray worker died while starting: {why}")
+        mismatch = version_mismatch(where, booted.node_ip)
+        if mismatch is not None:  # checked before anything starts there: not a lost node
+            ray.kill(new)
+            raise SpawnError(mismatch, node=booted.node_ip)
         return booted, False
 
     def give_back(self, key: Hashable, host: Placed) -> None:
@@ -185,6 +227,29 @@ class Hosts:
 
     def clear(self) -> None:
         self._pool.clear()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NODE_IP = re.compile(r"\bip=([0-9A-Fa-f.:]+)")
+_IMPORT_ERROR = re.compile(r"^\s*((?:ModuleNotFoundError|ImportError): .*)$", re.MULTILINE)
+
+
+def import_failure(text: str) -> SpawnError | None:
+    """The host's class could not be loaded on its node (Ray then runs a `TemporaryActor` whose
+    every call raises): what is missing and where, from Ray's error text; None for another
+    error."""
+    text = _ANSI.sub("", text)
+    if "failed to import on the worker" not in text:
+        return None
+    node = _NODE_IP.search(text)
+    where = node.group(1) if node else "its node"
+    causes = _IMPORT_ERROR.findall(text)
+    cause = causes[-1].strip() if causes else "the host's module cannot be imported"
+    return SpawnError(
+        f"oneshot-tui cannot run on node {where}: {cause} (install oneshot-tui[ray] there, in"
+        " the Python that runs Ray, at the version of this machine)",
+        node=where if node else "",
+    )
 
 
 def first_line(exc: BaseException) -> str:

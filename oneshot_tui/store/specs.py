@@ -222,4 +222,6 @@ def settings_from_json(data: dict[str, Any]) -> RunSettings:
     values = {k: v for k, v in data.items() if k in known}
     if isinstance(values.get("prices"), dict):
         values["prices"] = {k: tuple(v) for k, v in values["prices"].items()}
+    if isinstance(values.get("forward_env"), list):
+        values["forward_env"] = tuple(values["forward_env"])
     return RunSettings(**values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import anyio
@@ -12,7 +11,6 @@ from oneshot_tui.runner.process import ProcessSpec
 from oneshot_tui.runner.process_host import (
     ProcessHost,
     Status,
-    env_changes,
     from_wire,
     sweep,
     to_wire,
@@ -31,20 +29,34 @@ async def drain(host: ProcessHost) -> tuple[list[tuple[str, bytes]], Status]:
                 return chunks, status
 
 
-def test_a_task_environment_is_applied_as_changes_to_the_hosts() -> None:
-    caller = {"PATH": "/caller/bin", "HOME": "/home/me", "SECRET": "x", "KEEP": "1"}
-    task = {"PATH": "/caller/bin", "HOME": "/home/me", "KEEP": "2", "NEW": "n"}
-    assert env_changes(task, caller) == ({"KEEP": "2", "NEW": "n"}, ["SECRET"])
-    node = {"PATH": "/node/bin", "HOME": "/home/node", "SECRET": "y", "KEEP": "0"}
-    wire = to_wire(ProcessSpec("true", env=task, marker="m"), caller)
-    spec = from_wire(wire, node)
-    assert spec.env == {"PATH": "/node/bin", "HOME": "/home/node", "KEEP": "2", "NEW": "n"}
-    assert spec.argv == ["/bin/sh", "-c", "true"] and spec.marker == "m"
+def test_a_task_environment_is_sent_exactly_and_applied_over_the_hosts() -> None:
+    # The task set KEEP and SAME on purpose; SAME equals the caller's value and must still go
+    # (the node's may differ). PATH and HOME are the caller's own: the node keeps its own.
+    task = {"PATH": "/caller/bin", "HOME": "/home/me", "KEEP": "2", "SAME": "x", "GIT_DIR": ""}
+    own = {"KEEP": "2", "SAME": "x"}
+    spec = ProcessSpec(
+        "true", cwd="/work/t", env=task, env_own=own, env_unset=("GIT_DIR",), marker="m"
+    )
+    wire = to_wire(spec, forward={"FWD": "f", "KEEP": "driver"})
+    assert wire["env_set"] == {"FWD": "f", "KEEP": "2", "SAME": "x"}
+    node = {"PATH": "/node/bin", "HOME": "/home/node", "SAME": "y", "GIT_DIR": "/r", "PWD": "/"}
+    got = from_wire(wire, node)
+    assert got.env == {
+        "PATH": "/node/bin",
+        "HOME": "/home/node",
+        "SAME": "x",
+        "KEEP": "2",
+        "FWD": "f",
+        "PWD": "/work/t",
+    }
+    assert got.argv == ["/bin/sh", "-c", "true"] and got.marker == "m"
+    # A spec without `env_own` (built by hand) sends the whole of `env` as its own.
+    assert to_wire(ProcessSpec("true", env={"A": "1"}))["env_set"] == {"A": "1"}
 
 
 async def test_output_comes_back_whole_and_in_order_with_a_small_buffer() -> None:
     host = ProcessHost(buffer_limit=64 * 1024)
-    wire = to_wire(ProcessSpec("seq 200000; echo done >&2; exit 4"), os.environ)
+    wire = to_wire(ProcessSpec("seq 200000; echo done >&2; exit 4"))
     started = await host.start(wire)
     assert "pid" in started
     await host.follow(grace=1)
@@ -61,17 +73,17 @@ async def test_output_comes_back_whole_and_in_order_with_a_small_buffer() -> Non
 
 async def test_start_errors_come_back_as_data() -> None:
     host = ProcessHost()
-    missing = await host.start(to_wire(ProcessSpec(("no-such-program-xyz",)), os.environ))
+    missing = await host.start(to_wire(ProcessSpec(("no-such-program-xyz",))))
     assert missing.get("not_found") is True
     assert "command not found" in missing.get("error", "")
-    nowhere = await host.start(to_wire(ProcessSpec("true", cwd="/no/such/dir"), os.environ))
+    nowhere = await host.start(to_wire(ProcessSpec("true", cwd="/no/such/dir")))
     assert nowhere.get("not_found") is False
     assert "working directory does not exist" in nowhere.get("error", "")
 
 
 async def test_stop_is_the_ladder_over_the_group_here() -> None:
     host = ProcessHost()
-    started = await host.start(to_wire(ProcessSpec(py(fake("stubborn.py"))), os.environ))
+    started = await host.start(to_wire(ProcessSpec(py(fake("stubborn.py")))))
     await host.follow(grace=0.5)
     seen = b""
     with anyio.fail_after(30):
@@ -90,7 +102,7 @@ async def test_stop_is_the_ladder_over_the_group_here() -> None:
 async def test_sweep_kills_what_carries_the_marker() -> None:
     marker = f"test/{uuid.uuid4()}/1"
     host = ProcessHost()
-    started = await host.start(to_wire(ProcessSpec("exec sleep 60", marker=marker), os.environ))
+    started = await host.start(to_wire(ProcessSpec("exec sleep 60", marker=marker)))
     assert marked_processes(marker) == [started["pid"]]
     assert sweep(marker) == 1
     with anyio.fail_after(10):

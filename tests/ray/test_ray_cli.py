@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -18,9 +19,17 @@ LINES = 100_000
 """Per `seq` task: about 590 KB, so output crosses many reads and the host's buffer."""
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*cli_argv(), *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+        [*cli_argv(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 
@@ -101,9 +110,60 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
     assert len(lines) == 4
     assert "seq: created -> running (pid " in proc.stderr
     assert " on node 127.0.0.1)" in proc.stderr
+    # The test cluster has Ray's token authentication off: the run says so once, on stderr.
+    assert proc.stderr.count("runs without authentication") == 1
     shown = run_cli("show", "last", "--json")
     assert shown.returncode == 0, shown.stderr
     assert '"completed"' in shown.stdout
+
+
+def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_ours(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    # The node was started without these; the driver (the CLI) has them. SAME equals the task's
+    # own value on the driver: a diff against the driver's environment used to drop it.
+    secret = "fwd-secret-0123456789"
+    driver_env = {**os.environ, "SAME": "x", "FWD_VALUE": secret, "NOT_FORWARDED": "leak"}
+    assert "SAME" not in os.environ and "NOT_FORWARDED" not in os.environ
+    out = tmp_path / "seen"
+    work = tmp_path / "work"
+    work.mkdir()
+    task_file = tmp_path / "tasks.toml"
+    task_file.write_text(
+        textwrap.dedent(
+            f"""
+            [run]
+            backend = "ray"
+            ray_address = "{ray_cluster.address}"
+            num_cpus = 0.25
+            forward_env = ["FWD_VALUE", "UNSET_ON_THE_DRIVER"]
+
+            [[task]]
+            name = "env"
+            cwd = "{work}"
+            env = {{ SAME = "x" }}
+            command = \'\'\'
+            printf '%s|%s|%s|%s|%s' "$SAME" "$FWD_VALUE" "${{NOT_FORWARDED-unset}}" \\
+              "${{UNSET_ON_THE_DRIVER-unset}}" "$PWD" > {out}
+            echo "forwarded: $FWD_VALUE"
+            \'\'\'
+
+            [[task]]
+            name = "here"
+            command = "echo $PWD"
+            """
+        )
+    )
+    proc = run_cli("run", str(task_file), "--no-ui", env=driver_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == f"x|{secret}|unset|unset|{work}"
+    # The forwarded value is a secret: redacted in the output, the log and the history.
+    assert "env  | forwarded: [REDACTED]" in proc.stdout.splitlines()
+    assert f"here | {tmp_path}" in proc.stdout.splitlines()
+    assert secret not in proc.stdout + proc.stderr
+    shown = run_cli("show", "last", "--json", env=driver_env)
+    logs = [Path(t["log"]) for t in json.loads(shown.stdout)["tasks"]]
+    assert logs and all(secret not in log.read_text() for log in logs)
 
 
 def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cluster) -> None:

@@ -328,3 +328,52 @@ async def test_a_silent_remote_task_goes_idle_and_resumes(
     states = watcher.states("quiet")
     assert (S.RUNNING, S.IDLE) in states and (S.IDLE, S.RUNNING) in states
     assert watcher.output_text("quiet") == "a\nb"
+
+
+async def test_a_node_with_other_versions_takes_no_task_and_says_why(
+    backend: RayBackend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oneshot_tui.runner import ray_hosts
+
+    # The node's host reports its real versions; this driver claims others.
+    monkeypatch.setitem(ray_hosts.HERE, "oneshot_tui", "0.0.0-elsewhere")
+    odd = TaskPolicy(num_cpus=0.3, restart_on_node_lost=2)  # a placement no pooled host has
+    specs = [TaskSpec("v", "echo ran", policy=odd)]
+    orch = Orchestrator(specs, SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    result = by_id(await orch.run())["v"]
+    assert result.state is S.FAILED
+    assert "node 127.0.0.1 runs oneshot-tui " in result.reason
+    assert "this machine oneshot-tui 0.0.0-elsewhere" in result.reason
+    assert "node lost" not in result.reason and result.attempts == 1
+    assert watcher.output_text("v") == ""
+
+
+def test_a_host_that_cannot_be_loaded_on_its_node_says_what_is_missing_and_where(
+    backend: RayBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ray
+
+    from oneshot_tui.runner.ray_hosts import import_failure
+
+    # A class whose module only this process can import: the node's worker cannot, as a node
+    # without oneshot-tui cannot import the host's. Ray's real error text is what is parsed.
+    (tmp_path / "only_on_the_driver_xyz.py").write_text(
+        "class Host:\n    async def ready(self) -> dict[str, str]:\n        return {}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import only_on_the_driver_xyz  # type: ignore[import-not-found]
+
+    actor = ray.remote(num_cpus=0.1)(only_on_the_driver_xyz.Host).remote()
+    try:
+        with pytest.raises(ray.exceptions.RayError) as caught:
+            ray.get(actor.ready.remote(), timeout=60)
+    finally:
+        ray.kill(actor)
+    error = import_failure(str(caught.value))
+    assert error is not None
+    message = str(error)
+    assert message.startswith("oneshot-tui cannot run on node 127.0.0.1: ModuleNotFoundError:")
+    assert "only_on_the_driver_xyz" in message and "\x1b" not in message
+    assert error.node == "127.0.0.1"
+    assert import_failure("The actor died unexpectedly before finishing this task.") is None

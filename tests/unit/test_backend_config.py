@@ -115,3 +115,17 @@ def test_history_keeps_resources_and_the_backend_for_rerun(tmp_path: Path) -> No
     assert isinstance(again.policy, TaskPolicy)
     settings: RunSettings = config.settings
     assert settings_from_json(settings_to_json(settings)) == settings
+
+
+def test_forward_env_names_variables_and_survives_a_rerun(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        '[run]\nforward_env = ["ANTHROPIC_API_KEY", "HTTPS_PROXY"]\n[[task]]\ncommand = "true"\n',
+    )
+    assert config.settings.forward_env == ("ANTHROPIC_API_KEY", "HTTPS_PROXY")
+    assert RunSettings().forward_env == ()  # nothing of ours is forwarded unless named
+    assert settings_from_json(settings_to_json(config.settings)) == config.settings
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[run]\nforward_env = ["A=1"]\n[[task]]\ncommand = "true"\n')
+    assert "tasks.toml:2" in str(caught.value) and "forward_env" in str(caught.value)
+    assert "expected environment variable names, got 'A=1'" in str(caught.value)
