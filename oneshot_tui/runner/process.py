@@ -438,7 +438,13 @@ class ChildProcess:
         carry its marker, and (once its leader has exited, while its output is still open)
         whoever holds its output."""
         found = set(self.cgroup.procs()) if self.cgroup is not None else set()
-        found = {pid for pid in found if (stat := read_stat(pid)) is not None and stat.alive}
+        # Not the group's own members: the group's signal reaches them, and a second SIGINT
+        # while a child exits on the first (its handlers reset) would kill it by the signal.
+        found = {
+            pid
+            for pid in found
+            if (stat := read_stat(pid)) is not None and stat.alive and stat.pgid != self.pgid
+        }
         if self.marker:
             found.update(escaped_members(self.marker, LEADERS))
         found.update(self.output_holders())

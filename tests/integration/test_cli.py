@@ -96,10 +96,10 @@ def test_stdout_and_stderr_keep_the_order_the_task_wrote_them(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     written = [f"{s} {i}" for i in range(1, 7) for s in ("out", "err")]
     assert [line.split(" | ", 1)[1] for line in proc.stdout.splitlines()] == written
-    log = next(
-        line.rsplit(" ", 1)[-1] for line in proc.stderr.splitlines() if line.endswith(".log")
-    )
-    assert Path(log).read_text().splitlines() == written
+    lines = proc.stderr.splitlines()
+    log_dir = next(line.removeprefix("logs in ") for line in lines if line.startswith("logs in "))
+    log = next(line.split()[-1] for line in lines if line.endswith(".log"))
+    assert (Path(log_dir) / log).read_text().splitlines() == written
 
 
 def test_separate_stderr_tags_each_line_with_its_stream(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ async def test_an_mcp_client_starts_watches_and_stops_a_run(data_dir: Path, tmp_
             added = content(
                 await session.call_tool("add_task", {"run": run, "command": "echo more"})
             )
-            assert added["added"] == ["echo-2"]
+            # -c names a task from its words; a task table without a name, by its first word
+            assert added["added"] == ["echo"]
 
             async def output(task: str) -> list[str]:
                 reply = content(await session.call_tool("task_output", {"run": run, "task": task}))
@@ -58,15 +59,19 @@ async def test_an_mcp_client_starts_watches_and_stops_a_run(data_dir: Path, tmp_
 
             while "mcp-is-watching" not in await output(_name(quiet)):
                 await anyio.sleep(0.1)
-            assert await output("echo") == ["hello from mcp"]
+            assert await output("echo-hello-from") == ["hello from mcp"]
             tasks = {
                 t["task"]: t["state"]
                 for t in content(await session.call_tool("list_tasks", {"run": run}))
             }
-            assert tasks["echo"] == "completed"
-            refused = await session.call_tool("interrupt_task", {"run": run, "task": "echo"})
-            assert refused.is_error and "echo is completed" in str(refused.content[0])
-            result = content(await session.call_tool("task_result", {"run": run, "task": "echo"}))
+            assert tasks["echo-hello-from"] == "completed"
+            refused = await session.call_tool(
+                "interrupt_task", {"run": run, "task": "echo-hello-from"}
+            )
+            assert refused.is_error and "echo-hello-from is completed" in str(refused.content[0])
+            result = content(
+                await session.call_tool("task_result", {"run": run, "task": "echo-hello-from"})
+            )
             assert result["text"] is None and result["state"] == "completed"
             content(await session.call_tool("stop_run", {"run": run}))
             while content(await session.call_tool("list_runs", {})):
@@ -75,4 +80,6 @@ async def test_an_mcp_client_starts_watches_and_stops_a_run(data_dir: Path, tmp_
 
 
 def _name(command: str) -> str:
-    return Path(command.split()[0]).name
+    from oneshot_tui.config.command_names import name_from_command
+
+    return name_from_command(command)

@@ -152,7 +152,7 @@ def test_a_run_with_otel_exports_over_otlp_http(tmp_path: Path, receiver: Receiv
     }
     argv = [*cli_argv(), "run", "--no-ui", "--otel", "--data-dir", str(tmp_path / "data")]
     proc = subprocess.run(
-        [*argv, "-c", "echo hi", "-c", "exit 3"],
+        [*argv, "-c", "echo=echo hi", "-c", "exit=exit 3"],
         env=env,
         capture_output=True,
         text=True,

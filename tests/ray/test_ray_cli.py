@@ -95,9 +95,9 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
         "--ray-address",
         ray_cluster.address,
         "-c",
-        "seq 3",
+        "seq=seq 3",
         "-c",
-        "printf 'no newline'",
+        "printf=printf 'no newline'",
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -177,9 +177,9 @@ def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cl
         "--ray-address",
         ray_cluster.address,
         "-c",
-        "kill -9 $PPID; sleep 30",
+        "kill=kill -9 $PPID; sleep 30",
         "-c",
-        "sleep 2; echo fine",
+        "sleep=sleep 2; echo fine",
     )
     assert proc.returncode == 1, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]  # every line is an event

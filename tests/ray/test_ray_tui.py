@@ -40,12 +40,12 @@ def test_the_tui_runs_on_ray_records_the_run_and_can_be_attached_to(
     tmux.start(shlex.join(argv), ray_environment(tmp_path), size=(120, 30))
     screen = tmux.wait_for(lambda s: "on-ray-tui" in s or "EXIT=" in s, timeout=90)
     assert "EXIT=" not in screen, screen
-    tmux.wait_text("1 completed", timeout=60)  # the echo, on the node too
+    tmux.wait_text("✔ 1", timeout=60)  # the echo, on the node too (state words when room)
     assert quiet_pids("on-ray-tui")  # on the node (this machine)
     tmux.keys("D")  # detach: the run goes on
     assert "EXIT=0" in tmux.wait_text("EXIT=")
     [run] = json.loads(cli(tmp_path, "ps", "--json").stdout)
-    tmux.run("kill-server")
+    tmux.close()  # kill-server and its socket: a new session right after needs both gone
     tmux.start(shlex.join([*cli_argv(), "attach", str(run["run"])]), ray_environment(tmp_path))
     tmux.wait_text("on-ray-tui")
     tmux.keys("q")

@@ -80,7 +80,7 @@ def test_an_empty_c_command_and_a_non_executable_file(tmp_path: Path) -> None:
     task = tmp_path / "t.toml"
     task.write_text(f'[[task]]\nname = "s"\ncommand = ["{script}"]\n')
     proc = subprocess.run(
-        [*cli_argv(), "run", str(task), "--no-ui", "-c", "echo other"],
+        [*cli_argv(), "run", str(task), "--no-ui", "-c", "echo=echo other"],
         capture_output=True,
         text=True,
         check=False,

@@ -22,7 +22,17 @@ def test_a_data_dir_deleted_mid_run_is_said_and_the_run_exits_1(tmp_path: Path) 
     data = tmp_path / "data"
     ticker = f"exec {sys.executable} {fake('ticker.py')} tick 0.1 300"
     proc = subprocess.Popen(
-        [*cli_argv(), "run", "--no-ui", "--data-dir", str(data), "-c", ticker, "-c", "echo quick"],
+        [
+            *cli_argv(),
+            "run",
+            "--no-ui",
+            "--data-dir",
+            str(data),
+            "-c",
+            f"exec={ticker}",
+            "-c",
+            "echo=echo quick",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -41,7 +41,7 @@ set -e
 mount -t tmpfs -o size=6m tmpfs {disk}
 export ONESHOT_TUI_HOME={disk}/data
 code=0
-{cli} run --no-ui -c 'echo ok' -c 'sleep 0.5; yes | head -c 8000000' >/dev/null \
+{cli} run --no-ui -c 'echo=echo ok' -c 'sleep=sleep 0.5; yes | head -c 8000000' >/dev/null \
     2>{tmp_path}/run.err || code=$?
 echo "$code" >{tmp_path}/code
 ls -A {disk}/data/runs/* >{tmp_path}/listing

@@ -29,7 +29,15 @@ REDIRECTIONS = {
 def test_an_unwritable_stream_loses_no_task_no_log_and_no_history(
     tmp_path: Path, redirection: str
 ) -> None:
-    argv = [*cli_argv(), "run", "--no-ui", "-c", "echo one; sleep 0.3; echo two", "-c", "echo b"]
+    argv = [
+        *cli_argv(),
+        "run",
+        "--no-ui",
+        "-c",
+        "echo=echo one; sleep 0.3; echo two",
+        "-c",
+        "echo-2=echo b",
+    ]
     line = f"exec {shlex.join(argv)} {redirection}"
     proc = subprocess.run(["sh", "-c", line], capture_output=True, timeout=60)
     said = proc.stderr.decode()

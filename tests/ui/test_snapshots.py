@@ -215,6 +215,7 @@ def test_run_summary(snap_compare: Snap, size: tuple[int, int]) -> None:
         app.command("interrupt", tasks=live)
         screen = main_screen(app)
         await until(pilot, screen.all_ended)
+        await until(pilot, lambda: app.model.finished is not None)  # its exit code in the title
         await pilot.press("s")
         assert screen.has_class("-summary")
 
