@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -225,7 +226,11 @@ async def test_a_task_waiting_for_a_node_can_be_interrupted(
     slot = {SLOT_RESOURCE: 1.0}
     specs = [
         TaskSpec("holder", "echo holding; exec sleep 60", policy=policy(resources=slot)),
-        TaskSpec("waiter", "echo never", policy=policy(resources=slot)),
+        # After the holder has started (else the waiter may take the slot first, run and end).
+        replace(
+            TaskSpec("waiter", "echo never", policy=policy(resources=slot)),
+            depends_on={"holder": "started"},
+        ),
     ]
     orch = Orchestrator(specs, SETTINGS, data_dir=data_dir, backend=backend)
     watcher = Watcher(orch.bus)
