@@ -12,6 +12,12 @@ import re
 from rich.ansi import AnsiDecoder
 from rich.text import Text
 
+from oneshot_tui.runner.output import latest_state
+
+last_segment = latest_state
+"""What a terminal finally shows of a `\\r`-rewritten line (a progress bar): the one rule the
+engine's live lines use too (runner/output.py)."""
+
 # Every escape sequence we know how to skip over, longest forms first. A string sequence (OSC,
 # DCS, SOS, PM, APC) may be cut by the end of the line: then the rest of the line is dropped.
 _ESCAPE = re.compile(
@@ -27,17 +33,6 @@ _ESCAPE = re.compile(
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 # C0 controls other than TAB, DEL and the C1 range (0x9b is a one-byte CSI on some terminals).
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
-def last_segment(line: str) -> str:
-    """What a terminal would finally show of a `\\r`-rewritten line (a progress bar): the text
-    after the last carriage return that is followed by something."""
-    if "\r" not in line:
-        return line
-    for segment in reversed(line.split("\r")):
-        if segment:
-            return segment
-    return ""
 
 
 def _keep_sgr(match: re.Match[str]) -> str:
