@@ -32,6 +32,12 @@ _SEARCH: list[BindingType] = [
     Binding("N", "search_step(-1)", "Previous match", key_display="N", group=MATCH),
 ]
 
+_COPY: list[BindingType] = [
+    # Not in the footer (no room at 80 columns): in the help and the palette.
+    Binding("V", "select_lines", "Select lines", key_display="V", show=False),
+    Binding("y", "copy", "Copy", show=False),
+]
+
 _SCROLL: list[BindingType] = [
     # Not in the footer (room at 80 columns): the "N new lines" marker says when it matters.
     Binding("f", "follow", "Follow", show=False),
@@ -39,7 +45,9 @@ _SCROLL: list[BindingType] = [
     Binding("pagedown", "page(1)", "Page down", show=False),
     Binding("shift+up", "scroll_lines(-1)", "Scroll up", show=False),
     Binding("shift+down", "scroll_lines(1)", "Scroll down", show=False),
-    # Only the arrows: h is the history.
+    # Not in the footer (room at 80 columns): in the help and the palette.
+    Binding("w", "toggle_wrap", "Wrap lines", show=False),
+    # Only the arrows: h is the history. Sideways only with wrap off.
     Binding("left", "scroll_columns(-8)", "Scroll left", show=False),
     Binding("right", "scroll_columns(8)", "Scroll right", show=False),
     Binding("home,g", "top", "Oldest line", show=False),
@@ -56,8 +64,7 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("m", "message", "Message"),
     # In the footer only in a run with PTY tasks, like v.
     Binding("t", "type_into", "Type"),
-    # Not in the footer (no room at 80 columns): in the help and the palette.
-    Binding("y", "copy_result", "Copy result", show=False),
+    *_COPY,
     Binding("I", "interrupt_idle", "Stop idle", key_display="I"),
     # In the footer only while a task needs you (tmux marks a window that rang with `!`).
     Binding("exclamation_mark", "next_needing", "Needs you", key_display="!"),
@@ -84,6 +91,7 @@ MAIN_BINDINGS: list[BindingType] = [
 PAST_RUN_BINDINGS: list[BindingType] = [
     *_SELECT,
     *_SEARCH,
+    *_COPY,
     # esc clears a search first, then goes back to the list of runs; q goes back to the live run.
     Binding("escape", "back", "Back", key_display="esc"),
     *_SCROLL,
@@ -103,7 +111,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("c", "continue an ended agent or loop in its session"),
     ("m", "message an agent: its next turn, or queued"),
     ("t  ctrl+a", "type into a pty task's terminal; ctrl+a leaves"),
-    ("y", "copy an agent's last result (OSC 52: works over SSH)"),
+    ("V", "select lines: ↑↓ extend, y copies, esc cancels (or drag the mouse)"),
+    ("y", "copy the selection, else an agent's last result (OSC 52: over SSH too)"),
     ("I", "stop idle: interrupt every idle task"),
     ("!", "the next task that needs you (failed, denied, asks)"),
     ("a", "add a command or an agent task (a form)"),
@@ -114,7 +123,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("esc", "clear the search"),
     ("f", "follow the newest output on / off"),
     ("pgup pgdn  shift+↑↓", "scroll by pages / lines (or the wheel)"),
-    ("← →", "scroll sideways (long lines are cut)"),
+    ("w", "wrap long lines on / off (on at start)"),
+    ("← →", "scroll sideways, when wrap is off"),
     ("home g  end G", "oldest line / newest line (follows)"),
     ("h", "history: past runs, read-only (esc goes back)"),
     ("ctrl+p", "command palette: every action by name"),

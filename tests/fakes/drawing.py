@@ -2,6 +2,7 @@
 
 drawing.py progress GATE   a `\\r` progress bar: `fetch 1/3`, `fetch 2/3`, ... then `fetched`
 drawing.py layers GATE     docker-style: two lines, rewritten in place with cursor-up
+drawing.py long GATE       a long line early on, short ones, another long one; a last line at go1
 """
 
 import os
@@ -33,3 +34,10 @@ elif mode == "layers":
     wait(2)
     say("\x1b[2Alayer a: done\x1b[K\nlayer b: done\x1b[K\n")
     wait(3)
+elif mode == "long":
+    say("early " + "y" * 250 + " NEEDLE\n")
+    say("".join(f"short {n}\n" for n in range(60)))
+    say("START" + "x" * 300 + "END\n")
+    wait(1)
+    say("after the gate\n")
+    wait(2)

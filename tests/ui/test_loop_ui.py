@@ -237,7 +237,7 @@ async def test_y_copies_the_agents_last_result_to_the_clipboard(
         screen = main_screen(app)
         await until(pilot, lambda: app.model.tasks["ask"].state is S.COMPLETED)
         await pilot.press("j")  # a command has no result: nothing to copy
-        assert screen.check_action("copy_result", ()) is None
+        assert screen.check_action("copy", ()) is None
         await pilot.press("y")
         assert app.clipboard == ""
         await pilot.press("k")

@@ -144,6 +144,56 @@ def test_stdout_and_stderr_show_in_the_order_written(tmux: Tmux, tmp_path: Path)
     assert rows == [f"{s} {i}" for i in range(1, 7) for s in ("out", "err")]
 
 
+def test_long_lines_wrap_and_search_and_follow_work_wrapped(tmux: Tmux, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    start(tmux, tmp_path, task_file(tmp_path, ("long", drawing("long", gate), False)))
+    # Wrapped (the default): the long line's start and its end, 300 columns on, both in view.
+    screen = tmux.wait_text("END")
+    assert "START" in screen
+    rows = [line for line in screen.splitlines() if "xxxxxxxxxx" in line]
+    assert len(rows) >= 5  # 305 characters in a pane of some 60 columns
+    tmux.keys("w")  # cut: the line's end is off to the right
+    tmux.wait_for(lambda s: "START" in s and "END" not in s)
+    tmux.keys("w")
+    tmux.wait_for(lambda s: "START" in s and "END" in s)
+    # Search finds a match on the last row of a wrapped line far above, and shows it.
+    tmux.keys("/")
+    tmux.wait_text("search the output")  # the field has the keys now (D would detach)
+    tmux.keys("NEEDLE", "Enter")
+    screen = tmux.wait_text("NEEDLE")
+    assert "early yyy" in screen and "1/1" in screen
+    assert "END" not in screen  # scrolled up, not following
+    # Back to following: a line that arrives shows below the wrapped one.
+    tmux.keys("G")
+    (gate / "go1").touch()
+    screen = tmux.wait_text("after the gate")
+    assert "END" in screen
+
+
+def test_lines_selected_with_the_keyboard_are_copied_through_osc52(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    script = "printf 'alpha one\\nbeta two\\ngamma three\\n'; sleep 30"
+    conf = tmp_path / "tmux.conf"
+    conf.write_text("set -g set-clipboard on\n")  # an OSC 52 from the app makes a paste buffer
+    command = shlex.join([*cli_argv(), "run", "--idle-threshold", "off", "-c", f"words={script}"])
+    tmux.start(command, environment(tmp_path), size=(100, 24), config=conf)
+    tmux.wait_text("gamma three")
+    tmux.keys("V")  # the last line in view
+    tmux.wait_text("1 line selected")
+    tmux.keys("k")  # and the one above
+    tmux.wait_text("2 lines selected")
+    tmux.keys("y")
+    tmux.wait_text("copied 2 lines")
+    assert tmux.run("show-buffer") == "beta two\ngamma three"
+    # Nothing selected: y has nothing to copy (a command task has no result).
+    tmux.run("delete-buffer")
+    tmux.keys("y")
+    tmux.wait_for(lambda s: "lines selected" not in s)
+    assert tmux.buffers() == ""
+
+
 def test_a_pty_task_takes_input_from_input_mode_and_from_send(tmux: Tmux, tmp_path: Path) -> None:
     asks = [sys.executable, fake("proceed.py")]
     tasks = task_file(tmp_path, ("keys", asks, True), ("sent", asks, True), ("pipe", asks, False))

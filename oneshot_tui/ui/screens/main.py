@@ -146,15 +146,6 @@ class MainScreen(TasksScreen):
         if self.check_action("type_into", ()) is True:
             self.pane.start_typing()
 
-    def action_copy_result(self) -> None:
-        info = self.selected_info
-        if info is None or not info.result:
-            return
-        # OSC 52 through the app's own terminal: the clipboard of the user's machine, over SSH
-        # and through tmux (set-clipboard) alike.
-        self.app.copy_to_clipboard(info.result)
-        self.notify(f"copied {info.task_id}'s result ({len(info.result):,} characters)")
-
     def action_interrupt_idle(self) -> None:
         self.post_message(TaskCommand("interrupt_idle"))
 
@@ -224,8 +215,6 @@ class MainScreen(TasksScreen):
             return None if agents else False
         if action == "next_needing":  # in the footer only while a task needs you
             return bool(self.model.needing())
-        if action == "copy_result":
-            return True if info is not None and info.result else None
         if action == "type_into":
             # PTY tasks only; in the footer only in a run with one.
             if info is not None and info.pty and state is not None and state.active:

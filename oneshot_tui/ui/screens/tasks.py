@@ -237,6 +237,29 @@ class TasksScreen(Screen[None]):
     def action_scroll_columns(self, delta: int) -> None:
         self._view.scroll_to(x=max(self._view.scroll_x + delta, 0), animate=False)
 
+    def action_toggle_wrap(self) -> None:
+        view = self._view
+        view.set_wrap(not view.wrap)
+        self.notify("long lines wrap" if view.wrap else "long lines cut: ← → scroll", timeout=2)
+
+    # -- copy ------------------------------------------------------------------------------------
+
+    def action_select_lines(self) -> None:
+        self.pane.start_selecting()
+
+    def action_copy(self) -> None:
+        """Copy what is selected (the mouse's or `V`'s), else the agent's last result."""
+        if self._view.has_selection:
+            self.pane.copy_selection()
+            return
+        info = self.selected_info
+        if info is None or not info.result:
+            return
+        # OSC 52 through the app's own terminal: the clipboard of the user's machine, over SSH
+        # and through tmux (set-clipboard) alike.
+        self.app.copy_to_clipboard(info.result)
+        self.notify(f"copied {info.task_id}'s result ({len(info.result):,} characters)")
+
     def action_top(self) -> None:
         self._view.scroll_to(y=0, animate=False)
 
@@ -265,4 +288,7 @@ class TasksScreen(Screen[None]):
             return not self.searching()
         if action == "summary":
             return True if self.all_ended() or self.has_class("-summary") else None
+        if action == "copy":
+            info = self.selected_info
+            return True if self._view.has_selection or (info and info.result) else None
         return True

@@ -5,6 +5,11 @@ line is on screen, with a small cache, so 20 panes of 50,000 lines cost their st
 else. It follows the tail until the user scrolls up; then it keeps its place (even while old lines
 fall out of the scrollback) and draws an "N new lines" marker on its last row until the user is
 back at the bottom.
+
+Long lines wrap by default (`wrap`; off, they are cut and the view scrolls sideways): rows are
+then display rows, which a `RowMap` maps to lines. Text can be selected with the mouse (Textual's
+selection: each strip carries its line number and column) or a range of lines with the keyboard
+(`select_lines`); the selection's text is the lines' plain text.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region, Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
-from oneshot_tui.ui.ansi import to_text
+from oneshot_tui.ui.ansi import plain, to_text
 from oneshot_tui.ui.buffer import LineBuffer, Marker, Search, ViewState
 from oneshot_tui.ui.messages import PaneResized
+from oneshot_tui.ui.wrap import RowMap, line_cells, rows_for
 
 _CACHE_SIZE = 1024
+_WHOLE_LINE = 1 << 30
+"""A selection's end column that takes the rest of its line."""
 
 
 class OutputView(ScrollView, can_focus=False):
@@ -74,6 +83,47 @@ class OutputView(ScrollView, can_focus=False):
         self._styles: dict[str, Style] = {}
         """The widget's and its component classes' styles: computing them walks the DOM, which
         is too slow to do for every line of every frame."""
+        self.wrap = True
+        """Long lines wrap (else they are cut, and the view scrolls sideways)."""
+        self._map = RowMap()
+        self._selection: Selection | None = None
+        """The screen's selection in this view (kept here: drawing asks for it on every row)."""
+
+    # -- rows: lines, or display rows when wrapping -------------------------------------------
+
+    @property
+    def wrap_width(self) -> int:
+        """Cells per row of a wrapped line: the text columns, the scrollbar's one left out (so
+        rows do not change when it comes and goes), as the PTY's size."""
+        return max(self.size.width - 1, 1)
+
+    def _measure(self) -> Size:
+        """The virtual size for the current buffer (the row map caught up first)."""
+        buffer = self.buffer
+        if buffer is None:
+            return Size(0, 0)
+        if not self.wrap:
+            return Size(buffer.width, buffer.rows)
+        width = self.wrap_width
+        self._map.sync(buffer, width)
+        live = sum(rows_for(line_cells(line), width) for line in buffer.live)
+        return Size(width, self._map.rows(buffer.start) + live)
+
+    def _row_of(self, number: int) -> int:
+        """The first row of line `number` (from the buffer's oldest line shown)."""
+        assert self.buffer is not None
+        start = self.buffer.start
+        return self._map.row_of(number, start) if self.wrap else max(number - start, 0)
+
+    def _line_at(self, row: int) -> int:
+        """The line on `row` (live rows count as the line after the last)."""
+        buffer = self.buffer
+        assert buffer is not None
+        if not self.wrap:
+            return buffer.start + row
+        if row >= self._map.rows(buffer.start):
+            return buffer.end
+        return self._map.locate(row, buffer.start)[0]
 
     # -- what is shown ---------------------------------------------------------------------------
 
@@ -82,41 +132,76 @@ class OutputView(ScrollView, can_focus=False):
         if self.buffer is buffer:
             return
         self._save_position()
+        self.clear_selection()
         self.buffer, self.state = buffer, state
         self._start = buffer.start
         self._cache.clear()
         if state.search is not None:
             state.search.scan(buffer)  # lines that arrived while another task was shown
         self._update_matches()
+        self._place(None if state.follow else max(state.top, buffer.start))
+
+    def _place(self, top: int | None, scroll_x: float | None = None) -> None:
+        """Measure again, then follow the tail (`top` None) or show line `top` first."""
+        state = self.state
         self._adjusting = True
         try:
-            self.virtual_size = Size(buffer.width, buffer.rows)
-            if state.follow:
+            self.virtual_size = self._measure()
+            if state is not None and state.follow:
                 self._scroll(self.max_scroll_y)
-            else:
-                self._scroll(max(state.top - buffer.start, 0), state.scroll_x)
+                # Again once the scrollbars are laid out: the sideways one, coming with a
+                # wider virtual size, takes a row, and the newest line would hide under it.
+                self.call_after_refresh(self._follow_tail)
+            elif top is not None:
+                x = 0 if self.wrap else (state.scroll_x if scroll_x is None and state else scroll_x)
+                self._scroll(self._row_of(top), x)
         finally:
             self._adjusting = False
         self.refresh()
+
+    def _follow_tail(self) -> None:
+        if self.state is not None and self.state.follow:
+            self._adjusting = True
+            try:
+                self._scroll(self.max_scroll_y)
+            finally:
+                self._adjusting = False
+
+    def set_wrap(self, wrap: bool) -> None:
+        """Wrap long lines, or cut them (sideways scrolling); the top line stays on top."""
+        if wrap == self.wrap:
+            return
+        top = self.scroll_top_line() if self.buffer is not None else None
+        self.wrap = wrap
+        self._place(top, 0)
 
     def lines_added(self, count: int) -> None:
         """The buffer grew by `count` lines (markers included): resize, follow or keep place."""
         buffer, state = self.buffer, self.state
         if buffer is None or state is None:
             return
-        dropped = buffer.start - self._start
+        old_start = self._start
+        dropped = buffer.start - old_start
+        top: tuple[int, int] | None = None
+        if dropped and not state.follow and self.wrap:
+            # Found before the map forgets the lines that left.
+            top = self._map.locate(round(self.scroll_y), old_start)
         self._start = buffer.start
         if state.search is not None:
             state.search.scan(buffer)
             self._update_matches()
         self._adjusting = True
         try:
-            self.virtual_size = Size(buffer.width, buffer.rows)
+            self.virtual_size = self._measure()
             if state.follow:
                 self._scroll(self.max_scroll_y)
             else:
                 state.new_lines += count
-                if dropped:
+                if top is not None:
+                    number, sub = top
+                    row = self._row_of(number) + sub if number >= buffer.start else 0
+                    self._scroll(row)
+                elif dropped:
                     self._scroll(max(self.scroll_y - dropped, 0))
         finally:
             self._adjusting = False
@@ -145,16 +230,30 @@ class OutputView(ScrollView, can_focus=False):
         if state is not None and buffer is not None and state.search is not None:
             line = state.search.current_line
             if line is not None:
-                row = line - buffer.start
-                height = self.scrollable_content_region.height
-                if not (self.scroll_y <= row < self.scroll_y + height - 1):
-                    self.set_follow(False)
-                    self.scroll_to(y=max(row - height // 2, 0), animate=False, force=True)
+                self.bring_into_view(line)
         self.refresh()
+
+    def bring_into_view(self, number: int) -> None:
+        """Scroll (unfollowing) so line `number` is in view, in the middle if it was not."""
+        row = self._row_of(number)
+        height = self.scrollable_content_region.height
+        if not (self.scroll_y <= row < self.scroll_y + height - 1):
+            self.set_follow(False)
+            self.scroll_to(y=max(row - height // 2, 0), animate=False, force=True)
 
     def scroll_top_line(self) -> int:
         """The absolute number of the line at the top of the view."""
-        return (self.buffer.start if self.buffer else 0) + round(self.scroll_y)
+        if self.buffer is None:
+            return 0
+        return self._line_at(round(self.scroll_y))
+
+    def last_visible_line(self) -> int:
+        """The absolute number of the last numbered line in view (or the last line)."""
+        buffer = self.buffer
+        if buffer is None:
+            return 0
+        bottom = round(self.scroll_y) + max(self.scrollable_content_region.height, 1) - 1
+        return max(min(self._line_at(bottom), buffer.end - 1), buffer.start)
 
     def _scroll(self, y: float, x: float | None = None) -> None:
         self.scroll_to(x=x, y=y, animate=False, force=True)
@@ -168,6 +267,55 @@ class OutputView(ScrollView, can_focus=False):
         search = self.state.search if self.state is not None else None
         self._matches = frozenset(search.matches) if search is not None else frozenset()
         self._cache.clear()
+
+    # -- selection -------------------------------------------------------------------------------
+
+    def select_lines(self, first: int, last: int) -> None:
+        """Select whole lines `first`..`last` (absolute numbers, either order)."""
+        first, last = sorted((first, last))
+        self.screen.selections = {self: Selection(Offset(0, first), Offset(_WHOLE_LINE, last))}
+
+    def clear_selection(self) -> None:
+        if self._selection is not None and self.is_attached:
+            self.screen.selections = {}
+        self._selection = None
+
+    @property
+    def has_selection(self) -> bool:
+        return self._selection is not None
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        # Offsets are (column, absolute line number): every strip is drawn with its own.
+        buffer = self.buffer
+        if buffer is None:
+            return None
+        live_end = buffer.end + len(buffer.live)
+        first, first_x = (buffer.start, 0) if selection.start is None else selection.start.transpose
+        last, last_x = (
+            (live_end - 1, _WHOLE_LINE) if selection.end is None else selection.end.transpose
+        )
+        first, last = max(first, buffer.start), min(last, live_end - 1)
+        lines: list[str] = []
+        for number in range(first, last + 1):
+            text = self._plain_line(number)
+            end = last_x if number == last else len(text)
+            lines.append(text[first_x if number == first else 0 : end])
+        return "\n".join(lines), "\n"
+
+    def _plain_line(self, number: int) -> str:
+        buffer = self.buffer
+        assert buffer is not None
+        if number >= buffer.end:
+            live = number - buffer.end
+            return plain(buffer.live[live]) if live < len(buffer.live) else ""
+        marker = buffer.marker(number)
+        if marker is not None:
+            return marker.text
+        return plain(buffer.line(number))
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._selection = selection
+        self.refresh()
 
     # -- following the user's scrolling ---------------------------------------------------------
 
@@ -189,12 +337,26 @@ class OutputView(ScrollView, can_focus=False):
         # size does not change when it comes and goes) by rows.
         size = self.size
         self.post_message(PaneResized(max(size.height, 1), max(size.width - 1, 1)))
-        if self.state is not None and self.state.follow:
+        if self.buffer is None:
+            return
+        if self.wrap and self._map.width != self.wrap_width:
+            # Rows change with the width: measure again, keeping the top line on top.
+            state = self.state
+            top = None if state is None or state.follow else self._map_top()
+            self._place(top)
+        elif self.state is not None and self.state.follow:
             self._adjusting = True
             try:
                 self._scroll(self.max_scroll_y)
             finally:
                 self._adjusting = False
+
+    def _map_top(self) -> int:
+        """The top line as the map measured it (before a new width is measured)."""
+        assert self.buffer is not None
+        if round(self.scroll_y) >= self._map.rows(self.buffer.start):
+            return self.buffer.end
+        return self._map.locate(round(self.scroll_y), self.buffer.start)[0]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -229,40 +391,97 @@ class OutputView(ScrollView, can_focus=False):
         if not state.follow and state.new_lines and y == height - 1:
             return self._new_lines_strip(state.new_lines, width)
         scroll_x, scroll_y = self.scroll_offset
-        number = buffer.start + scroll_y + y
+        row = scroll_y + y
+        if self.wrap:
+            return self._wrapped_row(row, width, base)
+        number = buffer.start + row
         if number >= buffer.end:
             live = number - buffer.end
             if live < len(buffer.live):
                 # Redrawn in place as the task draws: never cached.
-                return self._render_line(buffer.live[live], base).crop_extend(
-                    scroll_x, scroll_x + width, base
+                strip = self._render_line(buffer.live[live], number, base)
+                return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(
+                    scroll_x, number
                 )
-            if y == 0 and not buffer.rows and self.empty_text:
-                style = self._style("output-view--empty")
-                return Strip([Segment(self.empty_text[:width], style)]).extend_cell_length(
-                    width, base
-                )
+            return self._empty_row(y, width, base)
+        marker = buffer.marker(number)
+        if marker is not None:
+            return self._marker_strip(marker, width).apply_offsets(0, number)
+        strip = self._line_strip(number, base)
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, number)
+
+    def _wrapped_row(self, row: int, width: int, base: Style) -> Strip:
+        buffer = self.buffer
+        assert buffer is not None
+        wrap = self.wrap_width
+        if row >= self._map.rows(buffer.start):
+            # The live lines, below the numbered ones: wrapped the same way, never cached.
+            row -= self._map.rows(buffer.start)
+            for live, line in enumerate(buffer.live):
+                rows = rows_for(line_cells(line), wrap)
+                if row < rows:
+                    strip = self._render_line(line, buffer.end + live, base)
+                    return self._cut(strip, row, wrap, width, base, buffer.end + live)
+                row -= rows
+            return self._empty_row(row, width, base)
+        number, sub = self._map.locate(row, buffer.start)
+        if number >= buffer.end:
             return Strip.blank(width, base)
         marker = buffer.marker(number)
         if marker is not None:
-            return self._marker_strip(marker, width)
-        strip = self._cache.get(number)
+            return self._marker_strip(marker, width).apply_offsets(0, number)
+        return self._cut(self._line_strip(number, base), sub, wrap, width, base, number)
+
+    @staticmethod
+    def _cut(strip: Strip, sub: int, wrap: int, width: int, base: Style, number: int) -> Strip:
+        """Row `sub` of a line wrapped at `wrap` cells, `width` wide, with its selection offsets
+        (the column is in characters, as Textual's selection counts them)."""
+        start = sub * wrap
+        row = strip.crop_extend(start, start + wrap, base).extend_cell_length(width, base)
+        column = sum(len(segment.text) for segment in strip.crop(0, start)) if sub else 0
+        return row.apply_offsets(column, number)
+
+    def _empty_row(self, y: int, width: int, base: Style) -> Strip:
+        buffer = self.buffer
+        if y == 0 and buffer is not None and not buffer.rows and self.empty_text:
+            style = self._style("output-view--empty")
+            return Strip([Segment(self.empty_text[:width], style)]).extend_cell_length(width, base)
+        return Strip.blank(width, base)
+
+    def _line_strip(self, number: int, base: Style) -> Strip:
+        """Numbered line `number`, whole (uncut), from the cache when nothing marks it."""
+        buffer, state = self.buffer, self.state
+        assert buffer is not None and state is not None
+        span = self._selected_span(number)
+        strip = self._cache.get(number) if span is None else None
         if strip is None:
             line = buffer.line(number)
-            if line.isascii() and line.isprintable() and number not in self._matches:
+            if span is not None:
+                strip = self._render_line(line, number, base)
+            elif line.isascii() and line.isprintable() and number not in self._matches:
                 # The common case, without Rich: one segment, one cell per character.
                 strip = Strip([Segment(line, base)], len(line))
             else:
                 strip = self._render_number(line, number, state.search, base)
-            if len(self._cache) >= _CACHE_SIZE:
-                del self._cache[next(iter(self._cache))]
-            self._cache[number] = strip
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+            if span is None:
+                if len(self._cache) >= _CACHE_SIZE:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[number] = strip
+        return strip
 
-    def _render_line(self, line: str, base: Style) -> Strip:
-        if line.isascii() and line.isprintable():
+    def _selected_span(self, number: int) -> tuple[int, int] | None:
+        selection = self._selection
+        return None if selection is None else selection.get_span(number)
+
+    def _render_line(self, line: str, number: int, base: Style) -> Strip:
+        span = self._selected_span(number)
+        if span is None and line.isascii() and line.isprintable():
             return Strip([Segment(line, base)], len(line))
         text = to_text(line)
+        if span is not None:
+            start, end = span
+            style = self.screen.get_component_rich_style("screen--selection")
+            text.stylize(style, start, len(text) if end == -1 else end)
         text.stylize_before(base)
         return Strip(text.render(self.app.console), text.cell_len)
 

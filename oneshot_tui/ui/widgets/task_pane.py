@@ -15,6 +15,7 @@ from textual.widgets import Input
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.ui.buffer import Search
 from oneshot_tui.ui.model import TaskInfo
+from oneshot_tui.ui.widgets.line_select import LineSelect
 from oneshot_tui.ui.widgets.output_view import OutputView
 from oneshot_tui.ui.widgets.pane_title import PaneTitle
 from oneshot_tui.ui.widgets.terminal_input import TerminalInput
@@ -68,12 +69,17 @@ class TaskPane(Vertical):
         super().__init__(id=id)
         self._now = now
         self.info: TaskInfo | None = None
+        self._anchor = 0
+        """The line a keyboard selection started on (absolute number)."""
+        self._cursor = 0
+        """The line its moving end is on."""
 
     def compose(self) -> ComposeResult:
         yield PaneTitle(self._now)
         yield OutputView()
         yield SearchInput(placeholder="search the output (enter: find, esc: cancel)")
         yield TerminalInput()
+        yield LineSelect()
 
     @property
     def title_bar(self) -> PaneTitle:
@@ -105,6 +111,8 @@ class TaskPane(Vertical):
         self.stop_typing()
 
     def show(self, info: TaskInfo) -> None:
+        if info is not self.info:
+            self.stop_selecting()
         self.info = info
         self.title_bar.show(info)
         view = self.output
@@ -118,6 +126,67 @@ class TaskPane(Vertical):
             if text != self.output.empty_text:  # queued -> running: the view must redraw it
                 self.output.empty_text = text
                 self.output.refresh()
+
+    # -- selecting lines (the keyboard's way; the mouse selects through Textual) --------------
+
+    def start_selecting(self) -> None:
+        """Select the last line in view; the arrows then extend the range from it."""
+        view = self.output
+        buffer = view.buffer
+        if buffer is None or not buffer.rows:
+            return
+        self._anchor = self._cursor = view.last_visible_line()
+        self.query_one(LineSelect).start()
+        self._show_selection()
+
+    def stop_selecting(self) -> None:
+        field = self.query_one(LineSelect)
+        if field.active:
+            field.stop()
+            self.screen.set_focus(None)
+        self.output.clear_selection()
+
+    def _show_selection(self) -> None:
+        view = self.output
+        view.select_lines(self._anchor, self._cursor)
+        view.bring_into_view(self._cursor)
+        first, last = sorted((self._anchor, self._cursor))
+        self.query_one(LineSelect).describe(first, last)
+
+    @on(LineSelect.Moved)
+    def _selection_moved(self, event: LineSelect.Moved) -> None:
+        event.stop()
+        view = self.output
+        buffer = view.buffer
+        if buffer is None:
+            return
+        page = max(view.scrollable_content_region.height - 1, 1)
+        cursor = self._cursor + event.lines + event.pages * page
+        self._cursor = max(min(cursor, buffer.end + len(buffer.live) - 1), buffer.start)
+        self._show_selection()
+
+    @on(LineSelect.Copy)
+    def _selection_copied(self, event: LineSelect.Copy) -> None:
+        event.stop()
+        self.copy_selection()
+
+    @on(LineSelect.Cancelled)
+    def _selection_cancelled(self, event: LineSelect.Cancelled) -> None:
+        event.stop()
+        self.stop_selecting()
+
+    def copy_selection(self) -> None:
+        """Copy the selected text (OSC 52: the user's own clipboard, over SSH and tmux too)."""
+        view = self.output
+        selection = view.text_selection
+        got = view.get_selection(selection) if selection is not None else None
+        self.stop_selecting()
+        if got is None:
+            return
+        text = got[0]
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + 1
+        self.notify(f"copied {lines:,} line{'s' if lines != 1 else ''} ({len(text):,} characters)")
 
     # -- search ------------------------------------------------------------------------------
 
