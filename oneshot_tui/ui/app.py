@@ -14,6 +14,7 @@ server process first (so the run can outlive the terminal: detach), `attach_tui`
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -36,6 +37,7 @@ from oneshot_tui.core.exit_codes import STOP_SIGNALS, ExitCode, for_signal
 from oneshot_tui.core.report import summary_lines, verdict_line
 from oneshot_tui.core.spec import RunSettings, TaskSpec
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.ui import preferences
 from oneshot_tui.ui.bridge import DEFAULT_FRAME
 from oneshot_tui.ui.connection import RunConnection
 from oneshot_tui.ui.format import short_path
@@ -64,9 +66,11 @@ if TYPE_CHECKING:
     from oneshot_tui.orchestrator.server import ServerThread
     from oneshot_tui.store.history_data import RunOrigin
 
+log = logging.getLogger(__name__)
+
 TASK_COMMANDS = ("interrupt", "kill", "restart", "continue", "seen")
 """Keys' commands that act on the selected task, sent as the protocol's commands of that name."""
-_TEXTUAL_COMMANDS_LEFT_OUT = frozenset({"Theme", "Keys", "Screenshot", "Maximize", "Minimize"})
+_TEXTUAL_COMMANDS_LEFT_OUT = frozenset({"Keys", "Screenshot", "Maximize", "Minimize"})
 _SERVER_EXIT_MARGIN = 10.0
 """Seconds beyond the longest grace to wait for an in-process server when the app leaves."""
 
@@ -121,6 +125,8 @@ class OneshotApp(App[int]):
         self.connection = RunConnection(served.socket, self.post_message, owner=owner, frame=frame)
         self._main = MainScreen(self.model, self.clock.time, self._data_dir_label())
         self._pty_size: tuple[int, int] | None = None
+        self._theme_loaded = False
+        """The saved theme has been applied: a theme change from now on is the user's."""
         """The size last told to the run for its PTY tasks (the output pane's)."""
 
     @property
@@ -162,6 +168,11 @@ class OneshotApp(App[int]):
         return self._main
 
     def on_mount(self) -> None:
+        # The theme chosen last time (the palette's "Theme"), if this Textual still has it.
+        chosen = preferences.load(self.data_dir).get("theme")
+        if chosen and chosen in self.available_themes and chosen != self.theme:
+            self.theme = chosen
+        self._theme_loaded = True
         # The run's state as it is now, shown in the first frame; live events once it is drawn.
         changes = self.model.apply(self.connection.start())
         self.call_after_refresh(self._begin, changes)
@@ -175,6 +186,22 @@ class OneshotApp(App[int]):
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def watch_theme(self, theme: str) -> None:
+        if not self._theme_loaded:
+            return  # Textual's default at start, or the saved one being applied
+        data_dir = self.data_dir
+
+        def keep() -> None:
+            choices = preferences.load(data_dir)
+            choices["theme"] = theme
+            try:
+                preferences.save(data_dir, choices)
+            except OSError as exc:  # a read-only home: the choice lasts this session only
+                log.warning("cannot keep the theme: %s", exc)
+
+        # A file write: in a thread, never on the event loop.
+        self.run_worker(keep, thread=True, group="preferences", exit_on_error=False)
 
     def _repaint_all(self, _app: App[int | None]) -> None:
         """Back from Ctrl+Z (SIGCONT): the terminal shows whatever ran meanwhile, and Textual
@@ -417,8 +444,8 @@ class OneshotApp(App[int]):
         self.request_quit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        # Textual's own: Quit stays; Theme (not kept across runs), Keys (a panel that squeezes
-        # the layout: `?` is ours), Screenshot and Maximize are not this app's.
+        # Textual's own: Quit and Theme (kept across runs: watch_theme) stay; Keys (a panel that
+        # squeezes the layout: `?` is ours), Screenshot and Maximize are not this app's.
         for command in super().get_system_commands(screen):
             if command.title not in _TEXTUAL_COMMANDS_LEFT_OUT:
                 yield command
@@ -443,6 +470,9 @@ class OneshotApp(App[int]):
             ("What the selected worktree task changed (d)", "diff"),
             ("Past runs, read-only (h)", "history"),
             ("Toggle following the newest output (f)", "follow"),
+            ("Wrap long lines, or cut them and scroll sideways (w)", "toggle_wrap"),
+            ("Select lines with the keyboard: arrows extend, y copies (V)", "select_lines"),
+            ("Copy the selection, else the agent's last result, via OSC 52 (y)", "copy"),
             ("Every key (?)", "help"),
         ):
             title = names[action]

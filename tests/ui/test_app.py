@@ -316,8 +316,9 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
         assert "Continue" not in titles  # no loop here
         assert "Stop idle" not in titles  # nobody is idle
         assert "Run summary" not in titles  # not every task has ended
-        # Textual's own entries that are not this app's are left out; Quit stays.
-        assert "Quit" in titles and not {"Keys", "Screenshot", "Theme"} & set(titles)
+        # Textual's own entries that are not this app's are left out; Quit and Theme stay.
+        assert {"Quit", "Theme"} <= set(titles) and not {"Keys", "Screenshot"} & set(titles)
+        assert {"Wrap lines", "Select lines"} <= set(titles)
         await pilot.click(TaskList, offset=(3, 1))
         assert main_screen(app).selected == 1 and "second" in title_text(app)
         bus = app.orch.bus
@@ -329,6 +330,26 @@ async def test_palette_click_activity_and_step_label(data_dir: Path) -> None:
         await until(pilot, lambda: "Read src/main.py" in title_text(app))
         assert "· auditor #1" in title_text(app) and "more" not in title_text(app)
         await stop_app(pilot)
+
+
+async def test_a_chosen_theme_is_kept_for_the_next_run(data_dir: Path) -> None:
+    from oneshot_tui.ui import preferences
+
+    app = make_app([quiet("one")], FAST, data_dir=data_dir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await until(pilot, lambda: state_of(app, "one") is TaskState.RUNNING)
+        assert app.theme != "nord"
+        app.theme = "nord"  # as the palette's Theme command does
+        await until(pilot, lambda: preferences.load(data_dir).get("theme") == "nord")
+        await stop_app(pilot)
+    again = make_app([quiet("two")], FAST, data_dir=data_dir)
+    async with again.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
+        await stop_app(pilot)
+    # A broken file is no choice, not an error.
+    (data_dir / preferences.FILE).write_text("{not json")
+    assert preferences.load(data_dir) == {}
 
 
 async def test_quit_again_while_stopping_kills_at_once(data_dir: Path) -> None:
