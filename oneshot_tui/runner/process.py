@@ -407,7 +407,7 @@ class ChildProcess:
             pause = min(pause * 2, FILE_POLL[1])
 
     async def _pump_fd(self, fd: int, name: str, sink: ChunkSink) -> None:
-        """Read a pipe or PTY master to its end, one `os.read` per chunk handed on."""
+        """Read a pipe or PTY master to its end, handing on what each wake-up finds."""
         while True:
             try:
                 await anyio.wait_readable(fd)
@@ -423,7 +423,12 @@ class ChildProcess:
                 raise
             if not data:
                 return
+            ended = False
+            if len(data) < READ_SIZE:
+                data, ended = _drain(fd, data)
             await self._deliver(sink, name, data)
+            if ended:
+                return
 
     async def wait(self) -> ExitStatus:
         try:
@@ -578,3 +583,26 @@ def _close_quietly(fd: int | None) -> None:
     if fd is not None:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+def _drain(fd: int, data: bytes) -> tuple[bytes, bool]:
+    """`data` and whatever else is there to read now, up to READ_SIZE, without waiting; and
+    whether the end was reached. A task writing line by line (a terminal's stdout is line
+    buffered) hands over a line per read: this makes one chunk of them, so the log, the
+    display and the bus do their work once per wake-up rather than once per line."""
+    parts = [data]
+    size = len(data)
+    while size < READ_SIZE:
+        try:
+            more = os.read(fd, READ_SIZE - size)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            if exc.errno == errno.EIO:
+                return b"".join(parts), True
+            raise
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+    return (data if len(parts) == 1 else b"".join(parts)), False

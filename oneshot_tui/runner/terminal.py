@@ -167,6 +167,10 @@ class TerminalEmulator:
         self._live: tuple[str, ...] = ()
         self._rendered: dict[int, str] = {}
         self._held_cr = False
+        self._plain: list[str] | None = None
+        """The screen's rows as plain text, after a flood of plain lines skipped pyte: written
+        into pyte's cells only when something needs them (`_cells`). A flood of wide lines
+        would otherwise build a screenful of cells for every read, to be replaced by the next."""
 
     def feed(self, data: bytes) -> tuple[str, int]:
         """Feed a chunk; returns the lines it pushed off the screen, as `LineSplitter.feed`."""
@@ -180,8 +184,21 @@ class TerminalEmulator:
             data = data[:-1]
         if len(data) > self.cols * 2:
             data = self._skip_plain_rows(data)
-        self._stream.feed(data)
+        if data:
+            self._cells()
+            self._stream.feed(data)
         return _joined(screen.scrolled)
+
+    def _cells(self) -> None:
+        """Put the plain rows a skip left into pyte's cells (before pyte acts on them)."""
+        plain, self._plain = self._plain, None
+        if plain is None:
+            return
+        buffer = self._screen.buffer
+        buffer.clear()
+        for y, text in enumerate(plain):
+            if text:
+                buffer[y].update({x: Char(c) for x, c in enumerate(text)})
 
     def _skip_plain_rows(self, data: bytes) -> bytes:
         """A flood of plain lines (printable ASCII and CRLF, the cursor at the end of a row of
@@ -198,14 +215,19 @@ class TerminalEmulator:
         ):
             return data
         # The row being written, if the cursor is at its end, is the start of the first line.
-        row: dict[int, Char] = screen.buffer.get(cursor.y) or {}
-        if cursor.x != len(row) or (row and max(row) + 1 != len(row)):
-            return data
-        if any(c[1:] != _PLAIN_ATTRS for c in row.values()):
-            return data
-        start = "".join(row[x].data for x in range(len(row)))
-        if not start.isascii():
-            return data
+        if self._plain is not None:
+            start = self._plain[cursor.y] if cursor.y < len(self._plain) else ""
+            if cursor.x != len(start):
+                return data
+        else:
+            row: dict[int, Char] = screen.buffer.get(cursor.y) or {}
+            if cursor.x != len(row) or (row and max(row) + 1 != len(row)):
+                return data
+            if any(c[1:] != _PLAIN_ATTRS for c in row.values()):
+                return data
+            start = "".join(row[x].data for x in range(len(row)))
+            if not start.isascii():
+                return data
         cols = self.cols
         *lines, rest = (start + data.decode("ascii")).split("\r\n")
         rows = [line[i : i + cols] for line in lines for i in range(0, len(line) or 1, cols)]
@@ -217,19 +239,23 @@ class TerminalEmulator:
         # The screen ends as pyte would leave it: the last rows - 1 rows above the cursor's row,
         # which holds the unfinished tail; the rows before them scrolled off.
         on_screen = rows[-(keep - 1) :] if keep > 1 else []
-        known, dirty = self._rendered, screen.dirty
-        screen.scrolled.extend(
-            known[y] if y in known and y not in dirty else render_row(screen.buffer[y], cols)
-            for y in range(cursor.y)
-        )
+        known, dirty, plain = self._rendered, screen.dirty, self._plain
+        if plain is not None:  # the rows above the cursor are known as text
+            screen.scrolled.extend(plain[y].rstrip(" ") for y in range(cursor.y))
+        else:
+            screen.scrolled.extend(
+                known[y] if y in known and y not in dirty else render_row(screen.buffer[y], cols)
+                for y in range(cursor.y)
+            )
         screen.scrolled.extend(row.rstrip(" ") for row in rows[: len(rows) - len(on_screen)])
         screen.buffer.clear()
-        # Their text is known: rendered here, so `live` has nothing to render again.
+        # Their text is known: rendered here, so `live` has nothing to render again; the cells
+        # are made only if pyte needs them.
+        self._plain = [*on_screen, tail[-1]]
         rendered = self._rendered
         rendered.clear()
-        for y, text in enumerate([*on_screen, tail[-1]]):
+        for y, text in enumerate(self._plain):
             if text:
-                screen.buffer[y].update({x: Char(c) for x, c in enumerate(text)})
                 rendered[y] = text.rstrip(" ")
         cursor.x, cursor.y = len(tail[-1]), len(on_screen)
         screen.dirty.clear()
@@ -263,6 +289,7 @@ class TerminalEmulator:
         screen = self._screen
         if (rows, cols) == (self.rows, self.cols):
             return "", 0
+        self._cells()
         if rows < screen.lines:
             # Keep the rows down to the cursor (pyte would drop the top ones whatever they
             # hold); those above it leave the screen as finished lines.
@@ -292,6 +319,7 @@ class TerminalEmulator:
             lines.pop()
         self._screen.reset()
         self._rendered.clear()
+        self._plain = None
         if self._screen.saved_main is not None:
             self._screen.saved_main = None
         return _joined(lines)

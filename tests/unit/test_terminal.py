@@ -117,3 +117,25 @@ def test_a_flood_of_plain_lines_gives_what_pyte_alone_gives(
     slow = _everything(TerminalEmulator(20, 80), chunks)
     assert fast == slow
     assert fast[1][-1] == "end"
+
+
+def test_what_a_flood_left_on_screen_is_there_for_redraws_and_resizes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a flood takes the fast path, its rows are cells again when pyte needs them: a
+    cursor-up redraw over them, a resize, then another flood."""
+    flood = b"".join(b"row %d %s\r\n" % (i, b"w" * 70) for i in range(500))
+
+    def run() -> tuple[list[str], tuple[str, ...]]:
+        term = TerminalEmulator(10, 90)
+        finished, _ = _everything(term, [flood[i : i + 4000] for i in range(0, len(flood), 4000)])
+        finished += lines(term, b"\x1b[3Aover\x1b[K\r\n\r\n\r\n")  # redraw 3 rows up
+        text, count = term.resize(6, 60)
+        finished += text.split("\n") if count else []
+        more, live = _everything(term, [flood[:5000], flood[5000:9000]])
+        return finished + more, live
+
+    fast = run()
+    monkeypatch.setattr(TerminalEmulator, "_skip_plain_rows", lambda self, data: data)
+    assert fast == run()
+    assert any(line.startswith("over") for line in fast[0])
