@@ -176,6 +176,28 @@ async def conversation(pilot: Pilot[int], app: OneshotApp) -> None:
     await until(pilot, lambda: info.turns == 2 and info.state is TaskState.COMPLETED)
 
 
+def pty_app(home: Path) -> OneshotApp:
+    """A PTY task drawing docker-style progress bars in place, through the terminal emulator."""
+    from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
+
+    gate = home / "gate"
+    gate.mkdir(exist_ok=True)
+    drawing = str(ROOT / "tests" / "fakes" / "drawing.py")
+    pty = TaskPolicy(pty=True, idle_threshold=None)
+    specs = [
+        TaskSpec("pull", (sys.executable, drawing, "pull", str(gate)), policy=pty),
+        TaskSpec("fetch", (sys.executable, drawing, "progress", str(gate)), policy=pty),
+    ]
+    data_dir = home / ".local" / "share" / "oneshot-tui"
+    return make_app(specs, RunSettings(), data_dir=data_dir)
+
+
+async def pulling(pilot: Pilot[int], app: OneshotApp) -> None:
+    from tests.ui.driving import pane_rows
+
+    await until(pilot, lambda: any("Pull complete" in row for row in pane_rows(app)))
+
+
 async def shoot(
     name: str,
     size: tuple[int, int],
@@ -210,6 +232,7 @@ async def main() -> None:
         await shoot("agents-80x24", (80, 24), agents_busy, home, agents_app)
         await shoot("verdicts", (120, 32), verdicts, home, loop_app)
         await shoot("conversation", (120, 32), conversation, home, talk_app)
+        await shoot("pty", (120, 32), pulling, home, pty_app)
 
 
 if __name__ == "__main__":
