@@ -230,7 +230,10 @@ class TerminalEmulator:
                 return data
         cols = self.cols
         *lines, rest = (start + data.decode("ascii")).split("\r\n")
-        rows = [line[i : i + cols] for line in lines for i in range(0, len(line) or 1, cols)]
+        if not lines or max(map(len, lines)) <= cols:
+            rows = lines  # no line wraps (the usual flood): a row each, as they are
+        else:
+            rows = [line[i : i + cols] for line in lines for i in range(0, len(line) or 1, cols)]
         tail = [rest[i : i + cols] for i in range(0, len(rest), cols)] or [""]
         rows.extend(tail[:-1])
         keep = self.rows
