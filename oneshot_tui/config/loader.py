@@ -176,6 +176,10 @@ def _policy(values: Mapping[str, Any]) -> TaskPolicy:
     return TaskPolicy(**kwargs)
 
 
+def _words_name(command: str | Sequence[str]) -> str:
+    return name_from_command(command if isinstance(command, str) else shlex.join(command))
+
+
 def command_name(command: str | Sequence[str]) -> str:
     """A task name from a command: its first word, without a directory."""
     if isinstance(command, str):
@@ -271,7 +275,10 @@ def _task(
             raise file.error(f'duplicate task name "{name}"', table, "name")
         taken.reserve(name)
     else:
-        name = taken.take(agent.agent if agent else command_name(command))
+        # Tables given as data (`add -c`, the MCP server) are named as `run -c` names its
+        # commands, from their words; a task file's unnamed task by its program, as before.
+        named = _words_name if file.label is not None else command_name
+        name = taken.take(agent.agent if agent else named(command))
     cwd = entry.get("cwd")
     if cwd is not None:
         if not isinstance(cwd, str) or not cwd:

@@ -49,8 +49,8 @@ async def test_an_mcp_client_starts_watches_and_stops_a_run(data_dir: Path, tmp_
             added = content(
                 await session.call_tool("add_task", {"run": run, "command": "echo more"})
             )
-            # -c names a task from its words; a task table without a name, by its first word
-            assert added["added"] == ["echo"]
+            # Named from its words, as `run -c` names a command
+            assert added["added"] == ["echo-more"]
 
             async def output(task: str) -> list[str]:
                 reply = content(await session.call_tool("task_output", {"run": run, "task": task}))

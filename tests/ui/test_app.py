@@ -394,13 +394,13 @@ async def test_a_adds_a_task_through_the_form_and_a_bad_one_is_refused(data_dir:
         await pilot.press("a")
         await pilot.press(*"echo from the form")
         await pilot.press("enter")
-        await until(pilot, lambda: state_of(app, "echo") is TaskState.COMPLETED)
-        assert app.model.order == ["first", "echo"]
+        await until(pilot, lambda: state_of(app, "echo-from-the") is TaskState.COMPLETED)
+        assert app.model.order == ["first", "echo-from-the"]
         await pilot.press("a")
         await pilot.press(*"true", "tab")  # the command, then to the name field
         await pilot.press(*"first", "enter")  # a name that is taken
         await until(
             pilot, lambda: any("duplicate task name" in str(n.message) for n in app._notifications)
         )
-        assert app.model.order == ["first", "echo"]
+        assert app.model.order == ["first", "echo-from-the"]
         await stop_app(pilot)
