@@ -4,7 +4,9 @@ A run whose oneshot-tui process died (SIGKILL, a crash) could not stop its tasks
 ran in a process group of its own, so they may still be running. This finds those groups (only
 the ones provably started by that run: pid, start time and boot must match the record), lists
 them with the descendants that left their group but carry their task's marker, asks, and
-stops each with the usual ladder: SIGINT, SIGTERM, then SIGKILL.
+stops each with the usual ladder: SIGINT, SIGTERM, then SIGKILL. Where tasks ran in cgroups,
+whatever is still in the cgroup of a oneshot-tui that died (a daemon that scrubbed its
+environment and left its group) is stopped too: SIGTERM, then `cgroup.kill`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from oneshot_tui.core.exit_codes import ExitCode
 from oneshot_tui.core.printable import one_line
 
 if TYPE_CHECKING:
+    from oneshot_tui.runner.cgroups import TaskCgroup
     from oneshot_tui.store.recovery import Orphan
 
 CLEANUP_HELP = """exit codes:
@@ -54,16 +57,20 @@ def add_cleanup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
+    from oneshot_tui.runner.cgroups import leftovers as cgroup_leftovers
     from oneshot_tui.store.procinfo import command_line
 
     with open_reader(args) as reader:
         for run_id in reader.lost:
             print(f"run {run_id} was lost (its process died); unfinished tasks marked failed")
         orphans = reader.orphans()
-        if not orphans:
+        listed = {m.pid for o in orphans for m in o.members}
+        groups = [(g, [p for p in g.procs() if p not in listed]) for g in cgroup_leftovers()]
+        groups = [(g, pids) for g, pids in groups if pids]
+        if not orphans and not groups:
             print("nothing to clean up: no lost run left processes running")
             return ExitCode.OK
-        count = sum(len(o.members) for o in orphans)
+        count = len(listed) + sum(len(pids) for _, pids in groups)
         print(f"{count} process(es) left running by lost runs:")
         for orphan in orphans:
             print(
@@ -71,6 +78,11 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
             )
             for member in orphan.members:
                 print(f"    pid {member.pid}  {command_line(member.pid) or '?'}")
+        for group, pids in groups:
+            # Found by the cgroup the task ran in: no marker or group of theirs is left.
+            print(f"  in cgroup {os.path.basename(group.path)} (its oneshot-tui died):")
+            for pid in pids:
+                print(f"    pid {pid}  {command_line(pid) or '?'}")
         if not args.yes and not _confirm("stop them? [y/N] "):
             print("left running")
             return ExitCode.FAILED
@@ -79,10 +91,16 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
             survivors = stop_group(orphan, args.grace)
             if survivors:
                 left += len(survivors)
-                pids = ", ".join(map(str, survivors))
-                print(f"  task {one_line(orphan.task)}: still running: {pids}")
+                still = ", ".join(map(str, survivors))
+                print(f"  task {one_line(orphan.task)}: still running: {still}")
             else:
                 reader.mark_stopped(orphan)
+        for group, _ in groups:
+            survivors = stop_cgroup(group, args.grace)
+            if survivors:
+                left += len(survivors)
+                still = ", ".join(map(str, survivors))
+                print(f"  cgroup {os.path.basename(group.path)}: still running: {still}")
         if left:
             print(f"{left} process(es) would not stop")
             return ExitCode.FAILED
@@ -138,3 +156,24 @@ def stop_group(orphan: Orphan, grace: float) -> list[int]:
         signal_all(signal.SIGKILL)
         wait_gone(KILL_WAIT)
     return alive()
+
+
+def stop_cgroup(group: TaskCgroup, grace: float) -> list[int]:
+    """What is left in a lost run's cgroup: SIGTERM, then after half of `grace` the kernel's
+    `cgroup.kill` (every member at once, forks in flight too); the cgroup is removed once
+    empty. Returns the pids still in it."""
+
+    def gone_within(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while group.populated():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+        return True
+
+    group.signal(signal.SIGTERM)
+    if not gone_within(max(grace, 0.0) / 2):
+        group.kill()
+        gone_within(KILL_WAIT)
+    group.remove()
+    return group.procs()

@@ -85,25 +85,43 @@ def cgroup_base() -> str | None:
     return _base if isinstance(_base, str) else None
 
 
-def remove_stale(base: str) -> int:
-    """Remove the empty cgroups left by processes of ours that died without removing them
-    (kill -9): rmdir only ever removes an empty cgroup, so nothing running is touched. One
-    with members is left for `cleanup` (or `cgroup.kill`). Returns how many went."""
-    removed = 0
+def _orphaned(base: str) -> list[str]:
+    """Our cgroups (`oneshot-tui-PID-N`) whose owner, PID, is no longer alive."""
     try:
         names = os.listdir(base)
     except OSError:
-        return 0
+        return []
+    found: list[str] = []
     for name in names:
         parts = name.split("-")
         if len(parts) != 4 or parts[:2] != ["oneshot", "tui"] or not parts[2].isdigit():
             continue
         if os.path.exists(f"/proc/{parts[2]}"):
             continue  # its owner (or a process with its pid) lives: not ours to judge
+        found.append(os.path.join(base, name))
+    return sorted(found)
+
+
+def remove_stale(base: str) -> int:
+    """Remove the empty cgroups left by processes of ours that died without removing them
+    (kill -9): rmdir only ever removes an empty cgroup, so nothing running is touched. One
+    with members is left for `cleanup` (`leftovers`). Returns how many went."""
+    removed = 0
+    for path in _orphaned(base):
         with contextlib.suppress(OSError):
-            os.rmdir(os.path.join(base, name))
+            os.rmdir(path)
             removed += 1
     return removed
+
+
+def leftovers() -> list[TaskCgroup]:
+    """The cgroups of ours whose owner died and that still have members: what a killed
+    oneshot-tui's tasks left running, however they left their process group (setsid, a scrubbed
+    environment). Only below our own cgroup: where a run started from this session put them."""
+    base = cgroup_base()
+    if base is None:
+        return []
+    return [group for group in map(TaskCgroup, _orphaned(base)) if group.procs()]
 
 
 class TaskCgroup:

@@ -1,5 +1,6 @@
-"""After a kill -9 of oneshot-tui, `cleanup` stops what its tasks left: their process groups and
-the descendants that left those groups (setsid) but still carry their task's marker variable."""
+"""After a kill -9 of oneshot-tui, `cleanup` stops what its tasks left: their process groups,
+the descendants that left those groups (setsid) but still carry their task's marker variable,
+and (where tasks run in cgroups) whatever is still in a dead oneshot-tui's task cgroup."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from oneshot_tui.runner.cgroups import ENV_SWITCH
+import pytest
+
+from oneshot_tui.runner.cgroups import ENV_SWITCH, cgroup_base
 from tests.fakes import fake
 from tests.helpers import cli_argv, pid_alive
 
@@ -60,6 +63,40 @@ def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Pat
         assert not pid_alive(escaped)
         again = cli(data_dir, "cleanup")
         assert again.returncode == 0 and "nothing to clean up" in again.stdout
+    finally:
+        if pid_alive(escaped):
+            os.kill(escaped, signal.SIGKILL)
+
+
+def test_cleanup_after_kill_9_stops_what_is_left_in_the_tasks_cgroup(data_dir: Path) -> None:
+    # A daemon that scrubbed its environment (no marker) and left its group and session: only
+    # the cgroup the task ran in still holds it.
+    if cgroup_base() is None:
+        pytest.skip("no writable cgroup2 here: the marker test above covers this machine")
+    daemon = "env -i /bin/sh -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo escaped $!'"
+    proc = subprocess.Popen(
+        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", f"{daemon}; sleep 300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    escaped = 0
+    while not escaped:
+        event = json.loads(proc.stdout.readline())
+        if event["event"] == "output" and event["line"].startswith("escaped"):
+            escaped = int(event["line"].split()[1])
+    try:
+        proc.kill()  # SIGKILL: oneshot-tui stops nothing
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        assert pid_alive(escaped)
+        done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "in cgroup oneshot-tui-" in done.stdout and f"pid {escaped} " in done.stdout
+        assert not pid_alive(escaped)
+        again = cli(data_dir, "cleanup")
+        assert again.returncode == 0 and "nothing to clean up" in again.stdout, again.stdout
     finally:
         if pid_alive(escaped):
             os.kill(escaped, signal.SIGKILL)
