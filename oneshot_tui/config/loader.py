@@ -417,6 +417,16 @@ def _check_dependencies(
         raise error(f"dependency cycle: {' -> '.join(cycle)}", cycle[0], cycle[1])
 
 
+def _has_worktree(spec: TaskSpec, specs: Mapping[str, TaskSpec]) -> bool:
+    """It runs in a worktree, or it judges replicas that do (its branch is its winner's)."""
+    if spec.policy.worktree:
+        return True
+    judge = spec.judge
+    return judge is not None and all(
+        name in specs and specs[name].policy.worktree for name in judge.candidates
+    )
+
+
 def _check_references(
     spec: TaskSpec, specs: Mapping[str, TaskSpec], file: _TomlFile, index: int
 ) -> None:
@@ -434,7 +444,7 @@ def _check_references(
                 f'"prompt": {reference}: "{name}" is not a dependency of task "{spec.name}"'
                 f' (add it to "depends_on")'
             )
-        elif what != "result" and name in specs and not specs[name].policy.worktree:
+        elif what != "result" and name in specs and not _has_worktree(specs[name], specs):
             message = f'"prompt": {reference}: task "{name}" does not run in a worktree'
         else:
             continue

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from oneshot_tui.core.states import TaskState
+from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import Task
 
 MET, WAITING, FAILED = "met", "waiting", "failed"
@@ -84,9 +85,17 @@ def template_values(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, st
                 values[name, what] = dependency.answer
             else:
                 values[name, what] = "\n".join(dependency.view.lines()[-RESULT_LINES:])
-        elif what == "branch" and dependency.worktree is not None:
-            values[name, what] = dependency.worktree.branch
+        elif what == "branch" and (worktree := worktree_of(dependency, tasks)) is not None:
+            values[name, what] = worktree.branch
     return values
+
+
+def worktree_of(task: Task, tasks: Mapping[str, Task]) -> WorktreeInfo | None:
+    """A task's worktree; for a best-of-N judge, its winner's (the one that was kept)."""
+    if task.worktree is None and task.winner is not None:
+        winner = tasks.get(task.winner)
+        return winner.worktree if winner is not None else None
+    return task.worktree
 
 
 DIFF_CHARS = 50_000
@@ -103,12 +112,17 @@ def diff_stats(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], s
     values: dict[tuple[str, str], str] = {}
     for name, what in references(agent.prompt if agent is not None else ""):
         dependency = tasks.get(name)
-        if what not in ("diff_stat", "diff") or dependency is None or dependency.worktree is None:
+        if what not in ("diff_stat", "diff") or dependency is None:
             continue
+        worktree = worktree_of(dependency, tasks)
+        if worktree is None:
+            continue
+        if worktree is not dependency.worktree and dependency.winner is not None:
+            dependency = tasks[dependency.winner]  # the winner's summary: its final commit
         summary = dependency.worktree_summary
         final = summary.final_commit if summary is not None else None
         try:
-            text = diff_text(dependency.worktree, stat=what == "diff_stat", final_commit=final)
+            text = diff_text(worktree, stat=what == "diff_stat", final_commit=final)
         except Exception as exc:  # a worktree that is gone: say so in the prompt, go on
             text = f"(no diff: {exc})"
         if len(text) > DIFF_CHARS:

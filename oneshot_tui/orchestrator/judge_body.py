@@ -39,6 +39,7 @@ class JudgeBody:
             named = ", ".join(candidates) or "none completed"
             return Outcome(False, f"the judge named no winner among the replicas ({named})")
         winner, reasons = verdict
+        task.winner = winner
         losers = tuple(name for name in self.judge.candidates if name != winner)
         removed = () if self.judge.keep_losers else await self._remove(attempt, losers)
         ts = attempt.clock.time()

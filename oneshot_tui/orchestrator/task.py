@@ -124,6 +124,9 @@ class Task:
     is filled in at each start)."""
     answer: str = ""
     """Agent and loop tasks: the latest final answer (`{{ tasks.NAME.result }}` in a prompt)."""
+    winner: str | None = None
+    """A best-of-N judge: the replica it chose, whose worktree stands for the judge's own
+    (`{{ tasks.JUDGE.branch }}`, `diff_stat` and `diff` are the winner's)."""
 
     @classmethod
     def create(

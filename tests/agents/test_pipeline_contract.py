@@ -119,13 +119,24 @@ async def test_best_of_three_the_judge_picks_the_replica_whose_diff_the_model_pr
                     "timeout": 150,
                     "grace": 3,
                     **extra,
-                }
+                },
+                {
+                    # After the judge: its branch and diff are the winner's.
+                    "name": "review",
+                    "agent": "claude",
+                    "prompt": "Review {{ tasks.fix.branch }}: {{ tasks.fix.diff_stat }}",
+                    "depends_on": ["fix"],
+                    "env": env,
+                    "timeout": 150,
+                    "grace": 3,
+                    **extra,
+                },
             ]
         },
         cwd=repo,
         user_config=tmp_path / "none.toml",
     )
-    assert [s.name for s in config.specs] == ["fix", "fix#1", "fix#2", "fix#3"]
+    assert [s.name for s in config.specs] == ["fix", "fix#1", "fix#2", "fix#3", "review"]
     orch = Orchestrator(config.specs, RUN, data_dir=data_dir)
     watcher = Watcher(orch.bus)
     result = await orch.run()
@@ -142,3 +153,6 @@ async def test_best_of_three_the_judge_picks_the_replica_whose_diff_the_model_pr
     assert orch.tasks["fix"].reason.startswith(f"winner fix#2 (branch {branch}): ")
     judge_prompt = [r for r in prompts(server).split("\n") if "<candidates>" in r]
     assert judge_prompt and "FAKE_PREFERRED" in judge_prompt[0]
+    # The reviewer's prompt: the winner's branch and its diff stat (the judge has no worktree).
+    review = [r for r in prompts(server).split("\n") if f"Review {branch}: " in r]
+    assert review and "pick.txt" in review[0]
