@@ -1,18 +1,18 @@
 """A task's guard on its node: whatever the task started dies with its host, however the host goes.
 
 A host (`process_host.py`) runs in a Ray worker, and a Ray worker can die without a chance to
-clean up: SIGKILLed, its raylet gone, its driver killed. So beside each process it starts, the
-host starts a guard, `python -m oneshot_tui.runner.guard FD PGID MARKER CGROUP`, in a session of
-its own and not as its child (a Ray worker SIGKILLs its children as it exits: the guard is left
-to init), holding the read end of a pipe whose only write end the host keeps. The guard blocks
-reading it:
+clean up: SIGKILLed, its raylet gone, its driver killed. So each host starts a guard once,
+`python -m oneshot_tui.runner.guard FD`, in a session of its own and not as its child (a Ray
+worker SIGKILLs its children as it exits: the guard is left to init), holding the read end of a
+pipe whose only write end the host keeps. The host tells it of each process it starts (`watch`:
+its group, marker and cgroup) and of each whose end it has seen, leftovers included
+(`unwatch`); the guard reads on:
 
-- `RELEASE` arrives: the host has seen the process and its leftovers end (or stopped them)
-  itself; the guard just exits;
+- `RELEASE` arrives: the guard just exits;
 - end of file without it: the host is gone (the kernel closes a dead process's descriptors,
-  however it died). The guard SIGKILLs the task's cgroup (if it has one), its process group and
-  every process on the machine carrying the task's marker (escapees that left the group), until
-  none is left, and exits.
+  however it died). For each process still watched, the guard SIGKILLs its cgroup (if it has
+  one), its process group and every process on the machine carrying its marker (escapees that
+  left the group), until none is left, and exits.
 
 So nothing a task started outlives its host by more than the guard's start and a scan of /proc.
 The guard takes no signal from a terminal (SIGINT, SIGHUP are ignored) and needs nothing but the
@@ -22,16 +22,16 @@ standard library and `core.procfs`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
 from oneshot_tui.core.procfs import MARKER_VAR, has_environ_entry, pids, read_stat
 
-RELEASE = b"r"
-"""What the host writes when the guard is no longer needed."""
+RELEASE = b"release"
+"""What the host writes when the guard is no longer needed (a line of its own)."""
 SWEEPS = 50
 """Scans for marked processes at most (a fork in flight may land a member after a scan)."""
 GUARD_START_TIMEOUT = 30.0
@@ -81,27 +81,27 @@ def _members(pgid: int, marker: str | None, cgroup: str | None) -> set[int]:
 
 
 class Guard:
-    """The host's side of one guard: start it once the process runs, release it once the host
-    has seen everything of the process end."""
+    """The host's side of its guard: started once per host, told of each process as it starts
+    (`watch`) and once the host has seen everything of it end (`unwatch`)."""
 
     def __init__(self, pid: int, write_end: int) -> None:
         self.pid = pid
         self._write_end: int | None = write_end
 
     @classmethod
-    def start(cls, pgid: int, marker: str | None, cgroup: str | None) -> Guard:
+    def start(cls) -> Guard:
+        import subprocess  # here: the guard itself does not need it
+
         read_end, write_end = os.pipe()  # neither end is inherited by anything but the guard
         was_subreaper = set_subreaper(False)
         try:
             process = subprocess.Popen(
                 [
                     sys.executable,
+                    "-S",  # no site: a faster start (the package is on PYTHONPATH)
                     "-m",
                     "oneshot_tui.runner.guard",
                     str(read_end),
-                    str(pgid),
-                    marker or "",
-                    cgroup or "",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -123,13 +123,34 @@ class Guard:
                 set_subreaper(True)
         return cls(pid, write_end)
 
+    @property
+    def usable(self) -> bool:
+        return self._write_end is not None
+
+    def watch(self, pgid: int, marker: str | None, cgroup: str | None) -> None:
+        """From now on, the host's death ends this process's group, cgroup and marked ones."""
+        self._send(["+", pgid, marker, cgroup])
+
+    def unwatch(self, pgid: int) -> None:
+        self._send(["-", pgid, None, None])
+
+    def _send(self, message: list[object]) -> None:
+        if self._write_end is None:
+            raise OSError("the guard is released")
+        line = json.dumps(message).encode() + b"\n"  # well under PIPE_BUF: written whole
+        try:
+            os.write(self._write_end, line)
+        except OSError:
+            self.release()  # the guard died: the caller starts another
+            raise
+
     def release(self) -> None:
         """The guard exits without touching anything."""
         fd, self._write_end = self._write_end, None
         if fd is None:
             return
         with contextlib.suppress(OSError):
-            os.write(fd, RELEASE)
+            os.write(fd, RELEASE + b"\n")
         os.close(fd)
 
 
@@ -173,18 +194,21 @@ def main(argv: list[str]) -> int:
         os.write(1, f"{guard}\n".encode())
         os._exit(0)
     os.close(1)
-    fd, pgid, marker, cgroup = int(argv[0]), int(argv[1]), argv[2] or None, argv[3] or None
-    while True:
-        try:
-            data = os.read(fd, 1)
-        except InterruptedError:
-            continue
-        except OSError:
-            data = b""
-        break
-    if data == RELEASE:
-        return 0
-    end_task(pgid, marker, cgroup)
+    watched: dict[int, tuple[str | None, str | None]] = {}
+    with os.fdopen(int(argv[0]), "rb", buffering=0) as pipe:
+        for line in iter(pipe.readline, b""):
+            if line.strip() == RELEASE:
+                return 0
+            try:
+                op, pgid, marker, cgroup = json.loads(line)
+            except ValueError:
+                continue
+            if op == "+":
+                watched[int(pgid)] = (marker, cgroup)
+            else:
+                watched.pop(int(pgid), None)
+    for pgid, (marker, cgroup) in watched.items():  # the host is gone
+        end_task(pgid, marker, cgroup)
     return 0
 
 

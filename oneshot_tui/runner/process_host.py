@@ -180,6 +180,8 @@ class ProcessHost:
         become_subreaper()
         self._limit = buffer_limit
         self._guarded = guarded
+        self._guard: Guard | None = None
+        """Started once, serving every process of the host in turn (see guard.py)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -192,7 +194,8 @@ class ProcessHost:
         self._error: str | None = None
         self._follower: asyncio.Task[None] | None = None
         self._closed = False
-        self._guard: Guard | None = None
+        self._watched: int | None = None
+        """The group the guard watches for us."""
         self._status_file: str | None = None
 
     def base_environment(self) -> Mapping[str, str]:
@@ -222,7 +225,7 @@ class ProcessHost:
             self._child = await ChildProcess.spawn(spec)
         except SpawnError as exc:
             return Started(error=str(exc), not_found=isinstance(exc, ProgramNotFound))
-        self._guard = self._start_guard(self._child)
+        self._watch(self._child)
         directory = self.status_directory()
         if directory is not None and spec.marker is not None:
             self._status_file = status_file(directory, spec.marker)
@@ -233,15 +236,21 @@ class ProcessHost:
         atexit.register(self._last_rites)
         return Started(pid=self._child.pid)
 
-    def _start_guard(self, child: ChildProcess) -> Guard | None:
+    def _watch(self, child: ChildProcess) -> None:
         if not self._guarded:
-            return None
+            return
         cgroup = child.cgroup.path if child.cgroup is not None else None
-        try:
-            return Guard.start(child.pgid, child.marker, cgroup)
-        except OSError as exc:  # the process runs unguarded: the caller's sweep is what is left
-            log.warning("cannot start the guard of process %d: %s", child.pid, exc)
-            return None
+        for _ in range(2):  # a guard that died is replaced once
+            try:
+                if self._guard is None or not self._guard.usable:
+                    self._guard = Guard.start()
+                self._guard.watch(child.pgid, child.marker, cgroup)
+                self._watched = child.pgid
+                return
+            except OSError as exc:
+                error = exc
+        # The process runs unguarded: the caller's sweep is what is left.
+        log.warning("cannot guard process %d: %s", child.pid, error)
 
     async def follow(self, grace: float) -> None:
         """Begin following the process to its end (the output goes to the buffer)."""
@@ -324,8 +333,9 @@ class ProcessHost:
                 await asyncio.wait([self._follower])  # (awaiting it would raise its cancellation)
             await child.aclose()
             atexit.unregister(self._last_rites)
-        if self._guard is not None:
-            self._guard.release()
+        if self._guard is not None and self._watched is not None:
+            with contextlib.suppress(OSError):
+                self._guard.unwatch(self._watched)
         if self._status_file is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._status_file)
