@@ -99,17 +99,20 @@ async def test_a_task_lost_with_its_worker_starts_again_on_another_node(
     backend: RayBackend, data_dir: Path, tmp_path: Path
 ) -> None:
     flag = tmp_path / "first-attempt-done"
-    # The first attempt kills its own host (`$PPID`, the node stays up); no custom resource, so
-    # either node could take the second: it must not be the one that failed
-    # (once it is seen running: the start's answer must come back to tell where it ran.)
+    # The head is full for 4 s (the filler holds its CPUs), so the first attempt runs on the
+    # worker node and kills its own host there (`$PPID`; the node stays up, with room). The
+    # second attempt must not go back to it: it waits for the head.
+    filler = TaskSpec("filler", "sleep 4", policy=on(HEAD_RESOURCE, num_cpus=NODE_CPUS))
     command = f"[ -e {flag} ] || {{ touch {flag}; sleep 1; kill -9 $PPID; sleep 30; }}; echo second"
-    spec = TaskSpec("phoenix", command, policy=TaskPolicy(num_cpus=0.25, restart_on_node_lost=1))
-    orch = Orchestrator([spec], SETTINGS, data_dir=data_dir, backend=backend)
+    phoenix = replace(
+        TaskSpec("phoenix", command, policy=TaskPolicy(num_cpus=0.25, restart_on_node_lost=1)),
+        depends_on={"filler": "started"},
+    )
+    orch = Orchestrator([filler, phoenix], SETTINGS, data_dir=data_dir, backend=backend)
     watcher = Watcher(orch.bus)
-    (result,) = (await orch.run()).results
+    result = by_id(await orch.run())["phoenix"]
     assert result.state is S.COMPLETED and result.attempts == 2, result.reason
-    first, second = nodes_of(watcher, "phoenix")
-    assert {first, second} == {HEAD_IP, WORKER_IP}
+    assert nodes_of(watcher, "phoenix") == [WORKER_IP, HEAD_IP]
     assert watcher.output_text("phoenix") == "second"
 
 
