@@ -5,8 +5,9 @@
 Without --address it starts a private one-node cluster on loopback (as the tests do) and stops
 it afterwards. Each side runs the same tasks (`seq LINES`) through the same orchestrator, logs on
 disk, every line counted; only the backend differs. Prints both wall times (median of the
-repeats), the ratio and the overhead per task; connecting to the cluster is timed on its own,
-since a run pays it once.
+repeats), the ratio and the overhead per task, and the first run on its own: the cold one, which
+boots every host (a Ray worker each) and is what each `oneshot-tui run` pays; connecting to the
+cluster is timed on its own too, since a run pays it once.
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ def main() -> None:
     print(f"{'ray':<8} {ray:>8.3f}")
     per_task = (ray - local) / args.tasks * 1000
     print(f"ratio ray/local: {ray / local:.1f}x; overhead per task: {per_task:.0f} ms")
+    cold_local, cold_ray = times["local"][0], times["ray"][0]
+    print(
+        f"first run (cold, new hosts): local {cold_local:.3f} s, ray {cold_ray:.3f} s,"
+        f" ratio {cold_ray / cold_local:.1f}x"
+    )
     print(f"connecting to the cluster (once per run): {times['connect'][0]:.2f} s")
     print(json.dumps({k: [round(v, 3) for v in vs] for k, vs in times.items()}))
 

@@ -7,6 +7,12 @@ exits) and keeps its output in arrival order in a bounded buffer: when the calle
 the process waits on a full buffer as it would on a full pipe. `read` hands over what arrived, or
 waits until something does. Nothing here knows about Ray, so it is tested on its own.
 
+Whatever becomes of the host, nothing of its process outlives it: beside each process runs a guard
+(`guard.py`) that ends the process's group and escapees when the host dies without releasing it.
+And the process's exit status is kept on the node (`status_file`) from the moment the process
+exits until the caller has it: a caller that loses the host after the process ended can still
+learn how it ended (`take_status`), so a task that exited is never taken for a lost one.
+
 The host runs on an asyncio loop (Ray's async actors); its follower outlives the call that
 started it, so it is an asyncio task rather than an anyio task group.
 """
@@ -15,6 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import hashlib
+import logging
 import os
 import signal
 import time
@@ -25,8 +34,17 @@ from typing import TypedDict
 import anyio
 
 from oneshot_tui.runner.descendants import become_subreaper, marked_processes
-from oneshot_tui.runner.process import ChildProcess, ProcessSpec, ProgramNotFound, SpawnError
+from oneshot_tui.runner.guard import Guard
+from oneshot_tui.runner.process import (
+    ChildProcess,
+    ExitStatus,
+    ProcessSpec,
+    ProgramNotFound,
+    SpawnError,
+)
 from oneshot_tui.runner.supervise import supervise
+
+log = logging.getLogger(__name__)
 
 BUFFER_LIMIT = 4 * 1024 * 1024
 """Bytes of output held for the caller before the process has to wait."""
@@ -123,14 +141,47 @@ def sweep(marker: str, attempts: int = 50) -> int:
     return len(found)
 
 
+def status_file(directory: str, marker: str) -> str:
+    """Where a host keeps the exit status of the process carrying `marker` (a task attempt's)."""
+    digest = hashlib.sha256(marker.encode()).hexdigest()[:32]
+    return os.path.join(directory, "oneshot-tui-exits", digest)
+
+
+def save_status(path: str, status: Status) -> None:
+    code, sig = status
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w") as f:
+        f.write(f"{'-' if code is None else code} {'-' if sig is None else sig}\n")
+    os.replace(temporary, path)  # whole or not at all
+
+
+def take_status(path: str) -> Status | None:
+    """The status kept at `path`, removed; None if there is none (the process had not exited)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+        os.unlink(path)
+    except OSError:
+        return None
+    try:
+        code, sig = (None if part == "-" else int(part) for part in text.split())
+    except ValueError:
+        return None
+    return code, sig
+
+
 class ProcessHost:
     """Runs one process here; the caller drives it with `start`, `follow`, `read`, `stop`."""
 
-    def __init__(self, buffer_limit: int = BUFFER_LIMIT) -> None:
+    def __init__(self, buffer_limit: int = BUFFER_LIMIT, *, guarded: bool = True) -> None:
         # Orphans of the task (double-forked daemons) re-parent to the host, where its marker
         # finds them, as they do to the orchestrator in a local run.
         become_subreaper()
         self._limit = buffer_limit
+        self._guarded = guarded
+        self._guard: Guard | None = None
+        """Started once, serving every process of the host in turn (see guard.py)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -143,10 +194,22 @@ class ProcessHost:
         self._error: str | None = None
         self._follower: asyncio.Task[None] | None = None
         self._closed = False
+        self._watched: int | None = None
+        """The group the guard watches for us."""
+        self._status_file: str | None = None
 
     def base_environment(self) -> Mapping[str, str]:
         """The environment a process starts from here, before the task's changes."""
         return os.environ
+
+    def status_directory(self) -> str | None:
+        """Where exit statuses are kept on this machine until the caller has them (see
+        `status_file`); None keeps them nowhere but in the host."""
+        return None
+
+    @property
+    def guard_pid(self) -> int | None:
+        return self._guard.pid if self._guard is not None else None
 
     async def ready(self) -> dict[str, str]:
         """Answers once the host is up (placed on a node and booted): where it is, if a remote
@@ -162,10 +225,32 @@ class ProcessHost:
             self._child = await ChildProcess.spawn(spec)
         except SpawnError as exc:
             return Started(error=str(exc), not_found=isinstance(exc, ProgramNotFound))
+        self._watch(self._child)
+        directory = self.status_directory()
+        if directory is not None and spec.marker is not None:
+            self._status_file = status_file(directory, spec.marker)
+            with contextlib.suppress(OSError):
+                os.unlink(self._status_file)  # a stale one (a pid's reuse) is not this status
         # If the host's process ends in an orderly way (its owner went away), take the task
         # down with it: nothing a task started may outlive whoever supervises it.
         atexit.register(self._last_rites)
         return Started(pid=self._child.pid)
+
+    def _watch(self, child: ChildProcess) -> None:
+        if not self._guarded:
+            return
+        cgroup = child.cgroup.path if child.cgroup is not None else None
+        for _ in range(2):  # a guard that died is replaced once
+            try:
+                if self._guard is None or not self._guard.usable:
+                    self._guard = Guard.start()
+                self._guard.watch(child.pgid, child.marker, cgroup)
+                self._watched = child.pgid
+                return
+            except OSError as exc:
+                error = exc
+        # The process runs unguarded: the caller's sweep is what is left.
+        log.warning("cannot guard process %d: %s", child.pid, error)
 
     async def follow(self, grace: float) -> None:
         """Begin following the process to its end (the output goes to the buffer)."""
@@ -175,12 +260,19 @@ class ProcessHost:
 
     async def _follow(self, child: ChildProcess, grace: float) -> None:
         try:
-            status = await supervise(child, self._keep, grace=grace)
+            status = await supervise(child, self._keep, grace=grace, on_exit=self._keep_status)
             self._status = (status.exit_code, status.signal)
         except Exception as exc:  # reported to the caller: the host itself must stay up
             self._error = f"{type(exc).__name__}: {exc}"
         finally:
             self._arrived.set()
+
+    def _keep_status(self, status: ExitStatus) -> None:
+        if self._status_file is not None:
+            try:
+                save_status(self._status_file, (status.exit_code, status.signal))
+            except OSError as exc:
+                log.warning("cannot keep the exit status in %s: %s", self._status_file, exc)
 
     async def _keep(self, stream: str, data: bytes) -> None:
         self._chunks.append((stream, data))
@@ -241,6 +333,12 @@ class ProcessHost:
                 await asyncio.wait([self._follower])  # (awaiting it would raise its cancellation)
             await child.aclose()
             atexit.unregister(self._last_rites)
+        if self._guard is not None and self._watched is not None:
+            with contextlib.suppress(OSError):
+                self._guard.unwatch(self._watched)
+        if self._status_file is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._status_file)
         self._reset()
 
     def _last_rites(self) -> None:

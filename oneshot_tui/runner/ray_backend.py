@@ -8,9 +8,11 @@ task of the same placement). Ray places it on a node with room for the task's `n
 and keeps its output. This side fetches the output with `read` calls awaited as ObjectRefs (no
 thread, and the event loop never blocks) and hands each chunk to the attempt's sink, exactly as a
 local pipe would: the log file, idle detection and the bus see no difference. A stop is the same
-ladder, carried out by the host on its node. If the host's worker or its node dies, the process
-is lost: `follow` raises ProcessLost, and what the task left on a node that is still up is found
-by its marker and killed.
+ladder, carried out by the host on its node. If the host's worker or its node dies, its guard
+(`guard.py`) kills what the task left on the node, and the process is lost: `follow` waits for
+the cluster's verdict (a dead worker, or a node that left the cluster) and raises ProcessLost,
+unless the process had exited before: then its status, kept on the node, is what `follow`
+returns. A task lost on a node is started again elsewhere if another node could take it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import socket
 import sys
 import threading
+from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -41,10 +44,11 @@ from oneshot_tui.runner.process import (
     ProgramNotFound,
     SpawnError,
 )
-from oneshot_tui.runner.process_host import READ_LIMIT, Started, sweep, to_wire
+from oneshot_tui.runner.process_host import READ_LIMIT, Started, Status, to_wire
 from oneshot_tui.runner.ray_hosts import (
     Hosts,
     Placed,
+    clean_node,
     demand,
     first_line,
     fits_a_node,
@@ -60,9 +64,14 @@ CALL_SLACK = 30.0
 """Seconds a call to a live actor may take beyond the work it was asked to do."""
 SWEEP_TIMEOUT = 30.0
 """Seconds to clean a node after a lost worker; a node that is gone took its processes along."""
+VERDICT_TIMEOUT = 120.0
+"""Seconds to wait for the cluster to say why a host stopped answering: a node that went silent
+is declared dead only after its missed health checks (15 s with Ray's defaults)."""
+VERDICT_POLL = 0.25
+NODE_ID_LABEL = "ray.io/node-id"
 
 
-_sweep: Any = ray.remote(num_cpus=0, max_retries=0)(sweep)
+_clean_node: Any = ray.remote(num_cpus=0, max_retries=0)(clean_node)
 
 
 def _quiet_driver_errors() -> None:
@@ -114,6 +123,8 @@ class RayBackend:
         gets none of ours otherwise, only its own `env`."""
         self._connected_here = False
         self._hosts = Hosts()
+        self._lost_on: defaultdict[str, set[str]] = defaultdict(set)
+        """Per task (its marker less the attempt): the nodes where an attempt of it was lost."""
         self.authenticated: bool | None = None
         """Whether the cluster asks for Ray's token (known once connected): a driver without it
         could not have connected to one that does."""
@@ -204,30 +215,40 @@ class RayBackend:
 
     async def spawn(self, spec: ProcessSpec, placement: Placement) -> RayProcess:
         wanted = demand(placement)
-        if wanted and not fits_a_node(wanted, await self._nodes()):
+        nodes = await self._nodes()
+        if wanted and not fits_a_node(wanted, nodes):
             shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
             raise SpawnError(f"no node of the Ray cluster has {shown}")
         options = ray_options(placement)
+        avoid = self._avoid(spec.marker, wanted, nodes)
+        if avoid:
+            ids = ",".join(sorted(avoid))
+            options["label_selector"] = {NODE_ID_LABEL: f"!in({ids})"}
         key = placement_key(options)
         if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
             spec = replace(spec, cwd=os.getcwd())
         wire = to_wire(spec, self._forwarded())
         host, reused = await self._hosts.get(key, options)
-        try:
+        if reused:
+            # An idle host can die unnoticed (its node left): asked first, not by `start`, whose
+            # failure cannot say whether the process had started (a task may kill its own host).
             try:
-                started: Started = await host.actor.start.remote(wire)
-            except RayError:
-                if not reused:
-                    raise
-                # An idle host can die unnoticed (its node left): a new one, then.
+                with anyio.fail_after(CALL_SLACK):
+                    await host.actor.alive.remote()
+            except (RayError, TimeoutError):
                 ray.kill(host.actor)
                 host, _ = await self._hosts.get(key, options, reuse=False)
-                started = await host.actor.start.remote(wire)
+        try:
+            started: Started = await host.actor.start.remote(wire)
         except RayError as exc:
             # It may have died after starting the process (the process can kill its own host).
-            with anyio.CancelScope(shield=True):
-                await self.lost(host, spec.marker)
-            raise ProcessLost(await self.why_lost(host)) from exc
+            try:
+                why = await self.why_lost(host)
+            finally:
+                self._note_lost(host, spec.marker)
+                with anyio.CancelScope(shield=True):
+                    await self.lost(host, spec.marker)
+            raise ProcessLost(why) from exc
         except BaseException:
             # Given up (a stop) while starting: the process may have just started, so the host
             # closes it before it goes.
@@ -243,35 +264,79 @@ class RayBackend:
             raise error(message, node=host.node_ip)
         return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
 
+    def _avoid(
+        self, marker: str | None, wanted: dict[str, float], nodes: list[dict[str, Any]]
+    ) -> set[str]:
+        """The nodes a new attempt of the task should not go to: those where it was lost, as
+        long as another live node could take it (on a cluster of one node, that node)."""
+        if marker is None:
+            return set()
+        lost_on = self._lost_on.get(_task_of(marker), set())
+        if not lost_on:
+            return set()
+        others = [n for n in nodes if n.get("NodeID") not in lost_on]
+        return lost_on if fits_a_node(wanted, others) else set()
+
+    def _note_lost(self, host: Placed, marker: str | None) -> None:
+        if marker is not None:
+            self._lost_on[_task_of(marker)].add(host.node_id)
+
     def _forwarded(self) -> dict[str, str]:
         return {name: os.environ[name] for name in self.forward_env if name in os.environ}
 
     def give_back(self, key: Hashable, host: Placed) -> None:
         self._hosts.give_back(key, host)
 
-    async def lost(self, host: Placed, marker: str | None) -> None:
-        """A host died: kill what its process left on its node, found by the task's marker."""
+    async def lost(self, host: Placed, marker: str | None) -> Status | None:
+        """A host died: kill what its process left on its node (its guard does too), found by
+        the task's marker; the process's exit status if it had exited, as the host kept it."""
         ray.kill(host.actor)
         if marker is None:
-            return
+            return None
         strategy = NodeAffinitySchedulingStrategy(host.node_id, soft=False)
-        ref = _sweep.options(scheduling_strategy=strategy).remote(marker)
+        ref = _clean_node.options(scheduling_strategy=strategy).remote(marker)
         with anyio.move_on_after(SWEEP_TIMEOUT):
             try:
-                found = await ref
+                found, status = await ref
             except RayError:
-                return  # the node is gone, and so is everything that ran on it
+                return None  # the node is gone, and so is everything that ran on it
             if found:
                 log.info("swept %d process(es) of %s from %s", found, marker, host.node_ip)
+            return status  # type: ignore[no-any-return]
+        return None
+
+    async def after_loss(self, host: Placed, marker: str | None) -> ExitStatus:
+        """`follow` lost its host: the status the process exited with, if the node kept one;
+        else ProcessLost with why, once the cluster has said."""
+        why = await self.why_lost(host)
+        if why.startswith("its Ray worker"):  # the node is up: ask it
+            status = await self.lost(host, marker)
+            if status is not None:
+                log.info("%s: its host died after it exited (%s)", marker, why)
+                return ExitStatus(*status)
+        self._note_lost(host, marker)
+        raise ProcessLost(why)
 
     async def why_lost(self, host: Placed) -> str:
-        try:
-            nodes = await anyio.to_thread.run_sync(ray.nodes)
-        except Exception as exc:  # the head itself is gone: so is every node's work
-            return f"the cluster does not answer: {first_line(exc)}"
-        if any(n.get("NodeID") == host.node_id and n.get("Alive") for n in nodes):
-            return f"its Ray worker on {host.node_ip} died"
-        return f"node {host.node_ip} left the cluster"
+        """Why a host stopped answering, once the cluster knows: Ray calls an actor on a node
+        that went silent unavailable at once, and declares it dead with its node only after the
+        node missed its health checks (`health_check_period_ms` x
+        `health_check_failure_threshold`, 3 s x 5 by default)."""
+        actor_id = host.actor._actor_id.hex()
+        with anyio.move_on_after(VERDICT_TIMEOUT):
+            while True:
+                try:
+                    node_alive, actor_dead = await anyio.to_thread.run_sync(
+                        _verdict, host.node_id, actor_id
+                    )
+                except Exception as exc:  # the head itself is gone: so is every node's work
+                    return f"the cluster does not answer: {first_line(exc)}"
+                if not node_alive:
+                    return f"node {host.node_ip} left the cluster"
+                if actor_dead:
+                    return f"its Ray worker on {host.node_ip} died"
+                await anyio.sleep(VERDICT_POLL)
+        return f"its Ray worker on {host.node_ip} stopped answering"
 
     async def _nodes(self) -> list[dict[str, Any]]:
         try:
@@ -279,6 +344,21 @@ class RayBackend:
         except Exception as exc:
             raise ProcessLost(f"the cluster does not answer: {first_line(exc)}") from None
         return nodes
+
+
+def _task_of(marker: str) -> str:
+    """A task's marker less its attempt (`<run>/<task>/<attempt>`): the same for every attempt."""
+    return marker.rpartition("/")[0] or marker
+
+
+def _verdict(node_id: str, actor_id: str) -> tuple[bool, bool]:
+    """Whether the node is alive, and whether the GCS has the actor dead."""
+    nodes = ray.nodes()  # type: ignore[no-untyped-call]
+    node_alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in nodes)
+    if not node_alive:
+        return False, True
+    table = ray._private.state.state.actor_table(actor_id)
+    return True, bool(table) and table.get("State") == "DEAD"
 
 
 class RayProcess:
@@ -297,6 +377,8 @@ class RayProcess:
         """Calls sent without waiting (kill), collected at the end so Ray reports no error."""
         self._ended = False
         self._lost = False
+        self._swept = False
+        """The node was cleaned after the host died (`after_loss`): no second sweep."""
         self._closed = False
 
     @property
@@ -316,7 +398,13 @@ class RayProcess:
                 raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
             except RayError:
                 self._lost = True
-                raise ProcessLost(await self._backend.why_lost(self._host)) from None
+                try:
+                    exited = await self._backend.after_loss(self._host, self._marker)
+                except ProcessLost:
+                    self._swept = True
+                    raise
+                self._swept = self._ended = True
+                return exited
             for stream, data in chunks:
                 await sink(stream, data)
             if status is not None:
@@ -366,5 +454,7 @@ class RayProcess:
             self._pending.clear()
             if clean:
                 self._backend.give_back(self._key, self._host)
+            elif self._swept:
+                ray.kill(self._actor)
             else:
                 await self._backend.lost(self._host, self._marker)

@@ -24,7 +24,7 @@ from ray.exceptions import RayError
 from oneshot_tui.runner.backend import Placement, ProcessLost
 from oneshot_tui.runner.host_pool import HostPool
 from oneshot_tui.runner.process import SpawnError
-from oneshot_tui.runner.process_host import ProcessHost
+from oneshot_tui.runner.process_host import ProcessHost, Status, status_file, sweep, take_status
 
 ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
 """A host that dies is not brought back: its process died with it, and a new attempt is the
@@ -37,12 +37,32 @@ class RayProcessHost(ProcessHost):
     def base_environment(self) -> Mapping[str, str]:
         return node_environment(os.environ)
 
+    def status_directory(self) -> str | None:
+        return node_directory()
+
     async def ready(self) -> dict[str, str]:
         return {
             "node_id": ray.get_runtime_context().get_node_id(),
             "node_ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
             **versions(),
         }
+
+
+def node_directory() -> str | None:
+    """This node's Ray session directory (its own on every node, even two on one machine)."""
+    node = getattr(ray._private.worker, "_global_node", None)
+    try:
+        return str(node.get_session_dir_path()) if node is not None else None
+    except Exception:
+        return None
+
+
+def clean_node(marker: str) -> tuple[int, Status | None]:
+    """Run on a node whose host died: SIGKILL what carries the task's marker there, and take the
+    exit status the host kept if its process had exited (else None)."""
+    directory = node_directory()
+    status = take_status(status_file(directory, marker)) if directory is not None else None
+    return sweep(marker), status
 
 
 def versions() -> dict[str, str]:

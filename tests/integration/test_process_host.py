@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import anyio
 
@@ -12,7 +16,10 @@ from oneshot_tui.runner.process_host import (
     ProcessHost,
     Status,
     from_wire,
+    save_status,
+    status_file,
     sweep,
+    take_status,
     to_wire,
 )
 from tests.fakes import fake
@@ -112,3 +119,88 @@ async def test_sweep_kills_what_carries_the_marker() -> None:
     _, status = await drain(host)
     await host.close()
     assert status == (None, 9)
+
+
+BACKGROUND = "sleep 300 & echo bg $!; setsid sleep 300 & echo setsid $!; echo ready; wait"
+"""A task leaving a group member and an escapee (its own session) running."""
+
+HOST_SCRIPT = """
+import sys, anyio
+from oneshot_tui.runner.process import ProcessSpec
+from oneshot_tui.runner.process_host import ProcessHost, to_wire
+
+async def main() -> None:
+    host = ProcessHost()
+    started = await host.start(to_wire(ProcessSpec(sys.argv[1], marker=sys.argv[2])))
+    print("leader", started["pid"], "guard", host.guard_pid, flush=True)
+    await host.follow(grace=1)
+    while True:
+        chunks, status = await host.read()
+        for _, data in chunks:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        if status is not None:
+            break
+
+anyio.run(main)
+"""
+
+
+def words_after(text: str, word: str) -> list[int]:
+    return [int(line.split()[1]) for line in text.splitlines() if line.startswith(f"{word} ")]
+
+
+def test_whatever_a_task_started_dies_with_its_host_even_by_sigkill() -> None:
+    marker = f"test/{uuid.uuid4()}/1"
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST_SCRIPT, BACKGROUND, marker],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stdout is not None
+    seen = ""
+    for line in host.stdout:
+        seen += line
+        if line.startswith("ready"):
+            break
+    (leader,) = words_after(seen, "leader")
+    guard = int(seen.split("guard ")[1].split()[0])
+    pids = [leader, *words_after(seen, "bg"), *words_after(seen, "setsid")]
+    assert len(pids) == 3 and all(pid_alive(pid) for pid in pids) and pid_alive(guard)
+    host.kill()  # no atexit, no finally: only the guard is left to act
+    host.wait()
+    host.stdout.close()
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in [*pids, guard]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in [*pids, guard] if pid_alive(pid)] == []
+    assert marked_processes(marker) == []
+
+
+async def test_one_guard_serves_a_host_and_the_status_is_kept_until_closed(
+    tmp_path: Path,
+) -> None:
+    class Kept(ProcessHost):
+        def status_directory(self) -> str:
+            return str(tmp_path)
+
+    marker = f"test/{uuid.uuid4()}/1"
+    host = Kept()
+    await host.start(to_wire(ProcessSpec("exit 3", marker=marker)))
+    guard = host.guard_pid
+    assert guard is not None and pid_alive(guard)
+    await host.follow(grace=0)
+    _, status = await drain(host)
+    assert status == (3, None)
+    kept = status_file(str(tmp_path), marker)
+    assert Path(kept).read_text() == "3 -\n"  # there for a caller that lost the host now
+    await host.close()
+    assert not Path(kept).exists()
+    # One guard per host: it serves the host's next process, and nothing it watched is left.
+    await host.start(to_wire(ProcessSpec("true", marker=f"{marker}-2")))
+    assert host.guard_pid == guard and pid_alive(guard)
+    await host.follow(grace=0)
+    await drain(host)
+    await host.close()
+    save_status(kept, (None, 9))
+    assert take_status(kept) == (None, 9) and take_status(kept) is None

@@ -1,8 +1,10 @@
-"""One real Ray cluster on loopback for the whole test session, started and stopped by the tests.
+"""Real Ray clusters on loopback, started and stopped by the tests: one node for the whole test
+session, and two nodes (127.0.0.1 and 127.0.0.2) for the module that needs them (`two_nodes`).
 
-`ray start --head` runs in a session of its own, so every daemon it starts (GCS, raylet, the
+Each `ray start` runs in a session of its own, so every daemon it starts (GCS, raylet, the
 workers the raylet forks) shares one process group: the cluster is stopped by signalling that
-group, never by `ray stop`, which would stop every Ray process of the user on the machine.
+group (one per node), never by `ray stop`, which would stop every Ray process of the user on the
+machine. The worker node joins through `start_worker_node.py` (why: there).
 """
 
 from __future__ import annotations
@@ -101,6 +103,39 @@ def node_environment() -> dict[str, str]:
     return env
 
 
+def _start_node(
+    ray_bin: Path,
+    args: list[str],
+    temp_dir: Path,
+    env: dict[str, str],
+    argv0: list[str] | None = None,
+) -> int:
+    """`ray start ARGS` in a session of its own; the pgid its daemons share, once it returned."""
+    proc = subprocess.Popen(
+        [*(argv0 or [str(ray_bin)]), "start", *args, f"--temp-dir={temp_dir}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
+    try:
+        out, _ = proc.communicate(timeout=START_TIMEOUT)
+    except BaseException:
+        _stop_group(proc.pid)
+        raise
+    if proc.returncode != 0:
+        _stop_group(proc.pid)
+        raise RuntimeError(f"ray start failed:\n{out.decode(errors='replace')}")
+    return proc.pid
+
+
+COMMON_ARGS = [
+    "--object-store-memory=100000000",
+    "--disable-usage-stats",
+]
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Cluster]:
     ray_or_skip()
@@ -109,37 +144,151 @@ def ray_cluster() -> Iterator[Cluster]:
     temp_dir = Path(tempfile.mkdtemp(prefix="otr-"))
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            str(ray_bin),
-            "start",
-            "--head",
-            "--node-ip-address=127.0.0.1",
-            f"--port={port}",
-            f"--temp-dir={temp_dir}",
-            f"--num-cpus={CLUSTER_CPUS}",
-            f"--resources={json.dumps({SLOT_RESOURCE: 1})}",
-            "--object-store-memory=100000000",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=node_environment(),
-    )
-    cluster = Cluster(address, proc.pid, temp_dir)
+    pgid: int | None = None
     try:
-        out, _ = proc.communicate(timeout=START_TIMEOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ray start failed:\n{out.decode(errors='replace')}")
+        pgid = _start_node(
+            ray_bin,
+            [
+                "--head",
+                "--node-ip-address=127.0.0.1",
+                f"--port={port}",
+                f"--num-cpus={CLUSTER_CPUS}",
+                f"--resources={json.dumps({SLOT_RESOURCE: 1})}",
+                "--include-dashboard=false",
+                *COMMON_ARGS,
+            ],
+            temp_dir,
+            node_environment(),
+        )
         _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
+        yield Cluster(address, pgid, temp_dir)
+    finally:
+        disconnect_driver()
+        if pgid is not None:
+            _stop_group(pgid)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+HEAD_IP = "127.0.0.1"
+WORKER_IP = "127.0.0.2"
+HEAD_RESOURCE = "on_head"
+WORKER_RESOURCE = "on_worker"
+"""A custom resource each node of the two-node cluster has 10 of: a task asking for a little of
+one runs on that node."""
+NODE_CPUS = 2
+HEALTH_CHECK = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4"}
+"""The head's GCS marks a node dead after this many missed health checks this far apart (Ray's
+defaults: 3000 ms and 5, about 15 s): the node-loss tests wait for it."""
+
+
+@dataclass
+class Node:
+    ip: str
+    pgid: int
+    temp_dir: Path
+
+    def raylet_pid(self) -> int:
+        for pid in group_members(self.pgid):
+            try:
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "raylet":
+                return pid
+        raise LookupError(f"no raylet in the group of node {self.ip}")
+
+
+@dataclass
+class TwoNodes:
+    """A head on 127.0.0.1 and a worker node on 127.0.0.2, each with its own ports, temp dir,
+    process group and custom resource (HEAD_RESOURCE, WORKER_RESOURCE)."""
+
+    address: str
+    head: Node
+    worker: Node
+
+    def node_alive(self, ip: str) -> bool:
+        import ray
+
+        nodes = ray.nodes()  # type: ignore[no-untyped-call]
+        return any(n["NodeManagerAddress"] == ip and n["Alive"] for n in nodes)
+
+    def restart_worker(self) -> None:
+        """A new worker node (a new node id, the same address) after a test killed it."""
+        _stop_group(self.worker.pgid)
+        shutil.rmtree(self.worker.temp_dir, ignore_errors=True)
+        self.worker = _start_worker(self.address)
+
+
+def _start_worker(address: str) -> Node:
+    ray_bin = Path(sys.executable).parent / "ray"
+    temp_dir = Path(tempfile.mkdtemp(prefix="otw-"))
+    pgid = _start_node(
+        ray_bin,
+        [
+            f"--address={address}",
+            f"--node-ip-address={WORKER_IP}",
+            f"--num-cpus={NODE_CPUS}",
+            f"--resources={json.dumps({WORKER_RESOURCE: 10})}",
+            *COMMON_ARGS,
+        ],
+        temp_dir,
+        node_environment(),
+        argv0=[sys.executable, str(Path(__file__).with_name("start_worker_node.py"))],
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while WORKER_RESOURCE not in _status(ray_bin, address):
+        if time.monotonic() > deadline:
+            _stop_group(pgid)
+            raise RuntimeError(f"the worker node did not join the cluster at {address}")
+        time.sleep(0.5)
+    return Node(WORKER_IP, pgid, temp_dir)
+
+
+def _status(ray_bin: Path, address: str) -> str:
+    status = subprocess.run(
+        [str(ray_bin), "status", "--address", address], capture_output=True, text=True, check=False
+    )
+    return status.stdout if status.returncode == 0 else ""
+
+
+@pytest.fixture(scope="module")
+def two_nodes() -> Iterator[TwoNodes]:
+    """For the tests that need two nodes only (a module's): it costs two more `ray start`s."""
+    ray_or_skip()
+    ray_bin = Path(sys.executable).parent / "ray"
+    head_temp = Path(tempfile.mkdtemp(prefix="oth-"))
+    port = _free_port()
+    address = f"{HEAD_IP}:{port}"
+    head: Node | None = None
+    cluster: TwoNodes | None = None
+    try:
+        pgid = _start_node(
+            ray_bin,
+            [
+                "--head",
+                f"--node-ip-address={HEAD_IP}",
+                f"--port={port}",
+                f"--num-cpus={NODE_CPUS}",
+                f"--resources={json.dumps({HEAD_RESOURCE: 10})}",
+                "--include-dashboard=false",
+                *COMMON_ARGS,
+            ],
+            head_temp,
+            {**node_environment(), **HEALTH_CHECK},
+        )
+        head = Node(HEAD_IP, pgid, head_temp)
+        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
+        cluster = TwoNodes(address, head, _start_worker(address))
         yield cluster
     finally:
         disconnect_driver()
-        _stop_group(cluster.pgid)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        if cluster is not None:
+            _stop_group(cluster.worker.pgid)
+            shutil.rmtree(cluster.worker.temp_dir, ignore_errors=True)
+        if head is not None:
+            _stop_group(head.pgid)
+        shutil.rmtree(head_temp, ignore_errors=True)
 
 
 def disconnect_driver() -> None:

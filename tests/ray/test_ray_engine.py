@@ -382,3 +382,20 @@ def test_a_host_that_cannot_be_loaded_on_its_node_says_what_is_missing_and_where
     assert "only_on_the_driver_xyz" in message and "\x1b" not in message
     assert error.node == "127.0.0.1"
     assert import_failure("The actor died unexpectedly before finishing this task.") is None
+
+
+async def test_a_task_whose_host_dies_after_it_exited_ends_as_it_exited_not_as_lost(
+    backend: RayBackend, data_dir: Path
+) -> None:
+    # The leader exits 0 with a background shell holding its output; the host stops that
+    # leftover (SIGTERM), and the leftover's trap kills the host: the status never comes back
+    # through it. The node kept it: the task completed, and is not run again as lost.
+    command = "host=$PPID; sh -c \"trap 'kill -9 $host' TERM; sleep 30 & wait\" & echo done; exit 0"
+    spec = TaskSpec("once", command, policy=policy(restart_on_node_lost=2, grace=1.0))
+    orch = Orchestrator([spec], SETTINGS, data_dir=data_dir, backend=backend)
+    watcher = Watcher(orch.bus)
+    (result,) = (await orch.run()).results
+    assert result.state is S.COMPLETED, result.reason
+    assert result.attempts == 1 and result.exit_code == 0
+    assert watcher.output_text("once") == "done"
+    assert marked_processes(f"{orch.run_id}/once/1") == []
