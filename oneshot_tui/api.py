@@ -43,7 +43,8 @@ from oneshot_tui.orchestrator.session import RunSession
 
 Task = str | Mapping[str, Any]
 """A shell command, or a `[[task]]` table: `{"name": ..., "command": ...}`, `{"agent": "claude",
-"prompt": ...}`, with any key a task file takes (cwd, env, timeout, grace, worktree, ...)."""
+"prompt": ...}`, with any key a task file takes (cwd, env, timeout, grace, worktree, ...). One
+without a name is named as `run -c` names a command, from its words (`make test`: `make-test`)."""
 
 PENDING_LINES = 100_000
 """Output lines `Run.events` may fall behind by before it skips some (an `output_missed` says how

@@ -96,7 +96,9 @@ class ControlClient:
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
-            if isinstance(exc, (anyio.IncompleteRead, anyio.EndOfStream, OSError, TimeoutError)):
+            # A reset while the run ends arrives as BrokenResourceError (ECONNRESET): gone too.
+            gone = (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, OSError)
+            if isinstance(exc, (*gone, TimeoutError)):
                 raise RunGone(f"the run at {path} closed the connection: {exc!r}") from None
             raise
         client = cls(stream, hello, max_pending_lines)

@@ -48,6 +48,9 @@ class RunNotifier:
         self._ended = anyio.Event()
         self._running = 0
         self._quiet = anyio.Event()
+        self._turns: dict[str, anyio.Lock] = {}
+        """One command at a time per notifier, in the order of the alerts (anyio's lock is
+        first come, first served): a run's end never reaches the command before its marks."""
 
     async def run(self) -> None:
         """Until cancelled (a run kept open may finish, and notify, more than once)."""
@@ -92,8 +95,10 @@ class RunNotifier:
         tg.start_soon(self._run, notifier, argv, stdin)
 
     async def _run(self, notifier: str, argv: list[str], stdin: bytes | None) -> None:
+        turn = self._turns.setdefault(notifier, anyio.Lock())
         try:
-            await self._run_one(notifier, argv, stdin)
+            async with turn:
+                await self._run_one(notifier, argv, stdin)
         finally:
             self._running -= 1
             if not self._running:

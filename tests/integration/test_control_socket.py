@@ -120,8 +120,8 @@ async def test_commands_are_answered_and_refused_with_reasons(data_dir: Path) ->
             added = await client.request(
                 "add", tasks=[{"command": "echo added"}], cwd=str(data_dir)
             )
-            assert added["added"] == ["echo"]
-            while "echo" not in orch.tasks or orch.tasks["echo"].state is not S.COMPLETED:
+            assert added["added"] == ["echo-added"]  # named from its words, as `run -c` does
+            while orch.tasks["echo-added"].state is not S.COMPLETED:
                 await anyio.sleep(0.02)
             with pytest.raises(Refused, match=r'<add>: .*"colour"'):
                 await client.request("add", tasks=[{"command": "true", "colour": 1}])
@@ -135,7 +135,7 @@ async def test_commands_are_answered_and_refused_with_reasons(data_dir: Path) ->
             assert restarted["done"] == ["t"]
             await client.request("stop")
     assert run.result is not None
-    assert {r.task_id for r in run.result.results} == {"t", "echo", "from-file"}
+    assert {r.task_id for r in run.result.results} == {"t", "echo-added", "from-file"}
 
 
 async def test_hostile_clients_get_errors_or_are_dropped_and_the_run_goes_on(

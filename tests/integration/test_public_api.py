@@ -28,10 +28,10 @@ async def test_run_tasks_runs_commands_and_tables_and_returns_their_results(
     )
     assert isinstance(result, ot.RunResult)
     by_name = {r.task_id: r for r in result.results}
-    assert set(by_name) == {"echo", "two", "exit"}
-    assert by_name["two"].state == "completed" and by_name["exit"].exit_code == 3
+    assert set(by_name) == {"echo-one", "two", "exit-3"}  # commands named as `run -c` names them
+    assert by_name["two"].state == "completed" and by_name["exit-3"].exit_code == 3
     assert result.exit_code == 1
-    assert Path(by_name["echo"].log_path or "").read_text() == "one\n"
+    assert Path(by_name["echo-one"].log_path or "").read_text() == "one\n"
     assert (data_dir / "history.db").exists()  # recorded like a run from the command line
 
 
