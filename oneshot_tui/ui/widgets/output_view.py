@@ -161,11 +161,15 @@ class OutputView(ScrollView, can_focus=False):
 
     def _follow_tail(self) -> None:
         if self.state is not None and self.state.follow:
-            self._adjusting = True
-            try:
-                self._scroll(self.max_scroll_y)
-            finally:
-                self._adjusting = False
+            self._to_tail()
+
+    def _to_tail(self) -> None:
+        """Scroll to the newest row, as the view's own move (not the user's scrolling)."""
+        self._adjusting = True
+        try:
+            self._scroll(self.max_scroll_y)
+        finally:
+            self._adjusting = False
 
     def set_wrap(self, wrap: bool) -> None:
         """Wrap long lines, or cut them (sideways scrolling); the top line stays on top."""
@@ -214,11 +218,7 @@ class OutputView(ScrollView, can_focus=False):
         state.follow = follow
         if follow:
             state.new_lines = 0
-            self._adjusting = True
-            try:
-                self._scroll(self.max_scroll_y)
-            finally:
-                self._adjusting = False
+            self._to_tail()
         self.refresh()
         self.post_message(self.FollowChanged(follow))
 
@@ -340,23 +340,12 @@ class OutputView(ScrollView, can_focus=False):
         if self.buffer is None:
             return
         if self.wrap and self._map.width != self.wrap_width:
-            # Rows change with the width: measure again, keeping the top line on top.
+            # Rows change with the width: measure again, keeping the top line on top (found
+            # before the map measures the new width).
             state = self.state
-            top = None if state is None or state.follow else self._map_top()
-            self._place(top)
-        elif self.state is not None and self.state.follow:
-            self._adjusting = True
-            try:
-                self._scroll(self.max_scroll_y)
-            finally:
-                self._adjusting = False
-
-    def _map_top(self) -> int:
-        """The top line as the map measured it (before a new width is measured)."""
-        assert self.buffer is not None
-        if round(self.scroll_y) >= self._map.rows(self.buffer.start):
-            return self.buffer.end
-        return self._map.locate(round(self.scroll_y), self.buffer.start)[0]
+            self._place(None if state is None or state.follow else self.scroll_top_line())
+        else:
+            self._follow_tail()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
