@@ -21,11 +21,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 
 from oneshot_tui.runner.descendants import reap_adopted
 from tests.helpers import group_members
+
+if TYPE_CHECKING:
+    from oneshot_tui.runner.ray_backend import RayBackend
 
 # Ray replaces 127.0.0.1 with the machine's outward address, in `ray start` and in every driver;
 # this switch (meant for laptops) keeps the whole cluster on loopback. Ray reads it when it is
@@ -62,18 +67,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_until_up(ray_bin: Path, address: str, deadline: float) -> None:
+def _status(ray_bin: Path, address: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ray_bin), "status", "--address", address], capture_output=True, text=True, check=False
+    )
+
+
+def _wait_until_up(ray_bin: Path, address: str, deadline: float, shows: str = "CPU") -> None:
+    """Until `ray status` answers and shows `shows` (a resource: its node has joined)."""
     while True:
-        status = subprocess.run(
-            [str(ray_bin), "status", "--address", address],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if status.returncode == 0 and "CPU" in status.stdout:
+        status = _status(ray_bin, address)
+        if status.returncode == 0 and shows in status.stdout:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the Ray cluster did not come up: {status.stdout}{status.stderr}")
+            raise RuntimeError(
+                f"the Ray cluster at {address} never showed {shows}: {status.stdout}{status.stderr}"
+            )
         time.sleep(0.5)
 
 
@@ -136,6 +145,29 @@ COMMON_ARGS = [
 ]
 
 
+def head_args(ip: str, port: int, cpus: int, resources: dict[str, float]) -> list[str]:
+    """`ray start` arguments of a head node on `ip:port`."""
+    return [
+        "--head",
+        f"--node-ip-address={ip}",
+        f"--port={port}",
+        f"--num-cpus={cpus}",
+        f"--resources={json.dumps(resources)}",
+        "--include-dashboard=false",
+        *COMMON_ARGS,
+    ]
+
+
+def driver(address: str) -> Iterator[RayBackend]:
+    """This test process as a driver of the cluster at `address` (a module fixture's body)."""
+    from oneshot_tui.runner.ray_backend import RayBackend
+
+    backend = RayBackend(address)
+    anyio.run(backend.start)
+    yield backend
+    anyio.run(backend.aclose)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Cluster]:
     ray_or_skip()
@@ -148,15 +180,7 @@ def ray_cluster() -> Iterator[Cluster]:
     try:
         pgid = _start_node(
             ray_bin,
-            [
-                "--head",
-                "--node-ip-address=127.0.0.1",
-                f"--port={port}",
-                f"--num-cpus={CLUSTER_CPUS}",
-                f"--resources={json.dumps({SLOT_RESOURCE: 1})}",
-                "--include-dashboard=false",
-                *COMMON_ARGS,
-            ],
+            head_args("127.0.0.1", port, CLUSTER_CPUS, {SLOT_RESOURCE: 1}),
             temp_dir,
             node_environment(),
         )
@@ -236,20 +260,12 @@ def _start_worker(address: str) -> Node:
         node_environment(),
         argv0=[sys.executable, str(Path(__file__).with_name("start_worker_node.py"))],
     )
-    deadline = time.monotonic() + START_TIMEOUT
-    while WORKER_RESOURCE not in _status(ray_bin, address):
-        if time.monotonic() > deadline:
-            _stop_group(pgid)
-            raise RuntimeError(f"the worker node did not join the cluster at {address}")
-        time.sleep(0.5)
+    try:
+        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT, WORKER_RESOURCE)
+    except RuntimeError:
+        _stop_group(pgid)
+        raise
     return Node(WORKER_IP, pgid, temp_dir)
-
-
-def _status(ray_bin: Path, address: str) -> str:
-    status = subprocess.run(
-        [str(ray_bin), "status", "--address", address], capture_output=True, text=True, check=False
-    )
-    return status.stdout if status.returncode == 0 else ""
 
 
 @pytest.fixture(scope="module")
@@ -265,15 +281,7 @@ def two_nodes() -> Iterator[TwoNodes]:
     try:
         pgid = _start_node(
             ray_bin,
-            [
-                "--head",
-                f"--node-ip-address={HEAD_IP}",
-                f"--port={port}",
-                f"--num-cpus={NODE_CPUS}",
-                f"--resources={json.dumps({HEAD_RESOURCE: 10})}",
-                "--include-dashboard=false",
-                *COMMON_ARGS,
-            ],
+            head_args(HEAD_IP, port, NODE_CPUS, {HEAD_RESOURCE: 10}),
             head_temp,
             {**node_environment(), **HEALTH_CHECK},
         )

@@ -26,7 +26,7 @@ from oneshot_tui.runner.descendants import marked_processes
 from tests.agents.helpers import TRANSCRIPTS, FakeAgent, agent_spec, kinds, settings
 from tests.fakes import fake
 from tests.helpers import Watcher, pid_alive, py
-from tests.ray.conftest import SLOT_RESOURCE, Cluster
+from tests.ray.conftest import SLOT_RESOURCE, Cluster, driver
 
 if TYPE_CHECKING:
     from oneshot_tui.runner.ray_backend import RayBackend
@@ -39,12 +39,7 @@ SMALL = 0.25
 @pytest.fixture(scope="module")
 def backend(ray_cluster: Cluster) -> Iterator[RayBackend]:
     """This test process as a driver of the cluster, for the tests of this module."""
-    from oneshot_tui.runner.ray_backend import RayBackend
-
-    backend = RayBackend(ray_cluster.address)
-    anyio.run(backend.start)
-    yield backend
-    anyio.run(backend.aclose)
+    yield from driver(ray_cluster.address)
 
 
 def policy(**kwargs: object) -> TaskPolicy:

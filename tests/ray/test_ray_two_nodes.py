@@ -29,6 +29,7 @@ from tests.ray.conftest import (
     WORKER_IP,
     WORKER_RESOURCE,
     TwoNodes,
+    driver,
 )
 from tests.ray.test_ray_engine import Background, by_id, numbers_after, printed, started_pids
 
@@ -40,12 +41,7 @@ SETTINGS = RunSettings(max_concurrent=8, heartbeat_interval=0.2)
 
 @pytest.fixture(scope="module")
 def backend(two_nodes: TwoNodes) -> Iterator[RayBackend]:
-    from oneshot_tui.runner.ray_backend import RayBackend
-
-    backend = RayBackend(two_nodes.address)
-    anyio.run(backend.start)
-    yield backend
-    anyio.run(backend.aclose)
+    yield from driver(two_nodes.address)
 
 
 def on(resource: str, num_cpus: float = 0.25, **kwargs: object) -> TaskPolicy:

@@ -29,23 +29,28 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Path) -> None:
-    # Without cgroups, as on a machine that has none: the marker is all cleanup can go by.
-    escaper = f"{sys.executable} {fake('escaper.py')}"
+def run_until_escaped(
+    data_dir: Path, command: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], int, str]:
+    """`run --json -c COMMAND` until its task prints `escaped PID`: the run, PID and run id."""
     proc = subprocess.Popen(
-        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", escaper],
+        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", command],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, ENV_SWITCH: "0"},
+        env=env,
     )
     assert proc.stdout is not None
-    escaped = 0
-    while not escaped:
+    while True:
         event = json.loads(proc.stdout.readline())
         if event["event"] == "output" and event["line"].startswith("escaped"):
-            escaped = int(event["line"].split()[1])
-    run_id = event["run"]
+            return proc, int(event["line"].split()[1]), str(event["run"])
+
+
+def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Path) -> None:
+    # Without cgroups, as on a machine that has none: the marker is all cleanup can go by.
+    escaper = f"{sys.executable} {fake('escaper.py')}"
+    proc, escaped, run_id = run_until_escaped(data_dir, escaper, {**os.environ, ENV_SWITCH: "0"})
     try:
         # The history has the process (and who it is) before the crash.
         deadline = time.monotonic() + 30
@@ -54,6 +59,7 @@ def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Pat
             time.sleep(0.05)
         proc.kill()  # SIGKILL: oneshot-tui stops nothing
         proc.wait(timeout=30)
+        assert proc.stdout is not None
         proc.stdout.close()
         assert pid_alive(escaped)
 
@@ -74,21 +80,11 @@ def test_cleanup_after_kill_9_stops_what_is_left_in_the_tasks_cgroup(data_dir: P
     if cgroup_base() is None:
         pytest.skip("no writable cgroup2 here: the marker test above covers this machine")
     daemon = "env -i /bin/sh -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo escaped $!'"
-    proc = subprocess.Popen(
-        [*cli_argv(), "run", "--json", "--data-dir", str(data_dir), "-c", f"{daemon}; sleep 300"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    escaped = 0
-    while not escaped:
-        event = json.loads(proc.stdout.readline())
-        if event["event"] == "output" and event["line"].startswith("escaped"):
-            escaped = int(event["line"].split()[1])
+    proc, escaped, _ = run_until_escaped(data_dir, f"{daemon}; sleep 300", dict(os.environ))
     try:
         proc.kill()  # SIGKILL: oneshot-tui stops nothing
         proc.wait(timeout=30)
+        assert proc.stdout is not None
         proc.stdout.close()
         assert pid_alive(escaped)
         done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
