@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from oneshot_tui.core.states import TaskState
-from oneshot_tui.core.worktree import WorktreeInfo
 from oneshot_tui.orchestrator.task import Task
 
 MET, WAITING, FAILED = "met", "waiting", "failed"
@@ -85,17 +84,19 @@ def template_values(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, st
                 values[name, what] = dependency.answer
             else:
                 values[name, what] = "\n".join(dependency.view.lines()[-RESULT_LINES:])
-        elif what == "branch" and (worktree := worktree_of(dependency, tasks)) is not None:
-            values[name, what] = worktree.branch
+        elif what == "branch":
+            owner = worktree_owner(dependency, tasks)
+            if owner is not None and owner.worktree is not None:
+                values[name, what] = owner.worktree.branch
     return values
 
 
-def worktree_of(task: Task, tasks: Mapping[str, Task]) -> WorktreeInfo | None:
-    """A task's worktree; for a best-of-N judge, its winner's (the one that was kept)."""
+def worktree_owner(task: Task, tasks: Mapping[str, Task]) -> Task | None:
+    """The task whose worktree stands for `task`'s: itself, or for a best-of-N judge its
+    winner (the replica that was kept)."""
     if task.worktree is None and task.winner is not None:
-        winner = tasks.get(task.winner)
-        return winner.worktree if winner is not None else None
-    return task.worktree
+        return tasks.get(task.winner)
+    return task
 
 
 DIFF_CHARS = 50_000
@@ -114,12 +115,11 @@ def diff_stats(task: Task, tasks: Mapping[str, Task]) -> dict[tuple[str, str], s
         dependency = tasks.get(name)
         if what not in ("diff_stat", "diff") or dependency is None:
             continue
-        worktree = worktree_of(dependency, tasks)
-        if worktree is None:
+        owner = worktree_owner(dependency, tasks)
+        worktree = owner.worktree if owner is not None else None
+        if owner is None or worktree is None:
             continue
-        if worktree is not dependency.worktree and dependency.winner is not None:
-            dependency = tasks[dependency.winner]  # the winner's summary: its final commit
-        summary = dependency.worktree_summary
+        summary = owner.worktree_summary
         final = summary.final_commit if summary is not None else None
         try:
             text = diff_text(worktree, stat=what == "diff_stat", final_commit=final)
