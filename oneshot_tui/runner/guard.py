@@ -37,19 +37,23 @@ SWEEPS = 50
 GUARD_START_TIMEOUT = 30.0
 
 
-def end_task(pgid: int, marker: str | None, cgroup: str | None) -> int:
-    """SIGKILL everything of a task on this machine: its cgroup, its group, its marked processes.
-    How many processes were signalled (by pid; a cgroup's are counted as found)."""
+def end_task(
+    pgid: int | None, marker: str | None, cgroup: str | None, attempts: int = SWEEPS
+) -> int:
+    """SIGKILL everything of a task on this machine: its cgroup, its group, its marked processes
+    (each that is given). How many processes were signalled (by pid; a cgroup's are counted as
+    found)."""
     found: set[int] = set()
-    for _ in range(SWEEPS):
+    for _ in range(attempts):
         pids_now = _members(pgid, marker, cgroup)
         if not pids_now:
             break
         if cgroup is not None:
             with contextlib.suppress(OSError), open(os.path.join(cgroup, "cgroup.kill"), "w") as f:
                 f.write("1")
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+        if pgid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
         for pid in pids_now:
             found.add(pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -61,7 +65,7 @@ def end_task(pgid: int, marker: str | None, cgroup: str | None) -> int:
     return len(found)
 
 
-def _members(pgid: int, marker: str | None, cgroup: str | None) -> set[int]:
+def _members(pgid: int | None, marker: str | None, cgroup: str | None) -> set[int]:
     """Live processes of the task: in its cgroup, in its group, or carrying its marker."""
     out: set[int] = set()
     if cgroup is not None:
@@ -75,7 +79,8 @@ def _members(pgid: int, marker: str | None, cgroup: str | None) -> set[int]:
         stat = read_stat(pid)
         if stat is None or not stat.alive:
             continue
-        if stat.pgid == pgid or (needle is not None and has_environ_entry(pid, needle)):
+        in_group = pgid is not None and stat.pgid == pgid
+        if in_group or (needle is not None and has_environ_entry(pid, needle)):
             out.add(pid)
     return {pid for pid in out if pid != me and (s := read_stat(pid)) is not None and s.alive}
 

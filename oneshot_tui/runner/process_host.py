@@ -25,16 +25,14 @@ import contextlib
 import hashlib
 import logging
 import os
-import signal
-import time
 from collections import deque
 from collections.abc import Mapping
 from typing import TypedDict
 
 import anyio
 
-from oneshot_tui.runner.descendants import become_subreaper, marked_processes
-from oneshot_tui.runner.guard import Guard
+from oneshot_tui.runner.descendants import become_subreaper
+from oneshot_tui.runner.guard import Guard, end_task
 from oneshot_tui.runner.process import (
     ChildProcess,
     ExitStatus,
@@ -125,20 +123,7 @@ def sweep(marker: str, attempts: int = 50) -> int:
     For a process whose host died (its worker was killed): its group and escapees have no
     supervisor left, and only the marker in their environment still ties them to the task.
     """
-    found: set[int] = set()
-    for _ in range(attempts):
-        pids = marked_processes(marker)
-        if not pids:
-            break
-        for pid in pids:
-            found.add(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                continue
-        # A fork in flight may land a new member after the scan; look again shortly.
-        time.sleep(0.02)
-    return len(found)
+    return end_task(None, marker, None, attempts)  # the guard's way, by the marker alone
 
 
 def status_file(directory: str, marker: str) -> str:
