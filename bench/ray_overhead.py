@@ -2,8 +2,9 @@
 
     python bench/ray_overhead.py [--tasks 50] [--max-concurrent 8] [--repeat 3] [--address HOST:PORT]
 
-Without --address it starts a private one-node cluster on loopback (as the tests do) and stops
-it afterwards. Each side runs the same tasks (`seq LINES`) through the same orchestrator, logs on
+Without --address it starts a private cluster on loopback, as the tests do (a head on 127.0.0.1
+and a worker node on 127.0.0.2, each with half the tasks' CPUs, so a run spreads over both;
+`--nodes 1` for the head alone), and stops it afterwards. Each side runs the same tasks (`seq LINES`) through the same orchestrator, logs on
 disk, every line counted; only the backend differs. Prints both wall times (median of the
 repeats), the ratio and the overhead per task, and the first run on its own: the cold one, which
 boots every host (a Ray worker each) and is what each `oneshot-tui run` pays; connecting to the
@@ -34,43 +35,69 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import median
 
 
-@contextmanager
-def private_cluster(cpus: int) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    temp = tempfile.mkdtemp(prefix="otr-bench-")
+def _start(argv: list[str], temp: str, groups: list[int]) -> None:
+    """`ray start` in a session of its own (its daemons share the group), until it returned."""
     proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "ray"),
-            "start",
-            "--head",
-            "--node-ip-address=127.0.0.1",
-            f"--port={port}",
-            f"--temp-dir={temp}",
-            f"--num-cpus={cpus}",
-            "--object-store-memory=100000000",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
+        [*argv, f"--temp-dir={temp}", "--object-store-memory=100000000", "--disable-usage-stats"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    groups.append(proc.pid)
+    if proc.wait(timeout=120) != 0:
+        raise SystemExit(f"ray start failed: {argv}")
+
+
+@contextmanager
+def private_cluster(cpus: int, nodes: int = 2) -> Iterator[str]:
+    """A cluster on loopback: a head on 127.0.0.1 and, with `nodes=2`, a worker node on
+    127.0.0.2 (how it joins: tests/ray/start_worker_node.py), `cpus` CPUs each."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    temps = [tempfile.mkdtemp(prefix="otr-bench-") for _ in range(nodes)]
+    groups: list[int] = []
+    address = f"127.0.0.1:{port}"
     try:
-        if proc.wait(timeout=120) != 0:
-            raise SystemExit("ray start failed")
-        yield f"127.0.0.1:{port}"
+        head = [str(Path(sys.executable).parent / "ray"), "start", "--head"]
+        _start(
+            [
+                *head,
+                "--node-ip-address=127.0.0.1",
+                f"--port={port}",
+                f"--num-cpus={cpus}",
+                "--include-dashboard=false",
+            ],
+            temps[0],
+            groups,
+        )
+        if nodes == 2:
+            joins = Path(__file__).resolve().parents[1] / "tests" / "ray" / "start_worker_node.py"
+            _start(
+                [
+                    sys.executable,
+                    str(joins),
+                    "start",
+                    f"--address={address}",
+                    "--node-ip-address=127.0.0.2",
+                    f"--num-cpus={cpus}",
+                ],
+                temps[1],
+                groups,
+            )
+        yield address
     finally:
-        # The cluster's daemons share the group `ray start` led; stop that group, nothing else.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            time.sleep(3)
-        shutil.rmtree(temp, ignore_errors=True)
+        # Each node's daemons share the group its `ray start` led; stop those, nothing else.
+        for group in reversed(groups):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(group, sig)
+                except ProcessLookupError:
+                    break
+                time.sleep(3)
+        for temp in temps:
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 async def run_tasks(
@@ -143,18 +170,24 @@ def main() -> None:
         "--max-concurrent", type=int, default=8, help="tasks at once (default: the run default, 8)"
     )
     parser.add_argument("--address", help="an existing cluster (default: a private one)")
+    parser.add_argument(
+        "--nodes", type=int, choices=(1, 2), default=2, help="nodes of the private cluster"
+    )
     args = parser.parse_args()
     import anyio
 
     if args.address:
         times = anyio.run(measure, args, args.address)
     else:
-        with private_cluster(cpus=args.tasks) as address:
+        # Each node takes half of the tasks at once: a run of 8 spreads over both nodes.
+        cpus = max(args.max_concurrent // args.nodes, 1)
+        with private_cluster(cpus=cpus, nodes=args.nodes) as address:
             times = anyio.run(measure, args, address)
     local, ray = median(times["local"]), median(times["ray"])
+    where = args.address or f"a private cluster of {args.nodes} node(s) on loopback"
     print(
         f"{args.tasks} tasks x `seq {args.lines}`, {args.max_concurrent} at once, "
-        f"median of {args.repeat}, {os.cpu_count()} CPUs"
+        f"median of {args.repeat}, {os.cpu_count()} CPUs, on {where}"
     )
     print(f"{'backend':<8} {'wall s':>8}")
     print(f"{'local':<8} {local:>8.3f}")

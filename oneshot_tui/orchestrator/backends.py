@@ -33,15 +33,7 @@ async def open_backend(settings: RunSettings) -> AsyncIterator[ProcessBackend]:
     backend = RayBackend(settings.ray_address, settings.forward_env)
     await backend.start()
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(backend.keep_tidy)
-            yield backend
-            tg.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        # The run's own error, not one of the tidying task: raise it as the caller raised it.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        yield backend
     finally:
         with anyio.CancelScope(shield=True):
             await backend.aclose()

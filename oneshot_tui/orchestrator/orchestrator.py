@@ -49,7 +49,7 @@ from oneshot_tui.orchestrator.dispatch import default_body
 from oneshot_tui.orchestrator.messages import Message, store
 from oneshot_tui.orchestrator.task import StopRequest, Task
 from oneshot_tui.orchestrator.workspaces import Workspaces
-from oneshot_tui.runner.backend import LocalBackend, ProcessBackend, ProcessLost
+from oneshot_tui.runner.backend import LocalBackend, Placement, ProcessBackend, ProcessLost
 from oneshot_tui.runner.descendants import become_subreaper
 from oneshot_tui.runner.groups import signal_name
 from oneshot_tui.runner.output import OutputLog
@@ -424,6 +424,7 @@ class Orchestrator:
                     tg.start_soon(self._heartbeat)
                 if handle_signals:
                     tg.start_soon(self._watch_signals)
+                tg.start_soon(self.backend.serve, self._expected_placements())
                 if hold is not None:
                     await hold.wait()
                 for task in list(self.tasks.values()):
@@ -441,6 +442,20 @@ class Orchestrator:
             self._tg = None
             result = self._publish_finished()
         return result
+
+    def _expected_placements(self) -> list[tuple[Placement, int]]:
+        """How many processes of each placement the run's tasks may have at once (no more
+        than `max_concurrent`), for a backend that prepares hosts ahead of need."""
+        counts: dict[tuple[float, tuple[tuple[str, float], ...]], int] = {}
+        for task in self.tasks.values():
+            policy = task.spec.policy
+            key = (policy.num_cpus, tuple(sorted(policy.resources.items())))
+            counts[key] = counts.get(key, 0) + 1
+        limit = max(self.settings.max_concurrent, 1)
+        return [
+            (Placement(cpus, dict(resources)), min(count, limit))
+            for (cpus, resources), count in counts.items()
+        ]
 
     def _register(self, spec: TaskSpec) -> Task:
         if spec.name in self.tasks:

@@ -9,7 +9,7 @@ same ladder aimed at the whole process group, and the exit status comes back the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import Protocol
 
@@ -86,6 +86,11 @@ class ProcessBackend(Protocol):
         """Start `spec`; raises SpawnError if it cannot start, ProcessLost if its node died."""
         ...
 
+    async def serve(self, expected: Sequence[tuple[Placement, int]]) -> None:
+        """The backend's own work while a run runs (cancelled when it ends): a remote one gets
+        ready ahead of need, `expected[i][1]` processes of placement `expected[i][0]` at once."""
+        ...
+
     async def aclose(self) -> None:
         """Let go of the backend at the end of a run."""
         ...
@@ -140,6 +145,9 @@ class LocalBackend:
 
     async def spawn(self, spec: ProcessSpec, placement: Placement) -> ProcessHandle:
         return LocalProcess(await ChildProcess.spawn(spec))
+
+    async def serve(self, expected: Sequence[tuple[Placement, int]]) -> None:
+        return None  # nothing to prepare: a process here starts in milliseconds
 
     async def aclose(self) -> None:
         return None

@@ -29,36 +29,44 @@ class HostPool:
         self._idle_timeout = idle_timeout
         self._clock = clock
         self._idle: dict[Hashable, list[tuple[float, Any]]] = {}
+        self.keep: dict[Hashable, int] = {}
+        """Per placement, how many idle hosts outlive the timeout (a run's warm hosts)."""
 
     def __len__(self) -> int:
         return sum(len(hosts) for hosts in self._idle.values())
 
-    def take(self, key: Hashable) -> Any | None:
-        """An idle host for `key` (the most recently used: its pages are warmest), or None."""
+    def count(self, key: Hashable) -> int:
+        return len(self._idle.get(key, ()))
+
+    def take(self, key: Hashable) -> tuple[Any, float] | None:
+        """An idle host for `key` (the most recently used: its pages are warmest) and how many
+        seconds it was idle, or None."""
         hosts = self._idle.get(key)
         if not hosts:
             return None
-        _, host = hosts.pop()
-        return host
+        since, host = hosts.pop()
+        return host, self._clock() - since
 
     def give(self, key: Hashable, host: Any) -> None:
         self._idle.setdefault(key, []).append((self._clock(), host))
 
     def expire(self) -> None:
-        """Let go of the hosts idle for longer than the timeout."""
+        """Let go of the hosts idle for longer than the timeout, but for the `keep` newest."""
         limit = self._clock() - self._idle_timeout
         for key, hosts in list(self._idle.items()):
-            keep = [(since, host) for since, host in hosts if since > limit]
-            for since, host in hosts:
+            kept = max(self.keep.get(key, 0), 0)
+            spare = hosts[: len(hosts) - kept] if kept else hosts
+            for since, host in spare:
                 if since <= limit:
                     self._release(host)
+            keep = [(since, h) for since, h in spare if since > limit] + hosts[len(spare) :]
             if keep:
                 self._idle[key] = keep
             else:
                 del self._idle[key]
 
-    def clear(self) -> None:
-        for hosts in self._idle.values():
-            for _, host in hosts:
+    def clear(self, but: Hashable | None = None) -> None:
+        """Let go of every idle host (but those of placement `but`)."""
+        for key in [k for k in self._idle if k != but]:
+            for _, host in self._idle.pop(key):
                 self._release(host)
-        self._idle.clear()

@@ -210,8 +210,9 @@ class ChildProcess:
         self.pumped = anyio.Event()
         """Set when every output stream has reached its end."""
         self.chunks_read = 0
-        self.in_sink = False
-        """True while a chunk is being handed over (the sink may be waiting for room)."""
+        self.in_sink = 0
+        """How many streams' chunks are being handed over (the sink may be waiting for room);
+        a count, since each stream has a pump of its own."""
         self._gone = False
         self._pumping = 0
         """Streams still being read (see `start_pumping`)."""
@@ -380,11 +381,11 @@ class ChildProcess:
 
     async def _deliver(self, sink: ChunkSink, name: str, data: bytes) -> None:
         self.chunks_read += 1
-        self.in_sink = True
+        self.in_sink += 1
         try:
             await sink(name, data)
         finally:
-            self.in_sink = False
+            self.in_sink -= 1
 
     async def _pump_file(self, fd: int, sink: ChunkSink) -> None:
         """Read the stdout file as it grows, to its end once nothing of the child is left."""

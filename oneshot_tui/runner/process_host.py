@@ -48,6 +48,9 @@ BUFFER_LIMIT = 4 * 1024 * 1024
 """Bytes of output held for the caller before the process has to wait."""
 READ_LIMIT = 1024 * 1024
 """Bytes handed over by one `read` (it always hands over at least one chunk)."""
+LINGER = 0.005
+"""Seconds a `read` that has output waits for the process's end before it answers: a short
+process's output and status then travel in one call, and a flood in fewer, larger ones."""
 
 Chunk = tuple[str, bytes]
 NO_VARS: Mapping[str, str] = {}
@@ -167,6 +170,8 @@ class ProcessHost:
         self._guarded = guarded
         self._guard: Guard | None = None
         """Started once, serving every process of the host in turn (see guard.py)."""
+        self._kept: str | None = None
+        """The status file of a process closed by its last `read`, until the next call."""
         self._reset()
 
     def _reset(self) -> None:
@@ -205,6 +210,7 @@ class ProcessHost:
         """Start the process; an error a person can act on comes back as data, not raised."""
         if self._child is not None:
             raise RuntimeError("this host already runs a process: close it first")
+        self._forget_kept()
         spec = from_wire(wire, self.base_environment())
         try:
             self._child = await ChildProcess.spawn(spec)
@@ -264,19 +270,35 @@ class ProcessHost:
         self._buffered += len(data)
         self._arrived.set()
         while self._buffered > self._limit and not self._closed:
-            self._room = anyio.Event()
+            # One event for every stream's pump: a second one waiting must not replace the
+            # event the first waits on (it would never be set).
+            if self._room.is_set():
+                self._room = anyio.Event()
             await self._room.wait()
 
     @property
     def _ended(self) -> bool:
         return self._status is not None or self._error is not None
 
-    async def read(self, max_bytes: int = READ_LIMIT) -> tuple[list[Chunk], Status | None]:
+    async def read(
+        self, max_bytes: int = READ_LIMIT, *, follow: float | None = None, close: bool = False
+    ) -> tuple[list[Chunk], Status | None]:
         """Output that arrived since the last read, in order (consecutive chunks of one stream
-        joined), waiting for some if there is none; the status once everything is read."""
+        joined), waiting for some if there is none; the status once everything is read.
+
+        One call does what a caller far away would otherwise ask in three: with `follow` (a
+        grace), it begins following first; with `close`, the read that hands over the status
+        also closes the process (as `close` does, but the status stays kept on the node until
+        the next process or `close`: the answer may yet be lost on its way)."""
+        if follow is not None:
+            await self.follow(follow)
         while not self._chunks and not self._ended:
             self._arrived = anyio.Event()
             await self._arrived.wait()
+        with anyio.move_on_after(LINGER):
+            while not self._ended and self._buffered < max_bytes:
+                self._arrived = anyio.Event()
+                await self._arrived.wait()
         out: list[Chunk] = []
         taken = 0
         while self._chunks and (not out or taken + len(self._chunks[0][1]) <= max_bytes):
@@ -290,7 +312,10 @@ class ProcessHost:
         self._room.set()
         if self._error is not None and not out:  # the output before the failure went first
             raise RuntimeError(f"following the process failed: {self._error}")
-        return out, (self._status if not self._chunks else None)
+        status = self._status if not self._chunks else None
+        if status is not None and close:
+            await self._close(keep_status=True)
+        return out, status
 
     async def alive(self) -> bool:
         return self._child is not None and self._child.alive()
@@ -307,6 +332,10 @@ class ProcessHost:
     async def close(self) -> None:
         """Make sure nothing of the process is left and release its pipes; the host is then
         ready for another process."""
+        await self._close(keep_status=False)
+
+    async def _close(self, *, keep_status: bool) -> None:
+        self._forget_kept()
         self._closed = True
         self._room.set()
         child = self._child
@@ -321,10 +350,20 @@ class ProcessHost:
         if self._guard is not None and self._watched is not None:
             with contextlib.suppress(OSError):
                 self._guard.unwatch(self._watched)
-        if self._status_file is not None:
+        kept = self._status_file if keep_status else None
+        if self._status_file is not None and not keep_status:
             with contextlib.suppress(OSError):
                 os.unlink(self._status_file)
         self._reset()
+        self._kept = kept
+
+    def _forget_kept(self) -> None:
+        """The caller has the last process's status (it called again): the node needs it no
+        more."""
+        if self._kept is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._kept)
+            self._kept = None
 
     def _last_rites(self) -> None:
         if self._child is not None and self._child.alive():

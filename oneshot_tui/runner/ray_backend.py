@@ -48,6 +48,7 @@ from oneshot_tui.runner.process_host import READ_LIMIT, Started, Status, to_wire
 from oneshot_tui.runner.ray_hosts import (
     Hosts,
     Placed,
+    capacity,
     clean_node,
     demand,
     first_line,
@@ -69,6 +70,8 @@ VERDICT_TIMEOUT = 120.0
 is declared dead only after its missed health checks (15 s with Ray's defaults)."""
 VERDICT_POLL = 0.25
 NODE_ID_LABEL = "ray.io/node-id"
+TRUST_IDLE = 1.0
+"""Seconds a host may have been idle and still be taken for alive without asking it."""
 
 
 _clean_node: Any = ray.remote(num_cpus=0, max_retries=0)(clean_node)
@@ -123,6 +126,8 @@ class RayBackend:
         gets none of ours otherwise, only its own `env`."""
         self._connected_here = False
         self._hosts = Hosts()
+        self._fits: set[Hashable] = set()
+        """Placements some node of the cluster was seen to have room for (asked once each)."""
         self._lost_on: defaultdict[str, set[str]] = defaultdict(set)
         """Per task (its marker less the attempt): the nodes where an attempt of it was lost."""
         self.authenticated: bool | None = None
@@ -201,11 +206,26 @@ class RayBackend:
                 self.address,
             )
 
-    async def keep_tidy(self) -> None:
-        """Run for the length of the run: hosts idle for too long give their resources back."""
-        while True:
-            await anyio.sleep(1.0)
-            self._hosts.expire()
+    async def serve(self, expected: Sequence[tuple[Placement, int]]) -> None:
+        """While a run runs: boot the hosts its tasks will want, as many of each placement as
+        may run at once and fit the cluster, before any task asks (a boot costs a second of
+        CPU; a run pays it once per host, in parallel); keep them idle between tasks for the
+        run, and let other idle hosts give their resources back after a while."""
+        async with anyio.create_task_group() as tg:
+            self._hosts.serve_in(tg)
+            try:
+                if expected:
+                    nodes = await self._nodes()
+                    for placement, count in expected:
+                        options = ray_options(placement)
+                        fit = capacity(demand(placement), nodes)
+                        self._hosts.keep_warm(placement_key(options), options, min(count, fit))
+                while True:
+                    await anyio.sleep(1.0)
+                    self._hosts.expire()
+            finally:
+                self._hosts.serve_in(None)
+                tg.cancel_scope.cancel()
 
     async def aclose(self) -> None:
         self._hosts.clear()
@@ -215,21 +235,24 @@ class RayBackend:
 
     async def spawn(self, spec: ProcessSpec, placement: Placement) -> RayProcess:
         wanted = demand(placement)
-        nodes = await self._nodes()
-        if wanted and not fits_a_node(wanted, nodes):
-            shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
-            raise SpawnError(f"no node of the Ray cluster has {shown}")
+        lost_on = self._lost_on.get(_task_of(spec.marker), set()) if spec.marker else set()
         options = ray_options(placement)
-        avoid = self._avoid(spec.marker, wanted, nodes)
-        if avoid:
-            ids = ",".join(sorted(avoid))
-            options["label_selector"] = {NODE_ID_LABEL: f"!in({ids})"}
+        if lost_on or placement_key(options) not in self._fits:
+            nodes = await self._nodes()
+            if wanted and not fits_a_node(wanted, nodes):
+                shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
+                raise SpawnError(f"no node of the Ray cluster has {shown}")
+            self._fits.add(placement_key(options))
+            avoid = self._avoid(lost_on, wanted, nodes)
+            if avoid:
+                ids = ",".join(sorted(avoid))
+                options["label_selector"] = {NODE_ID_LABEL: f"!in({ids})"}
         key = placement_key(options)
         if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
             spec = replace(spec, cwd=os.getcwd())
         wire = to_wire(spec, self._forwarded())
-        host, reused = await self._hosts.get(key, options)
-        if reused:
+        host, _, idle = await self._hosts.get(key, options)
+        if idle > TRUST_IDLE:
             # An idle host can die unnoticed (its node left): asked first, not by `start`, whose
             # failure cannot say whether the process had started (a task may kill its own host).
             try:
@@ -237,7 +260,7 @@ class RayBackend:
                     await host.actor.alive.remote()
             except (RayError, TimeoutError):
                 ray.kill(host.actor)
-                host, _ = await self._hosts.get(key, options, reuse=False)
+                host, _, _ = await self._hosts.get(key, options, reuse=False)
         try:
             started: Started = await host.actor.start.remote(wire)
         except RayError as exc:
@@ -265,13 +288,11 @@ class RayBackend:
         return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
 
     def _avoid(
-        self, marker: str | None, wanted: dict[str, float], nodes: list[dict[str, Any]]
+        self, lost_on: set[str], wanted: dict[str, float], nodes: list[dict[str, Any]]
     ) -> set[str]:
-        """The nodes a new attempt of the task should not go to: those where it was lost, as
-        long as another live node could take it (on a cluster of one node, that node)."""
-        if marker is None:
-            return set()
-        lost_on = self._lost_on.get(_task_of(marker), set())
+        """The nodes a new attempt of the task should not go to: those where it was lost
+        (`lost_on`), as long as another live node could take it (on a cluster of one node, that
+        node)."""
         if not lost_on:
             return set()
         others = [n for n in nodes if n.get("NodeID") not in lost_on]
@@ -379,6 +400,8 @@ class RayProcess:
         self._lost = False
         self._swept = False
         """The node was cleaned after the host died (`after_loss`): no second sweep."""
+        self._closed_by_host = False
+        """The read that brought the status closed the process too."""
         self._closed = False
 
     @property
@@ -390,10 +413,15 @@ class RayProcess:
         return self._host.node_ip
 
     async def follow(self, sink: ChunkSink, *, grace: float) -> ExitStatus:
-        self._pending.append(self._actor.follow.remote(grace))
+        # The first read starts the following, and the last closes the process: a short
+        # process costs its host two calls, `start` and one `read`.
+        follow: float | None = grace
         while True:
             try:
-                chunks, status = await self._actor.read.remote(READ_LIMIT)
+                chunks, status = await self._actor.read.remote(
+                    READ_LIMIT, follow=follow, close=True
+                )
+                follow = None
             except RayTaskError as exc:  # the host raised: a bug, not a lost node
                 raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
             except RayError:
@@ -408,7 +436,7 @@ class RayProcess:
             for stream, data in chunks:
                 await sink(stream, data)
             if status is not None:
-                self._ended = True
+                self._ended = self._closed_by_host = True
                 return ExitStatus(*status)
 
     def alive(self) -> bool:
@@ -440,8 +468,8 @@ class RayProcess:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            clean = False
-            if not self._lost:
+            clean = self._closed_by_host
+            if not self._lost and not clean:
                 try:
                     with anyio.move_on_after(CALL_SLACK):
                         await self._actor.close.remote()

@@ -1,15 +1,19 @@
 """The actors that host processes on the nodes of a Ray cluster, and who gets which.
 
 Each host is a Ray actor placed with the task's resources; booting one costs its node a worker
-process (about a second of CPU). A host whose process ended cleanly is handed straight to a task
-of the same placement waiting for a new host, or kept a few seconds in a `HostPool`. While any
-task waits for a new host, a returned host of another placement is let go instead: it may hold
+process (about half a second of CPU). So a run boots, as it starts, as many hosts of each
+placement as its tasks may use at once (`keep_warm`: no more than `max_concurrent`, nor than
+the cluster holds), and keeps them between tasks for the whole run. A host whose process ended
+cleanly is handed straight to the next task of its placement, or kept in a `HostPool`; a host
+booted for a task that got another one first is kept too, never thrown away. While any task
+waits for a new host, a returned host of another placement is let go instead: it may hold
 exactly the resources that task waits for.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import platform
 import re
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.abc
 import ray
 from ray.exceptions import RayError
 
@@ -25,6 +30,8 @@ from oneshot_tui.runner.backend import Placement, ProcessLost
 from oneshot_tui.runner.host_pool import HostPool
 from oneshot_tui.runner.process import SpawnError
 from oneshot_tui.runner.process_host import ProcessHost, Status, status_file, sweep, take_status
+
+log = logging.getLogger(__name__)
 
 ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
 """A host that dies is not brought back: its process died with it, and a new attempt is the
@@ -153,94 +160,144 @@ def fits_a_node(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> bool:
     return False
 
 
+def capacity(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> int:
+    """How many processes of demand `wanted` the cluster's live nodes hold at once."""
+    total = 0
+    for node in nodes:
+        have = node.get("Resources", {})
+        if node.get("Alive") and wanted:
+            total += int(min(have.get(k, 0) / v for k, v in wanted.items()))
+    return total
+
+
 @dataclass(eq=False)
 class _Waiter:
-    """A task waiting for a new host of `key` to be placed and booted."""
+    """A task waiting for a host of `key`: a new one, or one a task of the same placement
+    gives back first."""
 
     key: Hashable
     done: anyio.Event = field(default_factory=anyio.Event)
-    handed: Placed | None = None
-    """A host handed over by a task that ended meanwhile."""
+    host: Placed | None = None
+    reused: bool = False
+    error: Exception | None = None
+    """Why the host booted for it could not serve (SpawnError, ProcessLost)."""
 
 
 class Hosts:
-    """Hands out hosts for placements, new or reused; takes them back when their process ends."""
+    """Hands out hosts for placements, new or reused; takes them back when their process ends.
+
+    A host is booted for each task waiting beyond those already booting for its placement;
+    whichever host is ready first (a new one, or one given back) serves the first waiting task.
+    Boots run in the task group of the run the backend serves (`serve_in`), not in the task
+    that asked: a host that was not needed after all goes to the pool rather than being killed
+    (its boot cost a second of CPU), and `keep_warm` boots a run's expected hosts before any
+    task asks.
+    """
 
     def __init__(self) -> None:
         self._pool = HostPool(lambda placed: ray.kill(placed.actor))
         self._waiting: list[_Waiter] = []
+        self._booting: dict[Hashable, int] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+
+    def serve_in(self, group: anyio.abc.TaskGroup | None) -> None:
+        """Boot hosts in `group` from now on (None: the run ended; no more boots)."""
+        self._group = group
+        if group is None:
+            self._pool.keep.clear()
+
+    def keep_warm(self, key: Hashable, options: dict[str, Any], count: int) -> None:
+        """Have `count` hosts of `key` up (booting now if need be) and keep them idle for the
+        run rather than for the pool's timeout."""
+        self._pool.keep[key] = count
+        assert self._group is not None, "keep_warm while serving a run"
+        for _ in range(count - self._pool.count(key) - self._booting.get(key, 0)):
+            self._group.start_soon(self._boot, key, options)
 
     async def get(
         self, key: Hashable, options: dict[str, Any], *, reuse: bool = True
-    ) -> tuple[Placed, bool]:
-        """A booted host for `key`, and whether it served before; raises ProcessLost if a new
-        one died while booting."""
+    ) -> tuple[Placed, bool, float]:
+        """A booted host for `key`, whether it served before, and for how many seconds it was
+        idle; raises ProcessLost if the one booted for it died booting, SpawnError if it cannot
+        run a task (oneshot-tui missing or at another version on its node)."""
         self._pool.expire()
-        pooled: Placed | None = self._pool.take(key) if reuse else None
+        pooled = self._pool.take(key) if reuse else None
         if pooled is not None:
-            return pooled, True
-        # Idle hosts hold resources the new one may need: let them all go first.
-        self._pool.clear()
-        new = _Host.options(**options).remote()
+            host, idle = pooled
+            return host, True, idle
+        # Idle hosts of other placements hold resources the new one may need: let them go.
+        self._pool.clear(but=key)
         waiter = _Waiter(key)
-        booted: Placed | None = None
-        error: RayError | None = None
-        where: dict[str, str] = {}
-        unloadable: list[SpawnError] = []
         self._waiting.append(waiter)
         try:
-            async with anyio.create_task_group() as tg:
-
-                async def boot() -> None:
-                    nonlocal booted, error, where
-                    try:
-                        where = await new.ready.remote()
-                        booted = Placed(new, where["node_id"], where["node_ip"])
-                    except RayError as exc:  # (an import failure is an ActorDiedError)
-                        error = exc
-                        missing = import_failure(str(exc))
-                        if missing is not None:
-                            unloadable.append(missing)
-                    waiter.done.set()
-
-                tg.start_soon(boot)
-                await waiter.done.wait()
-                tg.cancel_scope.cancel()
+            if self._booting.get(key, 0) < sum(w.key == key for w in self._waiting):
+                if self._group is None:
+                    raise RuntimeError("hosts are booted only while the backend serves a run")
+                self._group.start_soon(self._boot, key, options)
+            await waiter.done.wait()
         except BaseException:
-            # Given up (a stop) while Ray was still placing it: killing it cancels the placement.
-            ray.kill(new)
-            if waiter.handed is not None:
-                ray.kill(waiter.handed.actor)
+            if waiter.host is not None:  # given up (a stop) just as a host came
+                self._deliver(key, waiter.host, reused=waiter.reused)
             raise
         finally:
             self._waiting.remove(waiter)
-        if waiter.handed is not None:
-            ray.kill(new)  # a task of the same placement ended first: its host is ready now
-            return waiter.handed, True
-        if unloadable:  # not a lost node: this one cannot run any task
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.host is not None
+        return waiter.host, waiter.reused, 0.0
+
+    async def _boot(self, key: Hashable, options: dict[str, Any]) -> None:
+        self._booting[key] = self._booting.get(key, 0) + 1
+        new = _Host.options(**options).remote()
+        try:
+            where = await new.ready.remote()
+        except RayError as exc:  # (an import failure is an ActorDiedError)
             ray.kill(new)
-            raise unloadable[0]
-        if booted is None:
+            why = first_line(exc)
+            self._fail(
+                key,
+                import_failure(str(exc))
+                or ProcessLost(f"its Ray worker died while starting: {why}"),
+            )
+            return
+        except BaseException:
+            # Given up (a stop, the run's end) while Ray was still placing it: killing it
+            # cancels the placement.
             ray.kill(new)
-            why = first_line(error) if error else "no answer"
-            raise ProcessLost(f"its Ray worker died while starting: {why}")
-        mismatch = version_mismatch(where, booted.node_ip)
+            raise
+        finally:
+            self._booting[key] -= 1
+        placed = Placed(new, where["node_id"], where["node_ip"])
+        mismatch = version_mismatch(where, placed.node_ip)
         if mismatch is not None:  # checked before anything starts there: not a lost node
             ray.kill(new)
-            raise SpawnError(mismatch, node=booted.node_ip)
-        return booted, False
+            self._fail(key, SpawnError(mismatch, node=placed.node_ip))
+            return
+        self._deliver(key, placed, reused=False)
 
-    def give_back(self, key: Hashable, host: Placed) -> None:
-        """A host whose process ended and was closed cleanly."""
+    def _fail(self, key: Hashable, error: Exception) -> None:
+        """A boot for `key` failed: the first task waiting for such a host learns why."""
         for waiter in self._waiting:
             if waiter.key == key and not waiter.done.is_set():
-                waiter.handed = host
+                waiter.error = error
                 waiter.done.set()
                 return
-        if self._waiting:
+        log.info("a host booted ahead of need could not serve: %s", error)
+
+    def _deliver(self, key: Hashable, host: Placed, *, reused: bool) -> None:
+        for waiter in self._waiting:
+            if waiter.key == key and not waiter.done.is_set():
+                waiter.host, waiter.reused = host, reused
+                waiter.done.set()
+                return
+        if any(not w.done.is_set() for w in self._waiting):
             ray.kill(host.actor)  # its resources may be what the waiting tasks need
         else:
             self._pool.give(key, host)
+
+    def give_back(self, key: Hashable, host: Placed) -> None:
+        """A host whose process ended and was closed cleanly."""
+        self._deliver(key, host, reused=True)
 
     def expire(self) -> None:
         self._pool.expire()

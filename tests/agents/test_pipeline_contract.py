@@ -112,6 +112,7 @@ async def test_best_of_three_the_judge_picks_the_replica_whose_diff_the_model_pr
                     "name": "fix",
                     "agent": "claude",
                     "prompt": f"RUN_TOOL: {write}",
+                    "cwd": str(repo),  # else the replicas' worktrees would be of this checkout
                     "replicas": 3,
                     "judge": "claude",
                     "judge_model": extra["model"],
@@ -126,6 +127,7 @@ async def test_best_of_three_the_judge_picks_the_replica_whose_diff_the_model_pr
                     "agent": "claude",
                     "prompt": "Review {{ tasks.fix.branch }}: {{ tasks.fix.diff_stat }}",
                     "depends_on": ["fix"],
+                    "cwd": str(repo),
                     "env": env,
                     "timeout": 150,
                     "grace": 3,

@@ -78,6 +78,22 @@ async def test_output_comes_back_whole_and_in_order_with_a_small_buffer() -> Non
     assert status == (4, None)
 
 
+async def test_both_streams_waiting_on_a_full_buffer_both_go_on() -> None:
+    # stdout and stderr flood at once, nobody reads: each stream's pump ends up waiting for
+    # room. One read must let both go on (a pump left waiting would hold the process forever).
+    host = ProcessHost(buffer_limit=16 * 1024)
+    script = "import sys\nfor i in range(400):\n    sys.stdout.write('o' * 999 + '\\n')\n"
+    script += "    sys.stderr.write('e' * 999 + '\\n')\n"
+    await host.start(to_wire(ProcessSpec((sys.executable, "-c", script))))
+    await host.follow(grace=1)
+    await anyio.sleep(0.3)
+    chunks, status = await drain(host)
+    await host.close()
+    for stream, letter in (("stdout", b"o"), ("stderr", b"e")):
+        assert b"".join(d for s, d in chunks if s == stream) == (letter * 999 + b"\n") * 400
+    assert status == (0, None)
+
+
 async def test_start_errors_come_back_as_data() -> None:
     host = ProcessHost()
     missing = await host.start(to_wire(ProcessSpec(("no-such-program-xyz",))))

@@ -19,8 +19,8 @@ def test_a_host_is_reused_for_its_own_placement_only() -> None:
     pool.give("small", "h1")
     pool.give("small", "h2")
     assert pool.take("big") is None
-    assert pool.take("small") == "h2"  # the most recently used first
-    assert pool.take("small") == "h1"
+    assert pool.take("small") == ("h2", 0.0)  # the most recently used first, idle 0 s
+    assert pool.take("small") == ("h1", 0.0)
     assert pool.take("small") is None
     assert released == []
 
@@ -38,3 +38,22 @@ def test_idle_hosts_are_let_go_after_the_timeout() -> None:
     assert len(pool) == 1
     pool.clear()
     assert released == ["old", "new"] and len(pool) == 0
+
+
+def test_the_hosts_a_run_keeps_warm_outlive_the_timeout_and_the_rest_do_not() -> None:
+    released: list[str] = []
+    clock = Clock()
+    pool = HostPool(released.append, idle_timeout=5, clock=clock)
+    pool.keep["a"] = 2
+    for host in ("a1", "a2", "a3"):
+        pool.give("a", host)
+        clock.now += 1
+    pool.give("b", "b1")
+    clock.now += 10
+    pool.expire()
+    assert released == ["a1", "b1"]  # the oldest of a, beyond the two kept; all of b
+    assert pool.count("a") == 2
+    assert pool.take("a") == ("a3", 11.0)
+    pool.give("b", "b2")
+    pool.clear(but="b")
+    assert released == ["a1", "b1", "a2"] and pool.count("b") == 1
