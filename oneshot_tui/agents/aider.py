@@ -48,12 +48,18 @@ _SESSION_COST = re.compile(r"\$([\d.]+)\s+session")
 _ERROR = re.compile(r"^(?:litellm\.)?\w*(?:Error|Exception)\b:?")
 _SPECIAL = re.compile(
     r"^[ \t]*(?:"
+    + r"Tokens:\s+(?P<sent>[^\n]*?)\s+sent,(?:[^\n]*?,)?\s+(?P<received>[\d.]+k?)\s+received\."
+    + r"(?P<rest>[^\n]*)|"
     + "|".join(re.escape(prefix) for prefix in (*_BANNER, "Tokens:"))
     + r"|(?:litellm\.)?\w*(?:Error|Exception)\b)[^\n]*$",
     re.MULTILINE,
 )
 """A line that is not reply text (banner, token count, error): found over a whole block at once,
-so the reply between them costs no Python per line."""
+so the reply between them costs no Python per line; a token count's figures are read by the
+same match (it comes once a message)."""
+
+
+_BLANK_LINE = re.compile(r"^[^\S\n]*$", re.MULTILINE)
 
 
 def _count(text: str) -> int:
@@ -91,7 +97,10 @@ class AiderParser(LineParser):
     def __init__(self) -> None:
         super().__init__()
         self._reply: list[str] = []
-        self._replies: list[str] = []
+        """The current message's reply, as texts of whole lines."""
+        self._last_reply: str | None = None
+        """The last whole message's reply (only the last one is the result: memory stays
+        bounded however long the session)."""
         self._tokens = (0, 0)
         self._cost: float | None = None
         self._error: AgentError | None = None
@@ -108,7 +117,11 @@ class AiderParser(LineParser):
         start = 0
         for match in _SPECIAL.finditer(text):
             out += self._reply_text(text[start : match.start()])
-            out += self.parse_line(match.group(0))
+            if match.group("sent") is not None:
+                self._said_anything = True
+                out += self._usage(match["sent"], match["received"], match["rest"])
+            else:
+                out += self.parse_line(match.group(0))
             start = match.end()
         out += self._reply_text(text[start:])
         return out
@@ -117,12 +130,12 @@ class AiderParser(LineParser):
         """Lines of the reply, as one text (blank lines left out, as a line parser does)."""
         if not segment or segment.isspace():
             return []
-        lines = [line for line in segment.split("\n") if line.strip()]
-        if not lines:
-            return []
+        text = segment.strip("\n")
+        if _BLANK_LINE.search(text):  # else the text is already what the lines would join to
+            text = "\n".join(line for line in text.split("\n") if line.strip())
         self._said_anything = True
-        self._reply += lines
-        return [AssistantText("\n".join(lines))]
+        self._reply.append(text)
+        return [AssistantText(text)]
 
     def parse_line(self, line: str) -> list[AgentEvent]:
         self._said_anything = True
@@ -130,7 +143,7 @@ class AiderParser(LineParser):
         if stripped.startswith("Tokens:"):  # once a message: the most frequent special line
             tokens = _TOKENS.match(stripped)
             if tokens:
-                return self._usage(tokens)
+                return self._usage(*tokens.groups())
         model = _MODEL.match(stripped)
         if model:
             return [SessionStarted("", model.group(1)), RawLine(line)]
@@ -142,25 +155,21 @@ class AiderParser(LineParser):
         self._reply.append(line)
         return [AssistantText(line)]
 
-    def _usage(self, match: re.Match[str]) -> list[AgentEvent]:
-        self._tokens = (
-            self._tokens[0] + _count(match.group(1)),
-            self._tokens[1] + _count(match.group(2)),
-        )
-        rest = match.group(3)
+    def _usage(self, sent: str, received: str, rest: str) -> list[AgentEvent]:
+        self._tokens = (self._tokens[0] + _count(sent), self._tokens[1] + _count(received))
         cost = _SESSION_COST.search(rest) if "session" in rest else None
         if cost:
             self._cost = float(cost.group(1))
         if self._reply:
-            self._replies.append("\n".join(self._reply))
+            self._last_reply = "\n".join(self._reply)
             self._reply = []
         return [Usage(self._tokens[0], self._tokens[1], self._cost)]
 
     def finish(self) -> list[AgentEvent]:
         if self._reply:
-            self._replies.append("\n".join(self._reply))
-        if self._error is not None and not self._replies:
+            self._last_reply = "\n".join(self._reply)
+        if self._error is not None and self._last_reply is None:
             return [FinalResult(self._error.message, True, self._error.rate_limited)]
         if not self._said_anything:
             return []
-        return [FinalResult(self._replies[-1] if self._replies else "")]
+        return [FinalResult(self._last_reply or "")]

@@ -244,6 +244,24 @@ def test_aider_reads_thousands_and_session_cost() -> None:
     assert of(parse("aider", line), Usage) == [Usage(2300, 120, 0.03)]
 
 
+def test_aider_keeps_the_last_reply_not_every_reply_of_a_long_session() -> None:
+    import tracemalloc
+
+    parser = executor("aider").parser()
+    message = (b"x" * 999 + b"\n") * 2 + b"Tokens: 9 sent, 9 received.\n"
+    tracemalloc.start()
+    try:
+        for i in range(5_000):  # 10 MB of replies
+            parser.feed(message.replace(b"x" * 4, b"%04d" % i, 1))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    result = parser.close()[-1]
+    assert isinstance(result, FinalResult) and result.text.startswith("4999")
+    assert len(result.text) == 999 * 2 + 1
+
+
 @pytest.mark.parametrize("agent", AGENTS)
 def test_garbage_is_kept_as_raw_text_and_never_fatal(agent: str) -> None:
     data = (
