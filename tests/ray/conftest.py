@@ -239,33 +239,44 @@ class TwoNodes:
 
     def restart_worker(self) -> None:
         """A new worker node (a new node id, the same address) after a test killed it."""
-        _stop_group(self.worker.pgid)
-        shutil.rmtree(self.worker.temp_dir, ignore_errors=True)
-        self.worker = _start_worker(self.address)
+        stop_node(self.worker)
+        self.worker = join_node(self.address)
 
 
-def _start_worker(address: str) -> Node:
+def join_node(
+    address: str,
+    ip: str = WORKER_IP,
+    resource: str = WORKER_RESOURCE,
+    env: dict[str, str] | None = None,
+) -> Node:
+    """A node on `ip` joined to the cluster at `address`, with 10 of `resource` and the node
+    environment (`node_environment()`, or `env`)."""
     ray_bin = Path(sys.executable).parent / "ray"
     temp_dir = Path(tempfile.mkdtemp(prefix="otw-"))
     pgid = _start_node(
         ray_bin,
         [
             f"--address={address}",
-            f"--node-ip-address={WORKER_IP}",
+            f"--node-ip-address={ip}",
             f"--num-cpus={NODE_CPUS}",
-            f"--resources={json.dumps({WORKER_RESOURCE: 10})}",
+            f"--resources={json.dumps({resource: 10})}",
             *COMMON_ARGS,
         ],
         temp_dir,
-        node_environment(),
+        node_environment() if env is None else env,
         argv0=[sys.executable, str(Path(__file__).with_name("start_worker_node.py"))],
     )
     try:
-        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT, WORKER_RESOURCE)
+        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT, resource)
     except RuntimeError:
         _stop_group(pgid)
         raise
-    return Node(WORKER_IP, pgid, temp_dir)
+    return Node(ip, pgid, temp_dir)
+
+
+def stop_node(node: Node) -> None:
+    _stop_group(node.pgid)
+    shutil.rmtree(node.temp_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -287,13 +298,12 @@ def two_nodes() -> Iterator[TwoNodes]:
         )
         head = Node(HEAD_IP, pgid, head_temp)
         _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
-        cluster = TwoNodes(address, head, _start_worker(address))
+        cluster = TwoNodes(address, head, join_node(address))
         yield cluster
     finally:
         disconnect_driver()
         if cluster is not None:
-            _stop_group(cluster.worker.pgid)
-            shutil.rmtree(cluster.worker.temp_dir, ignore_errors=True)
+            stop_node(cluster.worker)
         if head is not None:
             _stop_group(head.pgid)
         shutil.rmtree(head_temp, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,6 +121,20 @@ def test_text_mode_on_ray_prefixes_whole_lines_and_records_history(
 def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_ours(
     ray_cluster: Cluster, tmp_path: Path
 ) -> None:
+    stderr = check_env_exactness(ray_cluster.address, tmp_path)
+    assert ran_on(stderr) == {"env": "127.0.0.1", "here": "127.0.0.1"}
+
+
+def ran_on(stderr: str) -> dict[str, str]:
+    """Per task, the node the text mode's state line says it started on."""
+    found = re.findall(r"^(\S+): created -> running \(pid \d+ on node (\S+)\)$", stderr, re.M)
+    return dict(found)
+
+
+def check_env_exactness(address: str, tmp_path: Path, placement: str = "") -> str:
+    """A run of two tasks on the cluster at `address`, each placed by `placement` (a line of
+    TOML for a task): one gets its own env exactly and only the forwarded variables of ours, the
+    other our working directory; the CLI's stderr (which says where each task ran)."""
     # The node was started without these; the driver (the CLI) has them. SAME equals the task's
     # own value on the driver: a diff against the driver's environment used to drop it.
     secret = "fwd-secret-0123456789"
@@ -134,7 +149,7 @@ def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_our
             f"""
             [run]
             backend = "ray"
-            ray_address = "{ray_cluster.address}"
+            ray_address = "{address}"
             num_cpus = 0.25
             forward_env = ["FWD_VALUE", "UNSET_ON_THE_DRIVER"]
 
@@ -142,6 +157,7 @@ def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_our
             name = "env"
             cwd = "{work}"
             env = {{ SAME = "x" }}
+            {placement}
             command = \'\'\'
             printf '%s|%s|%s|%s|%s' "$SAME" "$FWD_VALUE" "${{NOT_FORWARDED-unset}}" \\
               "${{UNSET_ON_THE_DRIVER-unset}}" "$PWD" > {out}
@@ -150,6 +166,7 @@ def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_our
 
             [[task]]
             name = "here"
+            {placement}
             command = "echo $PWD"
             """
         )
@@ -164,6 +181,7 @@ def test_a_task_gets_its_own_env_exactly_and_only_the_forwarded_variables_of_our
     shown = run_cli("show", "last", "--json", env=driver_env)
     logs = [Path(t["log"]) for t in json.loads(shown.stdout)["tasks"]]
     assert logs and all(secret not in log.read_text() for log in logs)
+    return proc.stderr
 
 
 def test_a_lost_worker_keeps_stdout_data_only_and_fails_its_task(ray_cluster: Cluster) -> None:

@@ -372,11 +372,16 @@ def test_a_host_that_cannot_be_loaded_on_its_node_says_what_is_missing_and_where
         ray.kill(actor)
     error = import_failure(str(caught.value))
     assert error is not None
-    message = str(error)
-    assert message.startswith("oneshot-tui cannot run on node 127.0.0.1: ModuleNotFoundError:")
-    assert "only_on_the_driver_xyz" in message and "\x1b" not in message
+    assert_names_what_is_missing(str(error), "127.0.0.1", "only_on_the_driver_xyz")
     assert error.node == "127.0.0.1"
     assert import_failure("The actor died unexpectedly before finishing this task.") is None
+
+
+def assert_names_what_is_missing(reason: str, node_ip: str, module: str) -> None:
+    """The reason a host could not be loaded on `node_ip` names the module it lacks, as text."""
+    assert reason.startswith(f"oneshot-tui cannot run on node {node_ip}: ModuleNotFoundError:")
+    assert f"No module named '{module}'" in reason, reason
+    assert "\x1b" not in reason
 
 
 async def test_a_task_whose_host_dies_after_it_exited_ends_as_it_exited_not_as_lost(

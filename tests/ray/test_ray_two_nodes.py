@@ -1,5 +1,6 @@
 """The ray backend on two nodes (a head on 127.0.0.1, a worker node on 127.0.0.2, one machine):
-placement by resources, a node that leaves the cluster, and restarts that avoid it."""
+placement by resources, a node that leaves the cluster, restarts that avoid it, a task's env on
+the worker node, a node without oneshot-tui, and the TUI with tasks on both nodes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -30,8 +32,21 @@ from tests.ray.conftest import (
     WORKER_RESOURCE,
     TwoNodes,
     driver,
+    join_node,
+    node_environment,
+    stop_node,
 )
-from tests.ray.test_ray_engine import Background, by_id, numbers_after, printed, started_pids
+from tests.ray.test_ray_cli import check_env_exactness, ran_on
+from tests.ray.test_ray_engine import (
+    Background,
+    assert_names_what_is_missing,
+    by_id,
+    numbers_after,
+    printed,
+    started_pids,
+)
+from tests.ray.test_ray_tui import check_the_tui_on_ray
+from tests.ui.tmux import Tmux
 
 if TYPE_CHECKING:
     from oneshot_tui.runner.ray_backend import RayBackend
@@ -211,3 +226,74 @@ resources = {{ {resource} = 1 }}
     # Ray ends the actors of a driver that died, however it does; each task's guard then ends
     # its group and escapees on its node.
     assert wait_all_gone(everything, timeout=60) == []
+
+
+def test_a_task_on_the_worker_node_gets_its_own_env_exactly(
+    two_nodes: TwoNodes, tmp_path: Path
+) -> None:
+    stderr = check_env_exactness(
+        two_nodes.address, tmp_path, placement=f"resources = {{ {WORKER_RESOURCE} = 1 }}"
+    )
+    assert ran_on(stderr) == {"env": WORKER_IP, "here": WORKER_IP}
+
+
+BARE_IP = "127.0.0.3"
+BARE_RESOURCE = "on_bare"
+
+
+def without_oneshot_tui(directory: Path) -> dict[str, str]:
+    """A node environment in which Python cannot import oneshot_tui (a `sitecustomize` that
+    turns it away, as on a node where it is not installed), while Ray itself can be imported.
+    Hiding the installed package would not do: Ray puts the driver's working directory on its
+    workers' sys.path, and the tests' is the checkout, where oneshot_tui is."""
+    (directory / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+
+            class NotInstalled:
+                def find_spec(self, name, path=None, target=None):
+                    if name.partition(".")[0] == "oneshot_tui":
+                        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                    return None
+
+            sys.meta_path.insert(0, NotInstalled())
+            """
+        )
+    )
+    env = node_environment()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
+    return env
+
+
+async def test_a_node_without_oneshot_tui_fails_the_task_with_what_is_missing_and_where(
+    two_nodes: TwoNodes, backend: RayBackend, data_dir: Path, tmp_path: Path
+) -> None:
+    bare = await anyio.to_thread.run_sync(
+        lambda: join_node(two_nodes.address, BARE_IP, BARE_RESOURCE, without_oneshot_tui(tmp_path))
+    )
+    try:
+        spec = TaskSpec("bare", "echo ran", policy=on(BARE_RESOURCE, restart_on_node_lost=2))
+        orch = Orchestrator([spec], SETTINGS, data_dir=data_dir, backend=backend)
+        watcher = Watcher(orch.bus)
+        (result,) = (await orch.run()).results
+    finally:
+        await anyio.to_thread.run_sync(stop_node, bare)
+    assert result.state is S.FAILED
+    assert_names_what_is_missing(result.reason, BARE_IP, "oneshot_tui")
+    # Not a lost node: no second attempt there (nor anywhere: no other node has the resource).
+    assert "node lost" not in result.reason and result.attempts == 1
+    assert watcher.output_text("bare") == ""
+
+
+def test_the_tui_runs_tasks_on_both_nodes_records_the_run_and_can_be_attached_to(
+    two_nodes: TwoNodes, tmux: Tmux, tmp_path: Path
+) -> None:
+    ran = check_the_tui_on_ray(
+        tmux,
+        tmp_path,
+        two_nodes.address,
+        quiet=f"resources = {{ {WORKER_RESOURCE} = 1 }}",
+        echo=f"resources = {{ {HEAD_RESOURCE} = 1 }}",
+    )
+    assert ran == {"quiet": two_nodes.worker.pgid, "echo": two_nodes.head.pgid}
