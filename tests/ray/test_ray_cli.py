@@ -297,3 +297,49 @@ def test_without_ray_installed_the_ray_backend_says_how_to_get_it() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'oneshot-tui[ray]'" in proc.stderr
+
+
+REPORT_PEAK = """
+import atexit, sys
+
+def report(path: str = sys.argv[1]) -> None:
+    with open("/proc/self/status") as status, open(path, "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+atexit.register(report)  # the first registered runs last: after the CLI let go of Ray
+from oneshot_tui.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+BIG = "head -c 37500000 /dev/urandom | base64"
+"""About 50 MB of output (50,657,895 bytes: base64 lines of 76 characters)."""
+PEAK_MARGIN_MB = 30
+"""How much more than a tiny task's a 50 MB task may raise the driver's peak memory on Ray:
+it costs about 8 MB. Replies of the host too large to come inline, kept in Ray's object store,
+made it 40-70 MB (the store's pages the driver maps count in its RSS; see READ_LIMIT)."""
+
+
+def peak_rss_mb(tmp_path: Path, *args: str) -> float:
+    """The peak RSS of `oneshot-tui ARGS` (its own VmHWM as it exits), in MB; it must exit 0."""
+    report = tmp_path / "peak"
+    proc = subprocess.run(
+        [sys.executable, "-c", REPORT_PEAK, str(report), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return int(report.read_text()) / 1024
+
+
+def test_the_driver_s_peak_memory_does_not_grow_with_a_task_s_output(
+    ray_cluster: Cluster, tmp_path: Path
+) -> None:
+    ray = ["run", "--no-ui", "--backend", "ray", "--ray-address", ray_cluster.address]
+    tiny = peak_rss_mb(tmp_path, *ray, "-c", "seq 10")
+    big = peak_rss_mb(tmp_path, *ray, "-c", f"big={BIG}")
+    shown = json.loads(run_cli("show", "last", "--json").stdout)
+    [log] = [Path(t["log"]) for t in shown["tasks"]]
+    assert log.stat().st_size == 50_657_895  # all of it came through
+    assert big - tiny < PEAK_MARGIN_MB, f"peak RSS {big:.0f} MB against {tiny:.0f} MB"
