@@ -68,7 +68,7 @@ def check_the_tui_on_ray(
 
             [[task]]
             name = "echo"
-            command = "echo hi from the node of raylet $(ps -o ppid= -p $PPID)"
+            command = "echo hi from the node of raylet $(sed -n 's/^PPid:[[:space:]]*//p' /proc/$PPID/status)"
             {echo}
             """
         )
