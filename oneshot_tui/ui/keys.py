@@ -20,6 +20,7 @@ _SELECT: list[BindingType] = [
     # Not in the footer (room at 80 columns): in the help and the palette.
     Binding("e", "next_failed", "Next failed", show=False),
     Binding("F", "filter_state", "Filter by state", key_display="F", show=False),
+    Binding("space", "fold", "Fold a best-of-N group", key_display="space", show=False),
     Binding("s", "summary", "Run summary", show=False),
 ]
 
@@ -104,6 +105,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("enter  z", "zoom the selected pane (again: back)"),
     ("e", "select the next failed task"),
     ("F", "filter: one state, the next at each press, then all"),
+    ("space", "fold / unfold a best-of-N group under its judge"),
     ("s", "the run's summary, when every task has ended"),
     ("i", "interrupt: SIGINT, SIGTERM, then SIGKILL"),
     ("x", "kill now: SIGKILL to its process group"),

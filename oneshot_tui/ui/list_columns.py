@@ -84,10 +84,13 @@ def mark_text(info: TaskInfo) -> str:
 
 def name_text(info: TaskInfo) -> str:
     """The name as shown: printable on one line (a name may hold an escape sequence or a
-    newline), a best-of-N replica indented under its judge (`  #2`)."""
+    newline), a best-of-N replica indented under its judge (`  #2`), a folded group's judge
+    with how many replicas it hides (`fix +3`)."""
     name = one_line(info.task_id)
     if info.group and name != info.group and name.startswith(info.group):
         name = "  " + name[len(info.group) :]
+    if info.folded:
+        name += f" +{info.folded}"  # the replicas folded under it (space unfolds)
     return name
 
 

@@ -140,6 +140,8 @@ class TaskInfo:
     """A best-of-N judge: the replica it named; a replica: its own name if it won."""
     lost: bool = False
     """A best-of-N replica the judge did not pick."""
+    folded: int = 0
+    """A best-of-N judge whose group is folded in the list: how many replicas it hides."""
     judgement: JudgeVerdict | None = None
     """A best-of-N judge: its verdict (winner, reasons, losers), for the `v` screen."""
     pty: bool = False

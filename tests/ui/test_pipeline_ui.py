@@ -93,3 +93,30 @@ async def test_replicas_are_listed_under_their_group(data_dir: Path) -> None:
         assert "   #1" in rows[1] and "fix#1" not in rows[1]
         assert "   #2" in rows[2]
         await stop_app(pilot)
+
+
+async def test_space_folds_a_best_of_n_group_under_its_judge_and_unfolds_it(
+    data_dir: Path,
+) -> None:
+    specs = [
+        *(
+            replace(TaskSpec(name, (sys.executable, "-c", "print('x')")), group="fix")
+            for name in ("fix", "fix#1", "fix#2")
+        ),
+        TaskSpec("other", (sys.executable, "-c", "print('y')")),
+    ]
+    app = make_app(specs, FAST, data_dir=data_dir)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: all(t.state.ended for t in app.model.tasks.values()))
+        screen = main_screen(app)
+        await pilot.press("j", "j")  # a replica: folding selects its judge
+        await pilot.press("space")
+        await until(pilot, lambda: screen.rows == ["fix", "other"])
+        assert "fix +2" in list_row(app, 0) and "other" in list_row(app, 1)
+        assert screen.selected_info is not None and screen.selected_info.task_id == "fix"
+        await pilot.press("j", "space")  # not in a group: nothing changes
+        assert screen.rows == ["fix", "other"]
+        await pilot.press("k", "space")
+        await until(pilot, lambda: screen.rows == ["fix", "fix#1", "fix#2", "other"])
+        assert "+2" not in list_row(app, 0) and "   #1" in list_row(app, 1)
+        await stop_app(pilot)

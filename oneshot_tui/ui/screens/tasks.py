@@ -53,6 +53,8 @@ class TasksScreen(Screen[None]):
         """The tasks in the list: all of them (the model's own order), or those in the state
         the filter shows."""
         self.state_filter: TaskState | None = None
+        self.folded: set[str] = set()
+        """Best-of-N groups (their judges' names) whose replicas the list hides."""
         self._keys: tuple[bool | None, ...] = ()
 
     def make_status_bar(self) -> StatusBar:
@@ -158,7 +160,7 @@ class TasksScreen(Screen[None]):
     def follow_filter(self) -> None:
         """States changed: with a filter on, list the tasks now in its state (the selected task
         stays selected while it is listed)."""
-        if self.state_filter is None:
+        if self.state_filter is None and not self.folded:
             return
         before = self.rows
         self.refilter()
@@ -167,18 +169,45 @@ class TasksScreen(Screen[None]):
 
     def refilter(self) -> None:
         """The tasks' states changed (or the filter did): list the ones it lets through."""
-        state, tasks = self.state_filter, self.model.tasks
-        self.rows = (
+        state, tasks, folded = self.state_filter, self.model.tasks, self.folded
+        rows = (
             self.model.order
             if state is None
             else [t for t in self.model.order if tasks[t].state is state]
         )
+        if folded:
+            hidden: dict[str, int] = {}
+            for t in self.model.order:
+                group = tasks[t].group
+                if group in folded and t != group:
+                    hidden[group] = hidden.get(group, 0) + 1
+            for group in folded:
+                if group in tasks:
+                    tasks[group].folded = hidden.get(group, 0)
+            rows = [t for t in rows if tasks[t].group not in folded or t == tasks[t].group]
+        self.rows = rows
         task_list = self.task_list
         task_list.rows = self.rows
         task_list.sync()
         bar = self.status_bar
         bar.shown = "" if state is None else f"{look(state).label} only ({len(self.rows)})"
         bar.refresh()
+
+    def action_fold(self) -> None:
+        """Fold the selected task's best-of-N group under its judge's row, or unfold it."""
+        info = self.selected_info
+        if info is None or not info.group or info.group not in self.model.tasks:
+            self.notify("not part of a best-of-N group: nothing to fold", timeout=3)
+            return
+        group = info.group
+        if group in self.folded:
+            self.folded.discard(group)
+            self.model.tasks[group].folded = 0
+        else:
+            self.folded.add(group)
+        self.refilter()
+        rows = self.rows
+        self._select(rows.index(group) if group in rows else 0)
 
     @on(TaskList.Clicked)
     def _clicked(self, event: TaskList.Clicked) -> None:
