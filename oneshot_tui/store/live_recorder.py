@@ -30,7 +30,7 @@ import anyio
 from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
 from oneshot_tui.core.redact import Redactor
-from oneshot_tui.core.spec import RunSettings, TaskSpec
+from oneshot_tui.core.spec import RunSettings, TaskSpec, ray_address
 from oneshot_tui.store.db import connect, explain, is_busy, is_full
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
@@ -142,7 +142,8 @@ class HistoryRecorder:
                 if isinstance(event, ProcessStarted):
                     # Now, not at write time: a short-lived child may be reaped any moment,
                     # and only a process we can still see can be identified (one /proc read).
-                    # A pid on a cluster node means nothing here: `cleanup` must never touch it.
+                    # A pid on a cluster node means nothing here: `cleanup` reaches that node
+                    # through the cluster, by the attempt's marker, never by the pid.
                     local = not event.node
                     self._identities[event.pid] = identify_child(event.pid) if local else None
                 elif isinstance(event, TaskAdded) and event.task_id not in self._specs:
@@ -278,13 +279,15 @@ def recorder_for(
     origin = origin or RunOrigin(cwd=os.getcwd())
     # A secret typed into the command line is stored by name, as in the specs.
     argv = tuple(run.redactor.stored(part) for part in origin.argv)
+    settings = run.settings
     info = RunInfo(
         run_id=run.run_id,
         log_dir=str(run.log_dir),
-        settings=run.settings,
+        settings=settings,
         origin=replace(origin, argv=argv),
         owner=identify(os.getpid()),
         host=host_name(),
+        ray_address=ray_address(settings.ray_address) if settings.backend == "ray" else None,
     )
     return HistoryRecorder(history_db_path(run.data_dir), info, spec_of, warn, run.redactor)
 
