@@ -52,7 +52,9 @@ def add_cleanup_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         description=paragraph(
             "Find the tasks of lost runs (their oneshot-tui process died) that are "
             "still running, list them, and stop each one's whole process group: SIGINT, SIGTERM "
-            "at half of --grace, SIGKILL at --grace. Asks first unless --yes."
+            "at half of --grace, SIGKILL at --grace. Tasks that ran on the nodes of a Ray "
+            "cluster are reached through the run's cluster: on each node still in it, whatever "
+            "carries the task's marker is SIGKILLed. Asks first unless --yes."
         ),
         epilog=CLEANUP_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,

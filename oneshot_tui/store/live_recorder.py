@@ -34,7 +34,14 @@ from oneshot_tui.core.spec import RunSettings, TaskSpec, ray_address
 from oneshot_tui.store.db import connect, explain, is_busy, is_full
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
-from oneshot_tui.store.recovery import Orphan, close_processes, find_orphans, recover_lost_runs
+from oneshot_tui.store.recovery import (
+    Orphan,
+    RemoteAttempt,
+    close_processes,
+    find_orphans,
+    recover_lost_runs,
+    remote_attempts,
+)
 from oneshot_tui.store.reserve import RESERVE_NAME, SpaceReserve
 from oneshot_tui.store.run_origin import RunOrigin
 from oneshot_tui.store.run_writer import RECORDED, Batch, RunInfo, RunWriter
@@ -86,6 +93,8 @@ class HistoryRecorder:
         """Earlier runs found lost (their process died) when this one opened the history."""
         self.orphans: tuple[Orphan, ...] = ()
         """Process groups of lost runs still alive when this one opened the history."""
+        self.remote: tuple[RemoteAttempt, ...] = ()
+        """Open attempts of lost runs on cluster nodes: only a sweep there can say what is left."""
 
     # -- the event loop's side -------------------------------------------------------------------
 
@@ -174,6 +183,12 @@ class HistoryRecorder:
                 f"{count} process(es) of lost run(s) {', '.join(runs)} are still running;"
                 " `oneshot-tui cleanup` stops them"
             )
+        if self.remote:
+            runs = sorted({a.run_id for a in self.remote})
+            self._warn(
+                f"{len(self.remote)} task(s) of lost run(s) {', '.join(runs)} ran on Ray cluster"
+                " nodes and may have left processes there; `oneshot-tui cleanup` sweeps them"
+            )
 
     # -- the worker thread's side ----------------------------------------------------------------
 
@@ -189,6 +204,7 @@ class HistoryRecorder:
             scan = find_orphans(conn)
             close_processes(conn, scan.gone, now)
             self.orphans = scan.orphans
+            self.remote = remote_attempts(conn)
         except SchemaTooNew as exc:
             conn.close()
             return f"{self.db_path}: {exc}"
