@@ -101,6 +101,7 @@ def run_json(run: RunRecord, now: float) -> dict[str, Any]:
         "task_file_sha256": run.task_file_sha256,
         "log_dir": run.log_dir,
         "rerun_of": run.rerun_of,
+        "ray_address": run.ray_address,
     }
 
 
@@ -216,6 +217,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     "task": p.task,
                     "attempt": p.attempt,
                     "pid": p.pid,
+                    "node": p.node,
                     "label": p.label,
                     "started": p.started,
                     "ended": p.ended,

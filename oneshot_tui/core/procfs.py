@@ -16,6 +16,12 @@ MARKER_VAR = "ONESHOT_TUI_TASK"
 descendants are found outside its process group, even by a later process (`cleanup`)."""
 
 
+def attempt_marker(run_id: str, task: str, attempt: int) -> str:
+    """The value of MARKER_VAR for a task's attempt: a run id never repeats, so it names the
+    attempt alone, on this machine and on every cluster node."""
+    return f"{run_id}/{task}/{attempt}"
+
+
 @record
 class ProcStat:
     """The fields of /proc/PID/stat we use."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import field
 from enum import StrEnum
@@ -245,3 +246,9 @@ NOTIFIERS = ("bell", "osc", "desktop", "command")
 
 BACKENDS = ("local", "ray")
 """`local` runs processes on this machine; `ray` runs them on the nodes of a Ray cluster."""
+
+
+def ray_address(given: str | None) -> str:
+    """The Ray cluster a run given `given` (RunSettings.ray_address) connects to: that, else
+    $RAY_ADDRESS, else "auto" (Ray's word for the cluster started on this machine)."""
+    return given or os.environ.get("RAY_ADDRESS") or "auto"

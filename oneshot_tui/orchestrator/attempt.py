@@ -12,6 +12,7 @@ import anyio
 from oneshot_tui.core.bus import EventBus
 from oneshot_tui.core.clock import Clock
 from oneshot_tui.core.events import LiveLines, Output, ProcessStarted
+from oneshot_tui.core.procfs import attempt_marker
 from oneshot_tui.core.redact import Redactor, StreamRedactor
 from oneshot_tui.core.states import TaskState
 from oneshot_tui.orchestrator.task import StopRequest, Task
@@ -71,7 +72,7 @@ class Attempt:
         self.cwd = worktree.cwd if worktree is not None else task.spec.cwd
         """Where the attempt's processes run: the task's cwd, or its place in the worktree."""
         self.backend: ProcessBackend = backend or LocalBackend()
-        self.marker = f"{run_id}/{task.id}/{task.attempt}"
+        self.marker = attempt_marker(run_id, task.id, task.attempt)
         """Put in every process's environment, to find descendants that leave the group."""
         self._agents = agents
         self._on_process_stop: Callable[[], None] | None = None

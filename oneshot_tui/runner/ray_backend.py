@@ -36,6 +36,7 @@ import ray
 from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from oneshot_tui.core.spec import ray_address
 from oneshot_tui.runner.backend import BackendError, Placement, ProcessLost
 from oneshot_tui.runner.process import (
     ChunkSink,
@@ -120,7 +121,7 @@ class RayBackend:
     """Processes on a Ray cluster. `await start()` connects; `aclose()` lets go of it."""
 
     def __init__(self, address: str | None = None, forward_env: Sequence[str] = ()) -> None:
-        self.address = address or os.environ.get("RAY_ADDRESS") or "auto"
+        self.address = ray_address(address)
         self.forward_env = tuple(forward_env)
         """Names of our variables every process gets on its node too (`forward_env`): a task
         gets none of ours otherwise, only its own `env`."""
@@ -314,17 +315,13 @@ class RayBackend:
         ray.kill(host.actor)
         if marker is None:
             return None
-        strategy = NodeAffinitySchedulingStrategy(host.node_id, soft=False)
-        ref = _clean_node.options(scheduling_strategy=strategy).remote(marker)
-        with anyio.move_on_after(SWEEP_TIMEOUT):
-            try:
-                found, status = await ref
-            except RayError:
-                return None  # the node is gone, and so is everything that ran on it
-            if found:
-                log.info("swept %d process(es) of %s from %s", found, marker, host.node_ip)
-            return status  # type: ignore[no-any-return]
-        return None
+        swept = await sweep_node(host.node_id, marker)
+        if swept is None:
+            return None  # the node is gone, and so is everything that ran on it
+        found, status = swept
+        if found:
+            log.info("swept %d process(es) of %s from %s", found, marker, host.node_ip)
+        return status
 
     async def after_loss(self, host: Placed, marker: str | None) -> ExitStatus:
         """`follow` lost its host: the status the process exited with, if the node kept one;
@@ -359,12 +356,36 @@ class RayBackend:
                 await anyio.sleep(VERDICT_POLL)
         return f"its Ray worker on {host.node_ip} stopped answering"
 
+    async def alive_nodes(self) -> dict[str, list[str]]:
+        """The cluster's live nodes: IP address -> their node ids (more than one where several
+        nodes share a machine). Raises ProcessLost if the cluster does not answer."""
+        found: dict[str, list[str]] = {}
+        for node in await self._nodes():
+            if node.get("Alive"):
+                found.setdefault(str(node.get("NodeManagerAddress")), []).append(node["NodeID"])
+        return found
+
     async def _nodes(self) -> list[dict[str, Any]]:
         try:
             nodes: list[dict[str, Any]] = await anyio.to_thread.run_sync(ray.nodes)
         except Exception as exc:
             raise ProcessLost(f"the cluster does not answer: {first_line(exc)}") from None
         return nodes
+
+
+async def sweep_node(node_id: str, marker: str) -> tuple[int, Status | None] | None:
+    """`clean_node(marker)` on the node `node_id`, pinned there: how many processes carrying the
+    marker it SIGKILLed, and the exit status a host kept there; None if the node did not answer
+    within SWEEP_TIMEOUT (a node that is gone took its processes along)."""
+    strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+    ref = _clean_node.options(scheduling_strategy=strategy).remote(marker)
+    with anyio.move_on_after(SWEEP_TIMEOUT):
+        try:
+            found, status = await ref
+        except RayError:
+            return None
+        return found, status
+    return None
 
 
 def _task_of(marker: str) -> str:

@@ -33,11 +33,14 @@ from oneshot_tui.store.history_data import (
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.recovery import (
     Orphan,
+    RemoteAttempt,
     close_orphan,
     close_processes,
+    close_remote_attempt,
     find_orphans,
     is_live,
     recover_lost_runs,
+    remote_attempts,
 )
 from oneshot_tui.store.schema import SchemaTooNew, migrate
 from oneshot_tui.store.worktree_fields import COLUMNS as WORKTREE_COLUMNS
@@ -67,7 +70,7 @@ class AmbiguousRun(HistoryError):
 
 _RUN_COLUMNS = (
     "id, started, ended, status, exit_code, signal, argv, cwd, task_file, task_file_sha256,"
-    " settings, log_dir, host, pid, rerun_of"
+    " settings, log_dir, host, pid, rerun_of, ray_address"
 )
 _TASK_COLUMNS = (
     "run_id, name, position, kind, command, spec, state, reason, exit_code, signal, attempts,"
@@ -361,8 +364,8 @@ class History:
             if conn is None:
                 return []
             rows = conn.execute(
-                "SELECT run_id, task, attempt, pid, start_ticks, boot_id, label, started, ended"
-                " FROM processes WHERE run_id = ? ORDER BY rowid",
+                "SELECT run_id, task, attempt, pid, start_ticks, boot_id, label, started, ended,"
+                " node FROM processes WHERE run_id = ? ORDER BY rowid",
                 (run_id,),
             ).fetchall()
             return [_record(ProcessRecord, row) for row in rows]
@@ -381,6 +384,17 @@ class History:
             scan = find_orphans(conn)
             close_processes(conn, scan.gone, time.time())
             return scan.orphans
+
+    def remote_attempts(self) -> tuple[RemoteAttempt, ...]:
+        """Open attempts of lost runs on cluster nodes (what `cleanup` sweeps there)."""
+        with self._reading() as conn:
+            return () if conn is None else remote_attempts(conn)
+
+    def mark_swept(self, attempt: RemoteAttempt) -> None:
+        """Record that nothing of a remote attempt is left on its node."""
+        with self._reading() as conn:
+            if conn is not None:
+                close_remote_attempt(conn, attempt, time.time())
 
     def mark_stopped(self, orphan: Orphan) -> None:
         """Record that an orphan's group is gone."""

@@ -36,6 +36,8 @@ class RunRecord:
     rerun_of: str | None
     counts: Mapping[str, int] = field(default_factory=dict)
     """Tasks per state, e.g. {"completed": 3, "failed": 1}."""
+    ray_address: str | None = None
+    """The Ray cluster its processes ran on (the ray backend); None for a local run."""
 
     @property
     def task_count(self) -> int:
@@ -154,6 +156,8 @@ class ProcessRecord:
     label: str
     started: float
     ended: float | None
+    node: str = ""
+    """The cluster node (IP address) it ran on; '' for the run's own machine."""
 
 
 @record

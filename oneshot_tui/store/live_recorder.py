@@ -30,11 +30,18 @@ import anyio
 from oneshot_tui.core.bus import EventBus, Subscription
 from oneshot_tui.core.events import Event, ProcessStarted, TaskAdded
 from oneshot_tui.core.redact import Redactor
-from oneshot_tui.core.spec import RunSettings, TaskSpec
+from oneshot_tui.core.spec import RunSettings, TaskSpec, ray_address
 from oneshot_tui.store.db import connect, explain, is_busy, is_full
 from oneshot_tui.store.paths import history_db_path
 from oneshot_tui.store.procinfo import ProcessIdentity, host_name, identify, identify_child
-from oneshot_tui.store.recovery import Orphan, close_processes, find_orphans, recover_lost_runs
+from oneshot_tui.store.recovery import (
+    Orphan,
+    RemoteAttempt,
+    close_processes,
+    find_orphans,
+    recover_lost_runs,
+    remote_attempts,
+)
 from oneshot_tui.store.reserve import RESERVE_NAME, SpaceReserve
 from oneshot_tui.store.run_origin import RunOrigin
 from oneshot_tui.store.run_writer import RECORDED, Batch, RunInfo, RunWriter
@@ -86,6 +93,8 @@ class HistoryRecorder:
         """Earlier runs found lost (their process died) when this one opened the history."""
         self.orphans: tuple[Orphan, ...] = ()
         """Process groups of lost runs still alive when this one opened the history."""
+        self.remote: tuple[RemoteAttempt, ...] = ()
+        """Open attempts of lost runs on cluster nodes: only a sweep there can say what is left."""
 
     # -- the event loop's side -------------------------------------------------------------------
 
@@ -142,7 +151,8 @@ class HistoryRecorder:
                 if isinstance(event, ProcessStarted):
                     # Now, not at write time: a short-lived child may be reaped any moment,
                     # and only a process we can still see can be identified (one /proc read).
-                    # A pid on a cluster node means nothing here: `cleanup` must never touch it.
+                    # A pid on a cluster node means nothing here: `cleanup` reaches that node
+                    # through the cluster, by the attempt's marker, never by the pid.
                     local = not event.node
                     self._identities[event.pid] = identify_child(event.pid) if local else None
                 elif isinstance(event, TaskAdded) and event.task_id not in self._specs:
@@ -173,6 +183,12 @@ class HistoryRecorder:
                 f"{count} process(es) of lost run(s) {', '.join(runs)} are still running;"
                 " `oneshot-tui cleanup` stops them"
             )
+        if self.remote:
+            runs = sorted({a.run_id for a in self.remote})
+            self._warn(
+                f"{len(self.remote)} task(s) of lost run(s) {', '.join(runs)} ran on Ray cluster"
+                " nodes and may have left processes there; `oneshot-tui cleanup` sweeps them"
+            )
 
     # -- the worker thread's side ----------------------------------------------------------------
 
@@ -188,6 +204,7 @@ class HistoryRecorder:
             scan = find_orphans(conn)
             close_processes(conn, scan.gone, now)
             self.orphans = scan.orphans
+            self.remote = remote_attempts(conn)
         except SchemaTooNew as exc:
             conn.close()
             return f"{self.db_path}: {exc}"
@@ -278,13 +295,15 @@ def recorder_for(
     origin = origin or RunOrigin(cwd=os.getcwd())
     # A secret typed into the command line is stored by name, as in the specs.
     argv = tuple(run.redactor.stored(part) for part in origin.argv)
+    settings = run.settings
     info = RunInfo(
         run_id=run.run_id,
         log_dir=str(run.log_dir),
-        settings=run.settings,
+        settings=settings,
         origin=replace(origin, argv=argv),
         owner=identify(os.getpid()),
         host=host_name(),
+        ray_address=ray_address(settings.ray_address) if settings.backend == "ray" else None,
     )
     return HistoryRecorder(history_db_path(run.data_dir), info, spec_of, warn, run.redactor)
 

@@ -5,6 +5,8 @@ the run can never finish: it is marked `lost`, and its unfinished tasks `failed`
 `lost`. Its children ran in process groups of their own, so they may have outlived it; the ones
 still alive (and provably the same processes, see procinfo) are orphans for `cleanup` to stop,
 with the descendants that left their group but still carry their task's marker variable.
+Processes that ran on the nodes of a Ray cluster are not this machine's to look at: their open
+attempts (`remote_attempts`) are for `cleanup` to sweep on their nodes, by marker.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from functools import partial
 
-from oneshot_tui.core.procfs import MARKER_VAR, ProcStat, has_environ_entry
+from oneshot_tui.core.procfs import MARKER_VAR, ProcStat, attempt_marker, has_environ_entry
 from oneshot_tui.core.record import record
 from oneshot_tui.core.states import ENDED_STATES, TaskState
 from oneshot_tui.store.db import write_transaction
@@ -112,7 +114,8 @@ def find_orphans(conn: sqlite3.Connection) -> OrphanScan:
     rows = conn.execute(
         "SELECT p.rowid, p.run_id, p.task, p.attempt, p.pid, p.start_ticks, p.boot_id"
         " FROM processes p JOIN runs r ON r.id = p.run_id"
-        " WHERE r.status = ? AND r.host = ? AND p.ended IS NULL ORDER BY p.rowid",
+        " WHERE r.status = ? AND r.host = ? AND p.node = '' AND p.ended IS NULL"
+        " ORDER BY p.rowid",
         (RunStatus.LOST, host_name()),
     ).fetchall()
     orphans: list[Orphan] = []
@@ -133,7 +136,8 @@ def find_orphans(conn: sqlite3.Connection) -> OrphanScan:
             # The marker names the attempt, not one of its processes: its escapees go with
             # the attempt's first recorded process.
             marked_attempts.add((run_id, task, attempt))
-            escapees = marked_escapees(f"{run_id}/{task}/{attempt}", leader, processes, members)
+            marker = attempt_marker(run_id, task, attempt)
+            escapees = marked_escapees(marker, leader, processes, members)
         if members or escapees:
             orphans.append(
                 Orphan(run_id, task, attempt, leader, (*members, *escapees), tuple(escapees))
@@ -169,6 +173,50 @@ def close_processes(conn: sqlite3.Connection, rowids: tuple[int, ...], now: floa
                 [(now, rowid) for rowid in rowids],
             ),
         )
+
+
+@record
+class RemoteAttempt:
+    """An attempt of a lost run with processes on a cluster node that were never seen to end."""
+
+    run_id: str
+    task: str
+    attempt: int
+    node: str
+    """The node's IP address, as the run recorded it."""
+    ray_address: str
+    """The Ray cluster the run used (runs.ray_address)."""
+
+    @property
+    def marker(self) -> str:
+        return attempt_marker(self.run_id, self.task, self.attempt)
+
+
+def remote_attempts(conn: sqlite3.Connection) -> tuple[RemoteAttempt, ...]:
+    """The open attempts of lost runs (of this machine) on cluster nodes, one per attempt and
+    node, in the order they started. Nothing here says whether anything of them is left: only
+    a sweep on the node can."""
+    rows = conn.execute(
+        "SELECT p.run_id, p.task, p.attempt, p.node, r.ray_address"
+        " FROM processes p JOIN runs r ON r.id = p.run_id"
+        " WHERE r.status = ? AND r.host = ? AND p.node != '' AND p.ended IS NULL"
+        " AND r.ray_address IS NOT NULL"
+        " GROUP BY p.run_id, p.task, p.attempt, p.node ORDER BY MIN(p.rowid)",
+        (RunStatus.LOST, host_name()),
+    ).fetchall()
+    return tuple(RemoteAttempt(*row) for row in rows)
+
+
+def close_remote_attempt(conn: sqlite3.Connection, attempt: RemoteAttempt, now: float) -> None:
+    """Record that nothing of `attempt` is left on its node (swept, or the node is gone)."""
+    write_transaction(
+        conn,
+        lambda c: c.execute(
+            "UPDATE processes SET ended = ? WHERE run_id = ? AND task = ? AND attempt = ?"
+            " AND node = ? AND ended IS NULL",
+            (now, attempt.run_id, attempt.task, attempt.attempt, attempt.node),
+        ),
+    )
 
 
 def close_orphan(conn: sqlite3.Connection, orphan: Orphan, now: float) -> None:

@@ -47,6 +47,8 @@ class RunInfo:
     owner: ProcessIdentity | None
     """The process running it, so a later start can tell whether it died."""
     host: str
+    ray_address: str | None = None
+    """The Ray cluster its processes run on (the ray backend), so `cleanup` can reach them."""
 
 
 @record
@@ -130,8 +132,8 @@ class RunWriter:
         info, origin, owner = self.info, self.info.origin, self.info.owner
         conn.execute(
             "INSERT OR IGNORE INTO runs (id, started, status, argv, cwd, task_file,"
-            " task_file_sha256, settings, log_dir, host, pid, pid_start, boot_id, rerun_of)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " task_file_sha256, settings, log_dir, host, pid, pid_start, boot_id, rerun_of,"
+            " ray_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 info.run_id,
                 event.ts,
@@ -147,6 +149,7 @@ class RunWriter:
                 owner.start_ticks if owner else None,
                 owner.boot_id if owner else None,
                 origin.rerun_of,
+                info.ray_address,
             ),
         )
 
@@ -213,7 +216,7 @@ class RunWriter:
     ) -> None:
         conn.execute(
             "INSERT INTO processes (run_id, task, attempt, pid, start_ticks, boot_id, label,"
-            " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " started, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run,
                 event.task_id,
@@ -223,6 +226,7 @@ class RunWriter:
                 identity.boot_id if identity else None,
                 event.label,
                 event.ts,
+                event.node,
             ),
         )
         conn.execute(

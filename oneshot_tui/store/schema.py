@@ -182,12 +182,23 @@ STEP_5_MERGES = (
     "CREATE INDEX merges_by_run ON merges (run_id, task)",
 )
 
+STEP_6_NODES = (
+    # The cluster node (its IP address) a process ran on; '' for a process on the run's own
+    # machine. `cleanup` reaches a lost run's processes on a node through its Ray cluster, by
+    # each open attempt's marker (`<run>/<task>/<attempt>`, rebuilt from the row).
+    "ALTER TABLE processes ADD COLUMN node TEXT NOT NULL DEFAULT ''",
+    # The Ray cluster a run of the ray backend used, as it was given to Ray (HOST:PORT, or
+    # "auto": the cluster started on the run's machine); NULL for a local run.
+    "ALTER TABLE runs ADD COLUMN ray_address TEXT",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     STEP_1_HISTORY,
     STEP_2_AGENT_FIELDS,
     STEP_3_WORKTREES,
     STEP_4_STATS,
     STEP_5_MERGES,
+    STEP_6_NODES,
 )
 """Step N (1-based) takes the file from version N-1 to version N."""
 

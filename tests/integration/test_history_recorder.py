@@ -10,20 +10,29 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 
-from oneshot_tui.core.events import Activity, ProcessStarted, StateChanged
+from oneshot_tui.core.events import Activity, Event, ProcessStarted, RunStarted, StateChanged
 from oneshot_tui.core.spec import RunSettings, TaskPolicy, TaskSpec
 from oneshot_tui.core.states import TaskState as S
 from oneshot_tui.orchestrator import Orchestrator
 from oneshot_tui.store.db import HistoryError, connect
 from oneshot_tui.store.history import History
 from oneshot_tui.store.history_data import RunOrigin
-from oneshot_tui.store.live_recorder import record_history
+from oneshot_tui.store.live_recorder import record_history, recorder_for
 from oneshot_tui.store.paths import history_db_path
-from oneshot_tui.store.procinfo import boot_id, host_name, identify, own_group_members
+from oneshot_tui.store.procinfo import (
+    ProcessIdentity,
+    boot_id,
+    host_name,
+    identify,
+    own_group_members,
+)
+from oneshot_tui.store.recovery import RemoteAttempt
+from oneshot_tui.store.run_writer import Batch, RunWriter
 from oneshot_tui.store.schema import migrate
 from oneshot_tui.store.specs import spec_from_json
 from tests.fakes import fake
@@ -343,6 +352,44 @@ def test_orphans_are_found_by_identity_and_stopped_as_a_group(data_dir: Path) ->
                 os.kill(p, signal.SIGKILL)
         leader.stdout.close()
         leader.wait(timeout=10)
+
+
+def test_a_process_on_a_cluster_node_is_recorded_with_its_node_and_left_to_a_node_sweep(
+    data_dir: Path,
+) -> None:
+    settings = RunSettings(backend="ray", ray_address="10.9.8.7:6379")
+    orch = Orchestrator([TaskSpec("remote", "sleep 1")], settings, data_dir=data_dir)
+    pid, start = _dead_process_identity()
+    info = replace(recorder_for(orch).info, owner=ProcessIdentity(pid, start, boot_id()))
+    assert info.ray_address == "10.9.8.7:6379"  # what the run connects to, for `cleanup`
+    run = info.run_id
+    conn = connect(history_db_path(data_dir))
+    migrate(conn)
+    events: list[Event] = [
+        RunStarted(run, 1.0, str(data_dir), ("remote",), 1),
+        # Two processes of one attempt on a node, the next attempt on another node. The pid is
+        # ours, alive on this machine, and even identified as ours (the recorder never does
+        # that for a node's pid): still never taken for a local process.
+        ProcessStarted("remote", 1, os.getpid(), 2.0, "a.log", node="10.1.2.3"),
+        ProcessStarted("remote", 1, os.getpid(), 2.5, "a.log", label="x", node="10.1.2.3"),
+        ProcessStarted("remote", 2, os.getpid(), 3.0, "b.log", node="10.1.2.4"),
+    ]
+    RunWriter(conn, info).write(Batch(events, {}, {os.getpid(): identify(os.getpid())}))
+    conn.close()
+    with History.open(data_dir) as reader:
+        assert reader.lost == [run]
+        assert [p.node for p in reader.processes(run)] == ["10.1.2.3", "10.1.2.3", "10.1.2.4"]
+        assert reader.run(run).ray_address == "10.9.8.7:6379"
+        assert reader.orphans() == ()
+        first, second = reader.remote_attempts()
+        assert first == RemoteAttempt(run, "remote", 1, "10.1.2.3", "10.9.8.7:6379")
+        assert (second.attempt, second.node) == (2, "10.1.2.4")
+        assert first.marker == f"{run}/remote/1"
+        reader.mark_swept(first)
+        assert reader.remote_attempts() == (second,)
+    with History.open(data_dir) as again:  # the swept attempt is closed for good
+        assert again.remote_attempts() == (second,)
+        assert [p.ended is None for p in again.processes(run)] == [False, False, True]
 
 
 def test_history_rows_survive_a_reader_while_a_writer_is_mid_transaction(data_dir: Path) -> None:

@@ -10,8 +10,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from oneshot_tui.core.procfs import MARKER_VAR
 from oneshot_tui.runner.descendants import marked_processes
 from tests.helpers import cli_argv, pid_alive
 from tests.ray.conftest import Cluster, ray_or_skip
@@ -21,7 +24,7 @@ LINES = 100_000
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*cli_argv(), *args],
@@ -29,6 +32,7 @@ def run_cli(
         text=True,
         cwd=cwd,
         env=env,
+        input=stdin,
         timeout=300,
         check=False,
     )
@@ -265,6 +269,126 @@ def test_if_oneshot_tui_is_killed_its_remote_processes_end_too(ray_cluster: Clus
     proc.stdout.close()
     # Ray ends the actors of a driver that died; each host stops its process on the way out.
     wait_gone(pid)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_cleanup_reaches_the_node_of_a_killed_run_and_stops_what_survived_there(
+    ray_cluster: Cluster,
+) -> None:
+    proc, pid = start_one_remote_sleeper(ray_cluster)
+
+    def recorded() -> list[dict[str, Any]]:
+        shown = run_cli("show", "last", "--json")
+        return list(json.loads(shown.stdout)["processes"]) if shown.returncode == 0 else []
+
+    wait_for(lambda: len(recorded()) == 1, "the remote process in the history")
+    (process,) = recorded()
+    assert process["node"] == "127.0.0.1" and process["pid"] == pid
+    run = json.loads(run_cli("show", "last", "--json").stdout)["run"]
+    assert run["ray_address"] == ray_cluster.address
+    proc.kill()  # SIGKILL: oneshot-tui cannot stop its task or finish its history
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+    wait_gone(pid)  # Ray ends the dead driver's actors; each host's guard stops its process
+    # What the guard could miss (it never does here): a process of the attempt, found on the
+    # node by nothing but its marker. The node is this machine, so it is started right here.
+    marker = f"{run['id']}/{process['task']}/{process['attempt']}"
+    survivor = subprocess.Popen(
+        ["sleep", "300"], env={**os.environ, MARKER_VAR: marker}, start_new_session=True
+    )
+    try:
+        nudged = run_cli("run", "--no-ui", "-c", "true")  # a local run says what may be left
+        assert nudged.returncode == 0, nudged.stderr
+        assert f"run {run['id']} was lost (its process died)" in nudged.stderr
+        assert f"1 task(s) of lost run(s) {run['id']} ran on Ray cluster nodes" in nudged.stderr
+        listed = run_cli("cleanup", stdin="n\n")
+        assert listed.returncode == 1, listed.stdout + listed.stderr
+        assert f"on the nodes of the Ray cluster at {ray_cluster.address}:" in listed.stdout
+        assert f"task {process['task']} (attempt 1) on node 127.0.0.1" in listed.stdout
+        assert survivor.poll() is None  # you said no: nothing was touched
+
+        done = run_cli("cleanup", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        stopped = f"node 127.0.0.1: task {process['task']} (attempt 1) of run {run['id']}"
+        assert f"{stopped}: stopped 1 process(es)" in done.stdout
+        assert survivor.wait(timeout=30) == -signal.SIGKILL
+        again = run_cli("cleanup")
+        assert again.returncode == 0 and "nothing to clean up" in again.stdout
+    finally:
+        if survivor.poll() is None:
+            survivor.kill()
+            survivor.wait()
+
+
+def _lost_remote_run(address: str) -> str:
+    """A lost run in the history whose one attempt is open on node 10.0.0.9 of `address`."""
+    from oneshot_tui.store.db import connect
+    from oneshot_tui.store.paths import default_data_dir, history_db_path
+    from oneshot_tui.store.procinfo import host_name
+    from oneshot_tui.store.schema import migrate
+
+    data_dir = default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conn = connect(history_db_path(data_dir))
+    migrate(conn)
+    conn.execute(
+        "INSERT INTO runs (id, started, status, host, pid, ray_address) VALUES"
+        " ('20260101-000000-beef', 1.0, 'lost', ?, 1, ?)",
+        (host_name(), address),
+    )
+    conn.execute(
+        "INSERT INTO processes (run_id, task, attempt, pid, started, node) VALUES"
+        " ('20260101-000000-beef', 'far', 1, 4242, 1.5, '10.0.0.9')"
+    )
+    conn.close()
+    return "20260101-000000-beef"
+
+
+def test_cleanup_names_an_unreachable_cluster_and_keeps_its_tasks_for_next_time() -> None:
+    ray_or_skip()
+    run = _lost_remote_run("127.0.0.1:1")
+    for _ in range(2):  # left open: the next cleanup tries again
+        proc = run_cli("cleanup", "--yes")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert f"run {run}, task far (attempt 1) on node 10.0.0.9" in proc.stdout
+        assert "the Ray cluster at 127.0.0.1:1 cannot be reached" in proc.stdout
+        assert "1 task(s) on cluster nodes could not be reached" in proc.stdout
+
+
+def test_cleanup_says_which_nodes_left_the_cluster_and_closes_their_tasks(
+    ray_cluster: Cluster,
+) -> None:
+    run = _lost_remote_run(ray_cluster.address)  # on 10.0.0.9, which is no node of it
+    proc = run_cli("cleanup", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    left = f"node 10.0.0.9 left the cluster: task far (attempt 1) of run {run} ended with it"
+    assert left in proc.stdout
+    assert "stopped 0 process(es)" in proc.stdout
+    again = run_cli("cleanup")
+    assert again.returncode == 0 and "nothing to clean up" in again.stdout
+
+
+def test_cleanup_without_ray_installed_says_so_and_leaves_the_tasks() -> None:
+    _lost_remote_run("10.0.0.1:6379")
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["ray"] = None  # as if it were not installed: importing it raises
+        from oneshot_tui.cli import main
+        sys.exit(main(["cleanup", "--yes"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cannot reach the Ray cluster at 10.0.0.1:6379" in proc.stdout
+    assert "pip install 'oneshot-tui[ray]'" in proc.stdout
 
 
 def test_an_unreachable_cluster_is_a_usage_error_and_nothing_starts(tmp_path: Path) -> None:

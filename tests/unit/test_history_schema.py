@@ -146,3 +146,26 @@ def test_tasks_from_before_worktrees_read_as_tasks_without_one(tmp_path: Path) -
     assert version(conn) == LATEST
     row = conn.execute("SELECT branch, base_commit, final_commit FROM tasks").fetchone()
     assert row == (None, None, None)
+
+
+def test_processes_from_before_nodes_read_as_this_machines_and_runs_as_local(
+    tmp_path: Path,
+) -> None:
+    conn = connect(tmp_path / "history.db")
+    migrate(conn, target=5)
+    _insert_v1_run(conn)
+    conn.execute(
+        "INSERT INTO processes (run_id, task, attempt, pid, started) VALUES"
+        " ('20260101-000000-abcd', 'build', 1, 4242, 1.5)"
+    )
+    conn.close()
+    with History.open(tmp_path) as reader:
+        (process,) = reader.processes("20260101-000000-abcd")
+        assert (process.pid, process.node) == (4242, "")
+        assert reader.run("20260101-000000-abcd").ray_address is None
+        assert reader.remote_attempts() == ()
+    conn = connect(tmp_path / "history.db")
+    assert version(conn) == LATEST
+    columns = {row[1]: row[2:5] for row in conn.execute("PRAGMA table_info(processes)")}
+    assert columns["node"] == ("TEXT", 1, "''")
+    assert conn.execute("SELECT ray_address FROM runs").fetchall() == [(None,)]
