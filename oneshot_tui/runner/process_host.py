@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import signal
 from collections import deque
 from collections.abc import Mapping
 from typing import TypedDict
@@ -32,6 +33,7 @@ from typing import TypedDict
 import anyio
 
 from oneshot_tui.runner.descendants import become_subreaper
+from oneshot_tui.runner.groups import signal_group
 from oneshot_tui.runner.guard import Guard, end_task
 from oneshot_tui.runner.process import (
     ChildProcess,
@@ -51,8 +53,8 @@ READ_LIMIT = 96 * 1024
 `process.READ_SIZE`): below what a remote backend sends inline with its reply (Ray: 100 KiB,
 `max_direct_call_object_size`). A larger reply goes through Ray's object store, whose pages the
 caller maps, and they count in its memory: with reads of 1 MiB, a 50 MB task raised the Ray
-driver's peak RSS by 40-70 MB; now by about 8 MB. A read costs a round trip either way (about
-2 ms here), so one task's output comes through at about 35 MB/s, against 60-120 MB/s before."""
+driver's peak RSS by 40-70 MB; now by about 8 MB. A read costs a round trip (about 2 ms here), so
+a caller keeps two in flight (`turn`): one travels while the other is served."""
 LINGER = 0.005
 """Seconds a `read` that has output waits for the process's end before it answers: a short
 process's output and status then travel in one call, and a flood in fewer, larger ones."""
@@ -80,6 +82,8 @@ class WireSpec(TypedDict):
 
 class Started(TypedDict, total=False):
     pid: int
+    serial: int
+    """Which of the host's processes this is (its reads name it)."""
     error: str
     """Why the process could not start, for a person."""
     not_found: bool
@@ -177,6 +181,9 @@ class ProcessHost:
         """Started once, serving every process of the host in turn (see guard.py)."""
         self._kept: str | None = None
         """The status file of a process closed by its last `read`, until the next call."""
+        self._serial = 0
+        """The number of the host's current (or last) process: 1 for its first."""
+        self._turn = anyio.Event()
         self._reset()
 
     def _reset(self) -> None:
@@ -192,6 +199,14 @@ class ProcessHost:
         self._watched: int | None = None
         """The group the guard watches for us."""
         self._status_file: str | None = None
+        self._turn_at = 0
+        """The turn of the read served next (reads in flight are served in their order)."""
+        self._next_turn(0)
+
+    def _next_turn(self, turn: int) -> None:
+        self._turn_at = turn
+        waiting, self._turn = self._turn, anyio.Event()
+        waiting.set()  # the reads waiting for their turn look again
 
     def base_environment(self) -> Mapping[str, str]:
         """The environment a process starts from here, before the task's changes."""
@@ -221,6 +236,7 @@ class ProcessHost:
             self._child = await ChildProcess.spawn(spec)
         except SpawnError as exc:
             return Started(error=str(exc), not_found=isinstance(exc, ProgramNotFound))
+        self._serial += 1
         self._watch(self._child)
         directory = self.status_directory()
         if directory is not None and spec.marker is not None:
@@ -230,7 +246,7 @@ class ProcessHost:
         # If the host's process ends in an orderly way (its owner went away), take the task
         # down with it: nothing a task started may outlive whoever supervises it.
         atexit.register(self._last_rites)
-        return Started(pid=self._child.pid)
+        return Started(pid=self._child.pid, serial=self._serial)
 
     def _watch(self, child: ChildProcess) -> None:
         if not self._guarded:
@@ -286,7 +302,13 @@ class ProcessHost:
         return self._status is not None or self._error is not None
 
     async def read(
-        self, max_bytes: int = READ_LIMIT, *, follow: float | None = None, close: bool = False
+        self,
+        max_bytes: int = READ_LIMIT,
+        *,
+        follow: float | None = None,
+        close: bool = False,
+        serial: int | None = None,
+        turn: int | None = None,
     ) -> tuple[list[Chunk], Status | None]:
         """Output that arrived since the last read, in order (consecutive chunks of one stream
         joined), waiting for some if there is none; the status once everything is read.
@@ -294,16 +316,43 @@ class ProcessHost:
         One call does what a caller far away would otherwise ask in three: with `follow` (a
         grace), it begins following first; with `close`, the read that hands over the status
         also closes the process (as `close` does, but the status stays kept on the node until
-        the next process or `close`: the answer may yet be lost on its way)."""
+        the next process or `close`: the answer may yet be lost on its way).
+
+        A caller may keep reads in flight: each names its process (`serial`, from `start`) and
+        its `turn` (0, 1, 2, ... for that process), and is served after the one before it. A
+        read for a process that is closed (the status went with an earlier one) or not the
+        host's current one answers at once with nothing: it never takes another's output."""
+        if turn is not None:
+            try:
+                while turn > self._turn_at:
+                    if self._child is None or serial != self._serial:
+                        return [], None
+                    await self._turn.wait()
+                if self._child is None or serial != self._serial:
+                    return [], None
+                return await self._read(max_bytes, follow, close)
+            finally:
+                if self._child is not None and serial == self._serial:
+                    self._next_turn(turn + 1)
+        return await self._read(max_bytes, follow, close)
+
+    async def _read(
+        self, max_bytes: int, follow: float | None, close: bool
+    ) -> tuple[list[Chunk], Status | None]:
         if follow is not None:
             await self.follow(follow)
+        child = self._child
         while not self._chunks and not self._ended:
             self._arrived = anyio.Event()
             await self._arrived.wait()
+            if self._closed or self._child is not child:  # closed meanwhile (`close` wakes it)
+                return [], None
         with anyio.move_on_after(LINGER):
             while not self._ended and self._buffered < max_bytes:
                 self._arrived = anyio.Event()
                 await self._arrived.wait()
+                if self._closed or self._child is not child:
+                    return [], None
         out: list[Chunk] = []
         taken = 0
         while self._chunks and (not out or taken + len(self._chunks[0][1]) <= max_bytes):
@@ -343,6 +392,7 @@ class ProcessHost:
         self._forget_kept()
         self._closed = True
         self._room.set()
+        self._arrived.set()  # a read waiting for output answers now, with nothing
         child = self._child
         if child is not None:
             if child.alive():
@@ -371,5 +421,14 @@ class ProcessHost:
             self._kept = None
 
     def _last_rites(self) -> None:
-        if self._child is not None and self._child.alive():
-            self._child.kill()
+        # At the interpreter's exit, with no event loop left: nothing that needs one (the
+        # child's own `kill` looks for output holders with anyio's clock).
+        child = self._child
+        if child is None:
+            return
+        with contextlib.suppress(OSError):
+            if child.cgroup is not None:
+                child.cgroup.kill()
+        signal_group(child.pgid, signal.SIGKILL)
+        if child.marker is not None:
+            sweep(child.marker)

@@ -24,7 +24,7 @@ import os
 import socket
 import sys
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -286,7 +286,9 @@ class RayBackend:
             message = f"{started['error']} (on node {host.node_ip})"
             error = ProgramNotFound if started.get("not_found") else SpawnError
             raise error(message, node=host.node_ip)
-        return RayProcess(self, host, key, started.get("pid", 0), spec.marker)
+        return RayProcess(
+            self, host, key, started.get("pid", 0), spec.marker, started.get("serial", 0)
+        )
 
     def _avoid(
         self, lost_on: set[str], wanted: dict[str, float], nodes: list[dict[str, Any]]
@@ -407,7 +409,13 @@ class RayProcess:
     """A process on a cluster node, through the actor that hosts it."""
 
     def __init__(
-        self, backend: RayBackend, host: Placed, key: Hashable, pid: int, marker: str | None
+        self,
+        backend: RayBackend,
+        host: Placed,
+        key: Hashable,
+        pid: int,
+        marker: str | None,
+        serial: int = 0,
     ) -> None:
         self._backend = backend
         self._host = host
@@ -415,6 +423,8 @@ class RayProcess:
         self._key = key
         self._pid = pid
         self._marker = marker
+        self._serial = serial
+        """Which of its host's processes this is: every read names it."""
         self._pending: list[Any] = []
         """Calls sent without waiting (kill), collected at the end so Ray reports no error."""
         self._ended = False
@@ -434,31 +444,46 @@ class RayProcess:
         return self._host.node_ip
 
     async def follow(self, sink: ChunkSink, *, grace: float) -> ExitStatus:
-        # The first read starts the following, and the last closes the process: a short
-        # process costs its host two calls, `start` and one `read`.
-        follow: float | None = grace
-        while True:
-            try:
-                chunks, status = await self._actor.read.remote(
-                    READ_LIMIT, follow=follow, close=True
+        # The first read starts the following, and the one that brings the status closes the
+        # process: a short process costs its host two calls, `start` and one `read`. Two reads
+        # are in flight at once (the host serves them in turn), so one travels while the other
+        # is served: a read is a round trip, and each hands over at most READ_LIMIT.
+        reads: deque[Any] = deque()
+        turns = iter(range(1 << 62))
+
+        def ask(follow: float | None = None) -> None:
+            reads.append(
+                self._actor.read.remote(
+                    READ_LIMIT, follow=follow, close=True, serial=self._serial, turn=next(turns)
                 )
-                follow = None
-            except RayTaskError as exc:  # the host raised: a bug, not a lost node
-                raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
-            except RayError:
-                self._lost = True
+            )
+
+        ask(grace)
+        ask()
+        try:
+            while True:
                 try:
-                    exited = await self._backend.after_loss(self._host, self._marker)
-                except ProcessLost:
-                    self._swept = True
-                    raise
-                self._swept = self._ended = True
-                return exited
-            for stream, data in chunks:
-                await sink(stream, data)
-            if status is not None:
-                self._ended = self._closed_by_host = True
-                return ExitStatus(*status)
+                    chunks, status = await reads.popleft()
+                except RayTaskError as exc:  # the host raised: a bug, not a lost node
+                    raise RuntimeError(f"process host on {self.node}: {first_line(exc)}") from None
+                except RayError:
+                    self._lost = True
+                    try:
+                        exited = await self._backend.after_loss(self._host, self._marker)
+                    except ProcessLost:
+                        self._swept = True
+                        raise
+                    self._swept = self._ended = True
+                    return exited
+                if status is None:
+                    ask()
+                for stream, data in chunks:
+                    await sink(stream, data)
+                if status is not None:
+                    self._ended = self._closed_by_host = True
+                    return ExitStatus(*status)
+        finally:
+            self._pending.extend(reads)  # a read after the last answers at once, with nothing
 
     def alive(self) -> bool:
         # Once `follow` returned, the host has stopped whatever the process left behind; a lost

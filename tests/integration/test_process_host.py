@@ -94,6 +94,69 @@ async def test_both_streams_waiting_on_a_full_buffer_both_go_on() -> None:
     assert status == (0, None)
 
 
+async def test_reads_in_flight_are_served_in_turn_and_never_take_another_process_s_output() -> None:
+    host = ProcessHost()
+    started = await host.start(to_wire(ProcessSpec("seq 30000; exit 5")))
+    serial = started["serial"]
+    got: list[bytes] = []
+    status = None
+    async with anyio.create_task_group() as tg:
+        results: dict[int, tuple[list[tuple[str, bytes]], Status | None]] = {}
+        done: dict[int, anyio.Event] = {}
+
+        def ask(turn: int) -> None:
+            done[turn] = anyio.Event()
+
+            async def one() -> None:
+                follow = 1.0 if turn == 0 else None
+                results[turn] = await host.read(
+                    4096, follow=follow, close=True, serial=serial, turn=turn
+                )
+                done[turn].set()
+
+            tg.start_soon(one)
+
+        # Turn 2 is asked first: it must still wait for 0 and 1.
+        for turn in (2, 0, 1):
+            ask(turn)
+        turn, after = 0, 3
+        with anyio.fail_after(30):
+            while status is None:
+                await done[turn].wait()
+                chunks, status = results.pop(turn)
+                got += [data for _, data in chunks]
+                turn += 1
+                if status is None:
+                    ask(after)
+                    after += 1
+            for left in range(turn, after):  # asked after the last: they answer with nothing
+                await done[left].wait()
+                assert results.pop(left) == ([], None)
+    assert b"".join(got) == "".join(f"{n}\n" for n in range(1, 30001)).encode()
+    assert status == (5, None)
+    # The host serves its next process: a read naming the last one gets none of its output.
+    second = await host.start(to_wire(ProcessSpec("echo second")))
+    assert second["serial"] == serial + 1
+    with anyio.fail_after(5):
+        assert await host.read(serial=serial, turn=0) == ([], None)
+    await host.close()
+    # A read waiting for output answers at once when the process is closed.
+    waiting = await host.start(to_wire(ProcessSpec("sleep 30")))
+    async with anyio.create_task_group() as tg:
+        answer: list[object] = []
+
+        async def wait_for_output() -> None:
+            answer.append(await host.read(follow=1.0, serial=waiting["serial"], turn=0))
+
+        tg.start_soon(wait_for_output)
+        await anyio.sleep(0.2)
+        with anyio.fail_after(10):
+            await host.close()
+            while not answer:
+                await anyio.sleep(0.01)
+    assert answer == [([], None)]
+
+
 async def test_start_errors_come_back_as_data() -> None:
     host = ProcessHost()
     missing = await host.start(to_wire(ProcessSpec(("no-such-program-xyz",))))
@@ -190,6 +253,26 @@ def test_whatever_a_task_started_dies_with_its_host_even_by_sigkill() -> None:
     while any(pid_alive(pid) for pid in [*pids, guard]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [pid for pid in [*pids, guard] if pid_alive(pid)] == []
+    assert marked_processes(marker) == []
+
+
+def test_a_host_that_exits_in_order_takes_its_process_and_escapees_along_without_a_guard() -> None:
+    # Unguarded: only the host's exit handler acts, after the event loop is gone (a Ray worker
+    # told to exit). It must reach the group and the escapee, found by the marker.
+    marker = f"test/{uuid.uuid4()}/1"
+    script = HOST_SCRIPT.replace("ProcessHost()", "ProcessHost(guarded=False)").replace(
+        "        if status is not None:", "        if status is not None or b'ready' in data:"
+    )
+    host = subprocess.Popen(
+        [sys.executable, "-c", script, BACKGROUND, marker], stdout=subprocess.PIPE, text=True
+    )
+    seen, _ = host.communicate(timeout=60)
+    pids = [*words_after(seen, "leader"), *words_after(seen, "bg"), *words_after(seen, "setsid")]
+    assert len(pids) == 3, seen
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if pid_alive(pid)] == []
     assert marked_processes(marker) == []
 
 
