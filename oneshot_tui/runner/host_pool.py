@@ -16,6 +16,9 @@ from typing import Any
 
 IDLE_TIMEOUT = 5.0
 """Seconds an idle host is kept for reuse before its resources go back to the cluster."""
+WARM_TIMEOUT = 60.0
+"""Seconds a run's warm host (see `keep`) is kept idle: a run left open after its tasks ended
+(the TUI) gives the cluster its resources back after this."""
 
 
 class HostPool:
@@ -24,13 +27,16 @@ class HostPool:
         release: Callable[[Any], None],
         idle_timeout: float = IDLE_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
+        warm_timeout: float = WARM_TIMEOUT,
     ) -> None:
         self._release = release
         self._idle_timeout = idle_timeout
+        self._warm_timeout = warm_timeout
         self._clock = clock
         self._idle: dict[Hashable, list[tuple[float, Any]]] = {}
         self.keep: dict[Hashable, int] = {}
-        """Per placement, how many idle hosts outlive the timeout (a run's warm hosts)."""
+        """Per placement, how many idle hosts are kept up to `warm_timeout` rather than the idle
+        timeout (a run's warm hosts)."""
 
     def __len__(self) -> int:
         return sum(len(hosts) for hosts in self._idle.values())
@@ -51,15 +57,19 @@ class HostPool:
         self._idle.setdefault(key, []).append((self._clock(), host))
 
     def expire(self) -> None:
-        """Let go of the hosts idle for longer than the timeout, but for the `keep` newest."""
-        limit = self._clock() - self._idle_timeout
+        """Let go of the hosts idle for longer than the timeout (the `keep` newest of each
+        placement: the warm timeout)."""
+        now = self._clock()
         for key, hosts in list(self._idle.items()):
             kept = max(self.keep.get(key, 0), 0)
-            spare = hosts[: len(hosts) - kept] if kept else hosts
-            for since, host in spare:
-                if since <= limit:
+            cut = len(hosts) - kept if kept else len(hosts)
+            keep = []
+            for at, (since, host) in enumerate(hosts):
+                timeout = self._idle_timeout if at < cut else self._warm_timeout
+                if since <= now - timeout:
                     self._release(host)
-            keep = [(since, h) for since, h in spare if since > limit] + hosts[len(spare) :]
+                else:
+                    keep.append((since, host))
             if keep:
                 self._idle[key] = keep
             else:

@@ -209,9 +209,9 @@ class RayBackend:
 
     async def serve(self, expected: Sequence[tuple[Placement, int]]) -> None:
         """While a run runs: boot the hosts its tasks will want, as many of each placement as
-        may run at once and fit the cluster, before any task asks (a boot costs a second of
-        CPU; a run pays it once per host, in parallel); keep them idle between tasks for the
-        run, and let other idle hosts give their resources back after a while."""
+        may run at once and fit the cluster, before any task asks (a boot costs about half a
+        second of CPU; a run pays it once per host, in parallel); keep them idle between tasks
+        (up to a minute), and let other idle hosts give their resources back after 5 s."""
         async with anyio.create_task_group() as tg:
             self._hosts.serve_in(tg)
             try:

@@ -3,11 +3,11 @@
 Each host is a Ray actor placed with the task's resources; booting one costs its node a worker
 process (about half a second of CPU). So a run boots, as it starts, as many hosts of each
 placement as its tasks may use at once (`keep_warm`: no more than `max_concurrent`, nor than
-the cluster holds), and keeps them between tasks for the whole run. A host whose process ended
-cleanly is handed straight to the next task of its placement, or kept in a `HostPool`; a host
-booted for a task that got another one first is kept too, never thrown away. While any task
-waits for a new host, a returned host of another placement is let go instead: it may hold
-exactly the resources that task waits for.
+the cluster holds), and keeps them between tasks for the run (up to a minute idle). A host
+whose process ended cleanly is handed straight to the next task of its placement, or kept in a
+`HostPool`; a host booted for a task that got another one first is kept too, never thrown away.
+While any task waits for a new host, a returned host of another placement is let go instead:
+it may hold exactly the resources that task waits for.
 """
 
 from __future__ import annotations
@@ -207,8 +207,8 @@ class Hosts:
             self._pool.keep.clear()
 
     def keep_warm(self, key: Hashable, options: dict[str, Any], count: int) -> None:
-        """Have `count` hosts of `key` up (booting now if need be) and keep them idle for the
-        run rather than for the pool's timeout."""
+        """Have `count` hosts of `key` up (booting now if need be) and keep them idle between
+        the run's tasks for the pool's warm timeout rather than its idle timeout."""
         self._pool.keep[key] = count
         assert self._group is not None, "keep_warm while serving a run"
         for _ in range(count - self._pool.count(key) - self._booting.get(key, 0)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oneshot_tui.runner.host_pool import HostPool
+from oneshot_tui.runner.host_pool import WARM_TIMEOUT, HostPool
 
 
 class Clock:
@@ -57,3 +57,12 @@ def test_the_hosts_a_run_keeps_warm_outlive_the_timeout_and_the_rest_do_not() ->
     pool.give("b", "b2")
     pool.clear(but="b")
     assert released == ["a1", "b1", "a2"] and pool.count("b") == 1
+    # A warm host idle for longer than the warm timeout goes too (a run left open, its tasks
+    # ended, gives the cluster back its resources).
+    pool.give("a", "a4")
+    clock.now += WARM_TIMEOUT - 1
+    pool.expire()
+    assert pool.count("a") == 1
+    clock.now += 2
+    pool.expire()
+    assert pool.count("a") == 0 and released[-1] == "a4"
