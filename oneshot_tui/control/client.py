@@ -121,6 +121,16 @@ class ControlClient:
         self._tg.cancel_scope.cancel()
         try:
             await self._tg.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # The run went away (the body's request, the reader, or both saw it): that is one
+            # RunGone for the caller to catch as itself, not a group of them.
+            gone, rest = group.split(RunGone)
+            if gone is None or rest is not None:
+                raise
+            first: BaseException = gone
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
         finally:
             with anyio.CancelScope(shield=True):
                 await self._stream.aclose()

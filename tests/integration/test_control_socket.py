@@ -279,3 +279,32 @@ async def test_a_lossy_client_that_fell_behind_gets_each_tasks_true_ending(data_
         lines = tail["lines"]
         assert isinstance(lines, list) and lines[-1] == "1000000"
         assert len(lines) == spec.policy.scrollback
+
+
+async def test_a_run_that_closes_before_its_reply_is_one_run_gone_and_not_listed(
+    tmp_path: Path,
+) -> None:
+    # A run ending just as a client asks: hello, then the connection closes with no reply.
+    from oneshot_tui.cli.live_runs import _status
+    from oneshot_tui.control.client import RunGone
+
+    path = tmp_path / "control.sock"
+    hello = {"hello": "oneshot-tui", "version": VERSION, "run": "r1", "pid": os.getpid()}
+    hello |= {"log_dir": str(tmp_path), "data_dir": str(tmp_path)}
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        # (`_status` first knocks and leaves: that connection gets a broken pipe)
+        gone = (anyio.BrokenResourceError, anyio.EndOfStream)
+        async with stream:
+            with contextlib.suppress(*gone):
+                await stream.send((json.dumps(hello) + "\n").encode())
+                await stream.receive()  # the request: closed without an answer
+
+    async with await anyio.create_unix_listener(path) as listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        with anyio.fail_after(10):
+            with pytest.raises(RunGone):  # itself, not in a group: callers catch it plainly
+                async with await ControlClient.connect(path) as client:
+                    await client.request("status")
+            assert await _status(path) is None  # ending: left alone, never a crash
+        tg.cancel_scope.cancel()
