@@ -190,7 +190,7 @@ class Hosts:
     whichever host is ready first (a new one, or one given back) serves the first waiting task.
     Boots run in the task group of the run the backend serves (`serve_in`), not in the task
     that asked: a host that was not needed after all goes to the pool rather than being killed
-    (its boot cost a second of CPU), and `keep_warm` boots a run's expected hosts before any
+    (its boot cost half a second of CPU), and `keep_warm` boots a run's expected hosts before any
     task asks.
     """
 
