@@ -168,29 +168,39 @@ def driver(address: str) -> Iterator[RayBackend]:
     anyio.run(backend.aclose)
 
 
+def start_head(
+    ip: str, cpus: int, resources: dict[str, float], env: dict[str, str], prefix: str
+) -> tuple[str, Node]:
+    """A head node on `ip`, on a free port and in a temp dir of its own, up: its address."""
+    ray_bin = Path(sys.executable).parent / "ray"
+    # Short: Ray puts unix sockets under it, and their paths are limited to about 100 bytes.
+    temp_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    port = _free_port()
+    address = f"{ip}:{port}"
+    try:
+        pgid = _start_node(ray_bin, head_args(ip, port, cpus, resources), temp_dir, env)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    head = Node(ip, pgid, temp_dir)
+    try:
+        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
+    except BaseException:
+        stop_node(head)
+        raise
+    return address, head
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Cluster]:
     ray_or_skip()
-    ray_bin = Path(sys.executable).parent / "ray"
-    # Short: Ray puts unix sockets under it, and their paths are limited to about 100 bytes.
-    temp_dir = Path(tempfile.mkdtemp(prefix="otr-"))
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    pgid: int | None = None
+    resources: dict[str, float] = {SLOT_RESOURCE: 1}
+    address, head = start_head("127.0.0.1", CLUSTER_CPUS, resources, node_environment(), "otr-")
     try:
-        pgid = _start_node(
-            ray_bin,
-            head_args("127.0.0.1", port, CLUSTER_CPUS, {SLOT_RESOURCE: 1}),
-            temp_dir,
-            node_environment(),
-        )
-        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
-        yield Cluster(address, pgid, temp_dir)
+        yield Cluster(address, head.pgid, head.temp_dir)
     finally:
         disconnect_driver()
-        if pgid is not None:
-            _stop_group(pgid)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        stop_node(head)
 
 
 HEAD_IP = "127.0.0.1"
@@ -283,30 +293,18 @@ def stop_node(node: Node) -> None:
 def two_nodes() -> Iterator[TwoNodes]:
     """For the tests that need two nodes only (a module's): it costs two more `ray start`s."""
     ray_or_skip()
-    ray_bin = Path(sys.executable).parent / "ray"
-    head_temp = Path(tempfile.mkdtemp(prefix="oth-"))
-    port = _free_port()
-    address = f"{HEAD_IP}:{port}"
-    head: Node | None = None
+    env = {**node_environment(), **HEALTH_CHECK}
+    resources: dict[str, float] = {HEAD_RESOURCE: 10}
+    address, head = start_head(HEAD_IP, NODE_CPUS, resources, env, "oth-")
     cluster: TwoNodes | None = None
     try:
-        pgid = _start_node(
-            ray_bin,
-            head_args(HEAD_IP, port, NODE_CPUS, {HEAD_RESOURCE: 10}),
-            head_temp,
-            {**node_environment(), **HEALTH_CHECK},
-        )
-        head = Node(HEAD_IP, pgid, head_temp)
-        _wait_until_up(ray_bin, address, time.monotonic() + START_TIMEOUT)
         cluster = TwoNodes(address, head, join_node(address))
         yield cluster
     finally:
         disconnect_driver()
         if cluster is not None:
             stop_node(cluster.worker)
-        if head is not None:
-            _stop_group(head.pgid)
-        shutil.rmtree(head_temp, ignore_errors=True)
+        stop_node(head)
 
 
 def disconnect_driver() -> None:

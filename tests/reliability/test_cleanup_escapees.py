@@ -47,6 +47,23 @@ def run_until_escaped(
             return proc, int(event["line"].split()[1]), str(event["run"])
 
 
+def kill_9_then_clean_up(data_dir: Path, proc: subprocess.Popen[str], escaped: int) -> str:
+    """SIGKILL the run (it stops nothing), then `cleanup --yes`: it stops `escaped`, and a second
+    `cleanup` finds nothing left. What the first one said."""
+    proc.kill()
+    proc.wait(timeout=30)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert pid_alive(escaped)
+    done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"pid {escaped} " in done.stdout
+    assert not pid_alive(escaped)
+    again = cli(data_dir, "cleanup")
+    assert again.returncode == 0 and "nothing to clean up" in again.stdout, again.stdout
+    return done.stdout
+
+
 def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Path) -> None:
     # Without cgroups, as on a machine that has none: the marker is all cleanup can go by.
     escaper = f"{sys.executable} {fake('escaper.py')}"
@@ -57,18 +74,7 @@ def test_cleanup_after_kill_9_stops_an_escapee_that_left_the_group(data_dir: Pat
         while not json.loads(cli(data_dir, "show", run_id, "--json").stdout)["processes"]:
             assert time.monotonic() < deadline, "the process was never recorded"
             time.sleep(0.05)
-        proc.kill()  # SIGKILL: oneshot-tui stops nothing
-        proc.wait(timeout=30)
-        assert proc.stdout is not None
-        proc.stdout.close()
-        assert pid_alive(escaped)
-
-        done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert f"pid {escaped} " in done.stdout
-        assert not pid_alive(escaped)
-        again = cli(data_dir, "cleanup")
-        assert again.returncode == 0 and "nothing to clean up" in again.stdout
+        kill_9_then_clean_up(data_dir, proc, escaped)
     finally:
         if pid_alive(escaped):
             os.kill(escaped, signal.SIGKILL)
@@ -82,17 +88,8 @@ def test_cleanup_after_kill_9_stops_what_is_left_in_the_tasks_cgroup(data_dir: P
     daemon = "env -i /bin/sh -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo escaped $!'"
     proc, escaped, _ = run_until_escaped(data_dir, f"{daemon}; sleep 300", dict(os.environ))
     try:
-        proc.kill()  # SIGKILL: oneshot-tui stops nothing
-        proc.wait(timeout=30)
-        assert proc.stdout is not None
-        proc.stdout.close()
-        assert pid_alive(escaped)
-        done = cli(data_dir, "cleanup", "--yes", "--grace", "1")
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "in cgroup oneshot-tui-" in done.stdout and f"pid {escaped} " in done.stdout
-        assert not pid_alive(escaped)
-        again = cli(data_dir, "cleanup")
-        assert again.returncode == 0 and "nothing to clean up" in again.stdout, again.stdout
+        said = kill_9_then_clean_up(data_dir, proc, escaped)
+        assert "in cgroup oneshot-tui-" in said
     finally:
         if pid_alive(escaped):
             os.kill(escaped, signal.SIGKILL)
