@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import itertools
 import logging
 import os
 import socket
@@ -238,17 +239,18 @@ class RayBackend:
         wanted = demand(placement)
         lost_on = self._lost_on.get(_task_of(spec.marker), set()) if spec.marker else set()
         options = ray_options(placement)
-        if lost_on or placement_key(options) not in self._fits:
+        key = placement_key(options)
+        if lost_on or key not in self._fits:
             nodes = await self._nodes()
             if wanted and not fits_a_node(wanted, nodes):
                 shown = ", ".join(f"{k}={v:g}" for k, v in sorted(wanted.items()))
                 raise SpawnError(f"no node of the Ray cluster has {shown}")
-            self._fits.add(placement_key(options))
+            self._fits.add(key)
             avoid = self._avoid(lost_on, wanted, nodes)
             if avoid:
                 ids = ",".join(sorted(avoid))
                 options["label_selector"] = {NODE_ID_LABEL: f"!in({ids})"}
-        key = placement_key(options)
+                key = placement_key(options)  # hosts elsewhere cannot take its place
         if spec.cwd is None:  # as locally: where oneshot-tui runs, not where Ray's worker does
             spec = replace(spec, cwd=os.getcwd())
         wire = to_wire(spec, self._forwarded())
@@ -449,7 +451,7 @@ class RayProcess:
         # are in flight at once (the host serves them in turn), so one travels while the other
         # is served: a read is a round trip, and each hands over at most READ_LIMIT.
         reads: deque[Any] = deque()
-        turns = iter(range(1 << 62))
+        turns = itertools.count()
 
         def ask(follow: float | None = None) -> None:
             reads.append(
