@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import signal
 from collections import deque
 from collections.abc import Mapping
 from typing import TypedDict
@@ -33,7 +32,6 @@ from typing import TypedDict
 import anyio
 
 from oneshot_tui.runner.descendants import become_subreaper
-from oneshot_tui.runner.groups import signal_group
 from oneshot_tui.runner.guard import Guard, end_task
 from oneshot_tui.runner.process import (
     ChildProcess,
@@ -424,11 +422,5 @@ class ProcessHost:
         # At the interpreter's exit, with no event loop left: nothing that needs one (the
         # child's own `kill` looks for output holders with anyio's clock).
         child = self._child
-        if child is None:
-            return
-        with contextlib.suppress(OSError):
-            if child.cgroup is not None:
-                child.cgroup.kill()
-        signal_group(child.pgid, signal.SIGKILL)
-        if child.marker is not None:
-            sweep(child.marker)
+        if child is not None:  # the guard's way: cgroup, group and marked processes
+            end_task(child.pgid, child.marker, child.cgroup.path if child.cgroup else None)
